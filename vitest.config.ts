@@ -1,0 +1,12 @@
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  test: {
+    include: ["test/**/*.test.ts"],
+    testTimeout: 60_000,
+    hookTimeout: 600_000,
+    // Docker-backed suites share one dockerd; running files in parallel on 2 cores only adds noise.
+    fileParallelism: false,
+    globalSetup: ["test/helpers/global-setup.ts"],
+  },
+});
