@@ -1,0 +1,29 @@
+// Build step: copy the blueprint's non-TypeScript assets next to its compiled JS in dist/blueprint,
+// then write dist/blueprint/blueprint.yaml with every file's sha256 and the overall digest.
+import { copyFile, mkdir, readdir, readFile, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { parse, stringify } from "yaml";
+import { BlueprintSourceSchema, MANIFEST_NAME } from "../src/blueprint/manifest.js";
+import { digestOf, hashFiles, listBlueprintFiles } from "../src/blueprint/digest.js";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+const sourceDir = path.join(root, "blueprint");
+const outDir = path.join(root, "dist", "blueprint");
+
+const entries = await readdir(sourceDir, { recursive: true, withFileTypes: true });
+for (const e of entries) {
+  if (!e.isFile() || e.name.endsWith(".ts") || e.name === MANIFEST_NAME) continue;
+  const rel = path.relative(sourceDir, path.join(e.parentPath, e.name));
+  await mkdir(path.dirname(path.join(outDir, rel)), { recursive: true });
+  await copyFile(path.join(sourceDir, rel), path.join(outDir, rel));
+}
+
+const source = BlueprintSourceSchema.parse(parse(await readFile(path.join(sourceDir, MANIFEST_NAME), "utf8")));
+const files = await hashFiles(outDir, await listBlueprintFiles(outDir));
+const sealed = { ...source, files, digest: digestOf(files) };
+await writeFile(
+  path.join(outDir, MANIFEST_NAME),
+  `# Sealed by \`npm run build\` from blueprint/${MANIFEST_NAME}. Do not edit: the plugin refuses a mismatch.\n${stringify(sealed)}`,
+);
+console.log(`sealed blueprint ${source.version}: ${files.length} files, digest ${sealed.digest}`);

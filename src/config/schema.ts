@@ -1,0 +1,80 @@
+import { z } from "zod";
+
+/**
+ * The plugin's own settings (`plugins.entries.nemoclaw.config` in openclaw.json).
+ * The manifest's `configSchema` is generated from this schema; a unit test keeps them in step.
+ * Every field is optional: defaults are resolved in one place, `resolvePluginConfig`.
+ */
+export const SandboxNameSchema = z
+  .string()
+  .regex(
+    /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/,
+    "a sandbox name is an RFC 1123 label: 1-63 characters, lowercase letters, digits and '-', starting and ending with a letter or digit",
+  );
+
+export const PluginConfigSchema = z
+  .object({
+    defaultSandbox: SandboxNameSchema.optional().describe(
+      "Sandbox that verbs act on when no name is given, and that `openclaw gateway` is relaunched in.",
+    ),
+    sandboxes: z
+      .array(SandboxNameSchema)
+      .optional()
+      .describe("Names of the sandboxes this host manages (filled in by onboarding)."),
+    stateDir: z
+      .string()
+      .min(1)
+      .optional()
+      .describe("Where nemoclaw keeps host-side state (default: <OpenClaw state dir>/nemoclaw, mode 0700)."),
+    dockerHost: z
+      .string()
+      .regex(/^(unix|tcp|ssh|npipe):\/\/.+/, "dockerHost is a URL such as unix:///var/run/docker.sock, tcp://host:2376 or ssh://user@host")
+      .optional()
+      .describe("Docker Engine to use (default: DOCKER_HOST, else the local socket)."),
+    baseImage: z
+      .string()
+      .min(1)
+      .optional()
+      .describe("Base image for the sandbox image (default: node:24-bookworm-slim)."),
+    inference: z
+      .object({
+        provider: z
+          .enum(["nvidia", "openai", "anthropic", "ollama", "vllm", "llamacpp", "openai-compatible"])
+          .optional(),
+        model: z.string().min(1).optional(),
+        baseUrl: z.string().url().optional(),
+      })
+      .strict()
+      .optional()
+      .describe("Default inference provider and model for new sandboxes."),
+    approvals: z
+      .object({
+        timeoutSeconds: z.number().int().min(1).max(3600).optional(),
+        route: z
+          .object({ channel: z.string().min(1), to: z.string().min(1) })
+          .strict()
+          .optional()
+          .describe("Chat that receives egress approval prompts (default: the operator's most recent conversation)."),
+      })
+      .strict()
+      .optional(),
+    launch: z
+      .object({
+        intercept: z
+          .boolean()
+          .optional()
+          .describe("Relaunch `openclaw gateway` inside the sandbox (default true). Turning it off runs OpenClaw unprotected."),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict();
+
+export type PluginConfig = z.infer<typeof PluginConfigSchema>;
+
+export const DEFAULTS = {
+  defaultSandbox: "openclaw",
+  baseImage: "node:24-bookworm-slim",
+  approvalTimeoutSeconds: 60,
+  launchIntercept: true,
+} as const;
