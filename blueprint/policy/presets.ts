@@ -1,0 +1,107 @@
+// The presets shipped in policies/presets/*.yaml: what each is called, what it is for and what
+// it lets through, for the onboarding wizard and `openclaw nemoclaw policy presets`.
+
+import { existsSync } from "node:fs";
+import { readdir } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { loadPresetFile, PolicyError } from "./load.js";
+import type { PolicyIssue } from "./load.js";
+import { endpointPorts, presetDescription } from "./schema.js";
+import type { Preset } from "./schema.js";
+
+export interface PresetInfo {
+  /** File name without `.yaml`; what users type (`--preset github`). */
+  name: string;
+  description: string;
+  file: string;
+  /** Every destination it opens, as `host:port` (address-only endpoints show their ranges). */
+  allows: string[];
+  /** The network policy names it adds. */
+  policies: string[];
+  preset: Preset;
+  warnings: PolicyIssue[];
+}
+
+const BASE_POLICY = "openclaw-sandbox.yaml";
+
+/**
+ * The `policies/` directory shipped with nemoclaw: the nearest ancestor of `from` holding
+ * `policies/openclaw-sandbox.yaml` (works from the sources and from `dist/`).
+ */
+export function findPoliciesDir(from: string = fileURLToPath(import.meta.url)): string {
+  let dir = dirname(from);
+  for (;;) {
+    const candidate = join(dir, "policies");
+    if (existsSync(join(candidate, BASE_POLICY))) return candidate;
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error(`no policies/${BASE_POLICY} found above ${from}`);
+    dir = parent;
+  }
+}
+
+/** Path of the base policy inside a policies directory. */
+export function basePolicyPath(policiesDir: string = findPoliciesDir()): string {
+  return join(policiesDir, BASE_POLICY);
+}
+
+/** Default location of the preset files. */
+export function presetsDir(policiesDir: string = findPoliciesDir()): string {
+  return join(policiesDir, "presets");
+}
+
+/** What a preset lets through, as sorted unique `host:port` strings. */
+export function presetAllows(preset: Preset): string[] {
+  const out = new Set<string>();
+  for (const policy of Object.values(preset.network_policies)) {
+    for (const endpoint of policy.endpoints ?? []) {
+      const host = endpoint.host ?? `[${(endpoint.allowed_ips ?? []).join(",")}]`;
+      for (const port of endpointPorts(endpoint)) out.add(`${host}:${port}`);
+    }
+  }
+  return [...out].sort();
+}
+
+/** Loads every `*.yaml` preset in `dir`, sorted by name. Throws PolicyError listing every invalid file. */
+export async function listPresets(dir: string = presetsDir()): Promise<PresetInfo[]> {
+  const files = (await readdir(dir)).filter((file) => file.endsWith(".yaml")).sort();
+  const presets: PresetInfo[] = [];
+  const issues: PolicyIssue[] = [];
+  for (const file of files) {
+    try {
+      presets.push(await readPreset(join(dir, file)));
+    } catch (error) {
+      if (!(error instanceof PolicyError)) throw error;
+      issues.push(...error.issues);
+    }
+  }
+  if (issues.length > 0) throw new PolicyError(issues);
+  return presets;
+}
+
+/** Loads one preset by name from `dir`. Throws PolicyError when it is missing or invalid. */
+export async function loadPreset(name: string, dir: string = presetsDir()): Promise<PresetInfo> {
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(name)) {
+    throw new PolicyError([{ file: dir, line: 1, column: 1, field: "(document)", message: `"${name}" is not a preset name` }]);
+  }
+  const path = join(dir, `${name}.yaml`);
+  if (!existsSync(path)) {
+    const available = existsSync(dir) ? (await readdir(dir)).filter((f) => f.endsWith(".yaml")).map((f) => basename(f, ".yaml")) : [];
+    const list = available.length > 0 ? `available: ${available.sort().join(", ")}` : `no presets in ${dir}`;
+    throw new PolicyError([{ file: path, line: 1, column: 1, field: "(document)", message: `no preset named "${name}"; ${list}` }]);
+  }
+  return readPreset(path);
+}
+
+async function readPreset(path: string): Promise<PresetInfo> {
+  const { policy, warnings } = await loadPresetFile(path);
+  return {
+    name: basename(path, ".yaml"),
+    description: presetDescription(policy),
+    file: path,
+    allows: presetAllows(policy),
+    policies: Object.keys(policy.network_policies),
+    preset: policy,
+    warnings,
+  };
+}
