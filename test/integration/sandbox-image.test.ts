@@ -1,0 +1,132 @@
+// The sandbox image, built through the Engine API on the local base image,
+// and a container created from the product's spec.
+import { cp, mkdtemp, rm, appendFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  buildSandboxImage,
+  defaultBlueprintDir,
+  ImageBuildError,
+  imageExists,
+  imageSize,
+  LAUNCHER_PATH,
+  sandboxImageTag,
+  type ImageBuildEvent,
+} from "../../blueprint/sandbox/image.js";
+import { BASE_IMAGE, dockerClient, ensureBaseImage, ensureSandboxImage } from "../helpers/docker-images.js";
+import { runInSandbox } from "../helpers/docker-run.js";
+
+const docker = dockerClient();
+let image: string;
+const events: ImageBuildEvent[] = [];
+
+beforeAll(async () => {
+  const base = await ensureBaseImage(docker);
+  const started = performance.now();
+  image = await ensureSandboxImage(docker, (e) => events.push(e));
+  console.log(
+    `base image ${base.tag} ready in ${base.seconds.toFixed(1)} s; sandbox image ${image} ready in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+  );
+}, 900_000);
+
+describe("sandbox image", () => {
+  it("is tagged by a hash of its build context and base image", async () => {
+    expect(image).toMatch(/^nemoclaw-sandbox:[0-9a-f]{12}$/);
+    expect(await sandboxImageTag({ baseImage: BASE_IMAGE })).toBe(image);
+    expect(await sandboxImageTag({ baseImage: "node:24-bookworm-slim" })).not.toBe(image);
+    expect(await imageExists(docker, image)).toBe(true);
+    expect(await imageExists(docker, "nemoclaw-sandbox:does-not-exist")).toBe(false);
+  });
+
+  it("is reused, not rebuilt, when the context is unchanged", async () => {
+    const again = await buildSandboxImage({ docker, baseImage: BASE_IMAGE });
+    expect(again).toEqual({ tag: image, built: false });
+  });
+
+  it("stays under 400 MB", async () => {
+    const size = await imageSize(docker, image);
+    console.log(`sandbox image size: ${(size / 1024 ** 2).toFixed(1)} MiB (base ${((await imageSize(docker, BASE_IMAGE)) / 1024 ** 2).toFixed(1)} MiB)`);
+    expect(size).toBeLessThanOrEqual(400 * 1000 * 1000);
+  });
+
+  it("reports build progress step by step", () => {
+    // Only a fresh build emits steps; a reused image emits nothing.
+    if (events.length === 0) return;
+    expect(events.some((e) => e.type === "step" && e.instruction.startsWith("FROM"))).toBe(true);
+    expect(events.at(-1)?.type).toBe("done");
+  });
+
+  it("holds the launcher, which sees Landlock in a sandbox container", async () => {
+    const result = await runInSandbox(docker, image, [LAUNCHER_PATH, "--abi"], { landlock: false });
+    expect(result.stderr).toBe("");
+    expect(result.exitCode).toBe(0);
+    const abi = Number(result.stdout.trim());
+    console.log(`Landlock ABI inside the sandbox: ${abi}`);
+    expect(abi).toBeGreaterThanOrEqual(1);
+  });
+
+  it("runs the workload as the sandbox user under Landlock, seccomp and no-new-privileges", async () => {
+    const result = await runInSandbox(docker, image, [
+      "sh",
+      "-c",
+      "id -u; id -g; grep -E '^(CapEff|NoNewPrivs|Seccomp):' /proc/self/status; echo $NEMOCLAW_SANDBOX $HOME",
+    ]);
+    expect(result.exitCode).toBe(0);
+    expect(result.stdout).toMatch(/^1000\n1000\nCapEff:\s+0+\nNoNewPrivs:\s+1\nSeccomp:\s+2\n1 \/sandbox\n$/);
+  });
+
+  it("carries no setuid or setgid binaries", async () => {
+    const result = await runInSandbox(docker, image, ["find", "/", "-xdev", "-perm", "/6000", "-type", "f"], {
+      landlock: false,
+    });
+    expect(result.stdout).toBe("");
+  });
+
+  it("starts a sandbox in well under 3 s (compared with a bare container of the same image)", async () => {
+    const bare = async (): Promise<number> => {
+      const started = performance.now();
+      const c = await docker.createContainer({ Image: image, Entrypoint: ["true"], HostConfig: { NetworkMode: "none" } });
+      await c.start();
+      await c.wait();
+      const ms = performance.now() - started;
+      await c.remove({ force: true });
+      return ms;
+    };
+    const sandboxed = async (): Promise<number> => (await runInSandbox(docker, image, ["true"])).ms;
+    await bare(); // warm caches for both
+    const bareMs: number[] = [];
+    const sandboxMs: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      bareMs.push(await bare());
+      sandboxMs.push(await sandboxed());
+    }
+    const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
+    console.log(
+      `container create+start+exit: sandbox ${median(sandboxMs).toFixed(0)} ms, bare ${median(bareMs).toFixed(0)} ms, ratio ${(median(sandboxMs) / median(bareMs)).toFixed(2)}x`,
+    );
+    expect(median(sandboxMs)).toBeLessThan(3000);
+  });
+});
+
+describe("image build failure", () => {
+  let dir: string;
+  afterAll(async () => {
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it("names the failing step and carries the log tail", async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), "nemoclaw-broken-"));
+    await cp(defaultBlueprintDir(), dir, { recursive: true });
+    await appendFile(path.join(dir, "Dockerfile"), "RUN echo 'about to fail' && exit 3\n");
+    const error = await buildSandboxImage({ docker, baseImage: BASE_IMAGE, blueprintDir: dir, repository: "nemoclaw-broken" }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(ImageBuildError);
+    const buildError = error as ImageBuildError;
+    expect(buildError.step).toMatch(/^step \d+\/\d+ \(RUN echo 'about to fail' && exit 3\)$/);
+    expect(buildError.logTail).toContain("about to fail");
+    expect(buildError.message).toMatch(/returned a non-zero code: 3/);
+  }, 600_000);
+});
