@@ -6,7 +6,7 @@ import { readFile } from "node:fs/promises";
 import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument } from "yaml";
 import type { Document, Node, Pair } from "yaml";
 import type { z } from "zod";
-import { PolicySchema, PresetSchema, policyWarnings } from "./schema.js";
+import { PolicySchema, PresetSchema, policyWarnings, UNENFORCED_FIELDS } from "./schema.js";
 import type { PathIssue, Policy, Preset } from "./schema.js";
 
 /** One located problem (or warning) in a policy file. Lines and columns start at 1. */
@@ -57,12 +57,12 @@ export class PolicyError extends Error {
 
 /** Parses and validates a policy document. Throws PolicyError. */
 export function parsePolicy(text: string, options: LoadOptions = {}): Loaded<Policy> {
-  return parseWith(PolicySchema, text, options.file ?? "<policy>");
+  return parseWith(PolicySchema, "policy", text, options.file ?? "<policy>");
 }
 
 /** Parses and validates a preset document. Throws PolicyError. */
 export function parsePreset(text: string, options: LoadOptions = {}): Loaded<Preset> {
-  return parseWith(PresetSchema, text, options.file ?? "<preset>");
+  return parseWith(PresetSchema, "preset", text, options.file ?? "<preset>");
 }
 
 /** Reads and validates a policy file. Throws PolicyError (also for a file that cannot be read). */
@@ -89,7 +89,7 @@ async function readText(path: string): Promise<string> {
 
 const MAX_POLICY_BYTES = 4 * 1024 * 1024;
 
-function parseWith<S extends z.ZodType>(schema: S, text: string, file: string): Loaded<z.output<S>> {
+function parseWith<S extends z.ZodType>(schema: S, kind: "policy" | "preset", text: string, file: string): Loaded<z.output<S>> {
   if (Buffer.byteLength(text, "utf8") > MAX_POLICY_BYTES) {
     throw new PolicyError([{ file, line: 1, column: 1, field: "(document)", message: "policy is larger than 4 MiB" }]);
   }
@@ -106,12 +106,12 @@ function parseWith<S extends z.ZodType>(schema: S, text: string, file: string): 
       yamlProblems.map((problem) => {
         const offset = problem.pos[0];
         const path = pathAtOffset(doc, offset);
-        return { file, ...locate(offset), field: formatPath(path), message: yamlMessage(problem.code, problem.message, text, problem.pos) };
+        return { file, ...locate(offset), field: formatPath(path), message: yamlMessage(problem.code, problem.message, text, offset) };
       }),
     );
   }
   if (doc.contents === null) {
-    throw new PolicyError([{ file, line: 1, column: 1, field: "(document)", message: "the file is empty; a policy starts with `version: 1`" }]);
+    throw new PolicyError([{ file, line: 1, column: 1, field: "(document)", message: kind === "policy" ? "the file is empty; a policy starts with `version: 1`" : "the file is empty; a preset needs `description:` and `network_policies:`" }]);
   }
 
   let data: unknown;
@@ -130,7 +130,7 @@ function parseWith<S extends z.ZodType>(schema: S, text: string, file: string): 
 
   const result = schema.safeParse(data, { reportInput: true });
   if (!result.success) {
-    const problems = result.error.issues.flatMap((issue) => describeIssue(issue, schema === (PresetSchema as z.ZodType)));
+    const problems = result.error.issues.flatMap((issue) => describeIssue(issue, kind === "preset"));
     throw new PolicyError(sortIssues(problems.map((p) => toIssue(p, p.atKey))));
   }
   const value = result.data as Policy | Preset;
@@ -142,9 +142,9 @@ function sortIssues(issues: PolicyIssue[]): PolicyIssue[] {
   return [...issues].sort((a, b) => a.line - b.line || a.column - b.column);
 }
 
-function yamlMessage(code: string, raw: string, text: string, pos: [number, number]): string {
+function yamlMessage(code: string, raw: string, text: string, offset: number): string {
   if (code === "DUPLICATE_KEY") {
-    const key = text.slice(pos[0], pos[1]).trim() || "this key";
+    const key = /^["']?([^"':\n]+)/.exec(text.slice(offset))?.[1]?.trim() ?? "this key";
     return `duplicate key "${key}"; each key may appear once in a mapping — merge the two entries`;
   }
   if (code === "MULTIPLE_DOCS") return "more than one YAML document; a policy file holds exactly one (remove the `---`)";
@@ -160,6 +160,7 @@ interface DescribedIssue extends PathIssue {
 }
 
 const KNOWN_KEYS: string[] = [
+  ...UNENFORCED_FIELDS.policy, ...UNENFORCED_FIELDS.endpoint, ...UNENFORCED_FIELDS.matcher,
   "version", "filesystem_policy", "landlock", "process", "network_policies", "network_middlewares",
   "include_workdir", "read_only", "read_write", "compatibility", "run_as_user", "run_as_group",
   "name", "endpoints", "binaries", "host", "port", "ports", "path", "protocol", "tls", "enforcement",
@@ -201,9 +202,15 @@ function describeIssue(issue: z.core.$ZodIssue, isPreset: boolean): DescribedIss
       return [{ path, atKey: true, message: issue.issues[0]?.message ?? "invalid name" }];
     case "invalid_union": {
       const input = (issue as { input?: unknown }).input;
-      return [{ path, message: `expected text or a map like { any: [..] }, got ${describeValue(input)}` }];
+      const expected = path.includes("query") ? "a glob or { any: [globs] }" : "text or a number";
+      return [{ path, message: `expected ${expected}, got ${describeValue(input)}` }];
     }
     case "too_small":
+      if (issue.message.startsWith("Too small")) {
+        const what = issue.origin === "array" ? "list is empty; add an entry" : "value is empty; fill it in";
+        return [{ path, message: `${what} or remove the field` }];
+      }
+      return [{ path, message: issue.message }];
     case "too_big":
     case "custom":
     case "invalid_format":

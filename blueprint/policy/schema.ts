@@ -184,11 +184,12 @@ export const ProcessSchema = z.strictObject({
 
 // ── Network ────────────────────────────────────────────────────────────────────────────────
 
+const portOutOfRange = (issue: { input?: unknown }): string => `port ${String(issue.input)} is out of range; use a port from 1 to 65535`;
 export const PortSchema = z
   .number({ error: "port must be a number, e.g. 443" })
-  .int("port must be a whole number")
-  .min(1, "port must be between 1 and 65535")
-  .max(65535, "port must be between 1 and 65535");
+  .int("port must be a whole number, e.g. 443")
+  .min(1, { error: portOutOfRange })
+  .max(65535, { error: portOutOfRange });
 
 const hostSchema = z.string().superRefine((host, ctx) => {
   const problem = hostProblem(host);
@@ -331,7 +332,7 @@ export const NetworkPoliciesSchema = z.record(NetworkPolicyNameSchema, NetworkPo
 // ── Documents ──────────────────────────────────────────────────────────────────────────────
 
 export const PolicySchema = z.strictObject({
-  version: z.literal(1, { error: "version must be 1 (add `version: 1` at the top)" }),
+  version: z.literal(1, { error: "version must be 1, the only OpenShell policy version" }),
   filesystem_policy: FilesystemPolicySchema.optional(),
   landlock: LandlockSchema.optional(),
   process: ProcessSchema.optional(),
@@ -464,7 +465,8 @@ function canonicalPolicy(policy: Policy): Record<StaticSection | DynamicSection,
             read_write: sortedUnique((fs.read_write ?? []).map(normalizeFsPath)),
           },
     landlock: { compatibility: policy.landlock?.compatibility ?? "best_effort" },
-    process: policy.process === undefined ? undefined : JSON.parse(stableStringify(policy.process)),
+    // An empty process section and an absent one both leave the identity to the driver.
+    process: policy.process === undefined || Object.keys(policy.process).length === 0 ? undefined : JSON.parse(stableStringify(policy.process)),
     network_policies: Object.fromEntries(
       Object.entries(policy.network_policies ?? {}).map(([key, np]) => [key, canonicalNetworkPolicy(key, np)]),
     ),

@@ -114,7 +114,7 @@ describe("policy load errors name file, line, column and field", () => {
       ),
     );
     expect(issue).toMatchObject({ line: 6, column: 15, field: "network_policies.api.endpoints[0].port" });
-    expect(issue.message).toBe("port must be between 1 and 65535");
+    expect(issue.message).toBe("port 70000 is out of range; use a port from 1 to 65535");
   });
 
   it("port out of range inside a ports list", () => {
@@ -301,6 +301,28 @@ describe("policy load errors name file, line, column and field", () => {
     expect(issues[3]?.message).toContain("every address");
   });
 
+  it("empty values and lists say what to do", () => {
+    const issues = issuesOf(() =>
+      parsePolicy(
+        yaml(
+          "version: 1",
+          "network_policies:",
+          "  api:",
+          "    name: ''",
+          "    endpoints: [{ host: a.example.com, ports: [] }]",
+          "    binaries: [{ path: /usr/bin/node }]",
+          "process: { run_as_user: true }",
+        ),
+        { file: "e.yaml" },
+      ),
+    );
+    expect(issues.map((i) => `${i.line}:${i.column} ${i.field}: ${i.message}`)).toEqual([
+      "4:11 network_policies.api.name: value is empty; fill it in or remove the field",
+      "5:47 network_policies.api.endpoints[0].ports: ports is empty; list at least one port",
+      "7:25 process.run_as_user: expected text or a number, got true",
+    ]);
+  });
+
   it("root identity", () => {
     const issue = onlyIssue(yaml("version: 1", "process:", "  run_as_user: sandbox", "  run_as_group: 0"));
     expect(issue).toMatchObject({ line: 4, column: 17, field: "process.run_as_group" });
@@ -430,7 +452,7 @@ describe("policy load errors name file, line, column and field", () => {
     expect(lines).toEqual([
       'many.yaml:3:3 filesystem_policy.read_wirte: unknown field "read_wirte"; did you mean "read_write"?',
       expect.stringMatching(/^many\.yaml:7:15 network_policies\.p\.endpoints\[0\]\.host: "\*\.com" wildcards over a public suffix/),
-      "many.yaml:8:15 network_policies.p.endpoints[0].port: port must be between 1 and 65535",
+      "many.yaml:8:15 network_policies.p.endpoints[0].port: port 70000 is out of range; use a port from 1 to 65535",
     ]);
     expect((error as PolicyError).message).toContain("(and 2 more)");
   });

@@ -1,6 +1,7 @@
+import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { loadPolicyFile } from "../../../blueprint/policy/load.js";
+import { loadPolicyFile, parsePolicy } from "../../../blueprint/policy/load.js";
 import { basePolicyPath, findPoliciesDir, listPresets, presetsDir } from "../../../blueprint/policy/presets.js";
 import { ENFORCED_PROTOCOLS, isWithin } from "../../../blueprint/policy/schema.js";
 
@@ -90,5 +91,14 @@ describe("the shipped presets", () => {
     const endpoints = Object.values(local?.preset.network_policies ?? {}).flatMap((np) => np.endpoints ?? []);
     expect(endpoints.length).toBeGreaterThan(0);
     for (const endpoint of endpoints) expect(endpoint.allowed_ips).toEqual(["127.0.0.1/32", "::1/128"]);
+  });
+});
+
+describe("the README example", () => {
+  it("is a valid policy", async () => {
+    const readme = await readFile(new URL("../../../blueprint/policy/README.md", import.meta.url), "utf8");
+    const example = /```yaml\n([\s\S]*?)```/.exec(readme)?.[1];
+    expect(example).toBeDefined();
+    expect(parsePolicy(example ?? "", { file: "README.md" }).warnings).toEqual([]);
   });
 });
