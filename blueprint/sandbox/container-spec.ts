@@ -200,6 +200,10 @@ export function buildContainerSpec(options: SandboxSpecOptions): Docker.Containe
     OpenStdin: false,
     HostConfig: {
       NetworkMode: "none",
+      // resolv.conf would otherwise name the host's resolver; nothing answers on loopback.
+      Dns: ["127.0.0.1"],
+      // Hides the host's cgroup paths (and with them the container id) from /proc/self/cgroup.
+      CgroupnsMode: "private",
       ReadonlyRootfs: true,
       Privileged: false,
       CapDrop: ["ALL"],

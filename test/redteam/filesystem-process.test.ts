@@ -28,7 +28,7 @@ const withLandlock = (changes: Partial<LandlockOptions>): LandlockOptions => ({ 
 /** Control: the same sandbox with Docker's seccomp filtering switched off. */
 const seccompOff = (spec: Docker.ContainerCreateOptions): void => {
   const opts = spec.HostConfig?.SecurityOpt ?? [];
-  spec.HostConfig!.SecurityOpt = [...opts.filter((o) => !o.startsWith("seccomp=")), "seccomp=unconfined"];
+  spec.HostConfig!.SecurityOpt = [...opts.filter((o: string) => !o.startsWith("seccomp=")), "seccomp=unconfined"];
 };
 
 /** Root in the container holding `caps`, no launcher: isolates what seccomp alone stops. */
@@ -75,6 +75,18 @@ describe("filesystem", () => {
       expect(lines).toContain(`touch: cannot touch '${p}/escape': Read-only file system`);
     }
     expect(lines.slice(-2)).toEqual(["kept", "kept"]);
+  });
+
+  it("can write nowhere but /sandbox and /tmp; Landlock is what closes the writable tmpfs /dev/shm", async () => {
+    const candidates = [
+      "/", "/etc", "/usr", "/var/tmp", "/home", "/root", "/run", "/run/nemoclaw", "/dev", "/dev/shm", "/dev/mqueue",
+      "/sys/fs/cgroup", "/proc/sys/kernel", "/sandbox", "/tmp",
+    ];
+    const script = `for p in ${candidates.join(" ")}; do (echo x > $p/nemoclaw-write) 2>/dev/null && echo "$p"; done; true`;
+    const ours = await runShell(docker, image, script);
+    expect(ours.stdout.trim().split("\n")).toEqual(["/sandbox", "/tmp"]);
+    const control = await runShell(docker, image, script, { landlock: false });
+    expect(control.stdout.trim().split("\n")).toEqual(["/dev/shm", "/sandbox", "/tmp"]);
   });
 
   it("Landlock stops a write to /tmp when only /sandbox is writable; the same write passes when /tmp is listed", async () => {
@@ -167,7 +179,7 @@ describe("process", () => {
       mounts,
       landlock: false,
       tweak: (spec) => {
-        spec.HostConfig!.SecurityOpt = spec.HostConfig!.SecurityOpt!.filter((o) => !o.startsWith("no-new-privileges"));
+        spec.HostConfig!.SecurityOpt = spec.HostConfig!.SecurityOpt!.filter((o: string) => !o.startsWith("no-new-privileges"));
       },
     });
     expect(control.stdout.trim()).toBe("euid 0");
