@@ -1,0 +1,56 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { execa, type Result } from "execa";
+import { inject } from "vitest";
+import { node24Bin, repoRoot } from "./node24.js";
+
+/** A throwaway OpenClaw home: HOME and OPENCLAW_STATE_DIR in a temp dir, Node 24 first on PATH. */
+export type OpenclawHome = {
+  dir: string;
+  env: Record<string, string>;
+  run: (args: readonly string[], opts?: { input?: string; timeoutMs?: number }) => Promise<Result>;
+  dispose: () => Promise<void>;
+};
+
+export async function createOpenclawHome(): Promise<OpenclawHome> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), "nemoclaw-oc-"));
+  // A clean environment: OpenClaw goes quiet when it sees vitest's variables (VITEST=true).
+  const env: Record<string, string> = {
+    ...(process.env.DOCKER_HOST ? { DOCKER_HOST: process.env.DOCKER_HOST } : {}),
+    ...(process.env.NEMOCLAW_BASE_IMAGE ? { NEMOCLAW_BASE_IMAGE: process.env.NEMOCLAW_BASE_IMAGE } : {}),
+    // The machine's trust settings (a TLS-inspecting registry mirror needs them for plugin installs).
+    ...Object.fromEntries(
+      ["NODE_EXTRA_CA_CERTS", "SSL_CERT_FILE", "SSL_CERT_DIR"].flatMap((k) => (process.env[k] ? [[k, process.env[k]]] : [])),
+    ),
+    LANG: "C.UTF-8",
+    HOME: dir,
+    OPENCLAW_STATE_DIR: path.join(dir, "state"),
+    PATH: `${node24Bin()}:${process.env.PATH ?? ""}`,
+    NO_COLOR: "1",
+    CI: "1",
+  };
+  const bin = path.join(repoRoot, "node_modules/.bin/openclaw");
+  return {
+    dir,
+    env,
+    run: (args, opts = {}) =>
+      execa(bin, [...args], {
+        env,
+        extendEnv: false,
+        reject: false,
+        all: true,
+        timeout: opts.timeoutMs ?? 120_000,
+        ...(opts.input === undefined ? { stdin: "ignore" as const } : { input: opts.input }),
+      }),
+    dispose: () => rm(dir, { recursive: true, force: true }),
+  };
+}
+
+/** Install the packed plugin (what `npm publish` would ship) into this OpenClaw home. */
+export async function installPlugin(home: OpenclawHome): Promise<Result> {
+  const tgz = inject("pluginTarball");
+  const result = await home.run(["plugins", "install", tgz, "--force", "--accept-capabilities"], { timeoutMs: 300_000 });
+  if (result.exitCode !== 0) throw new Error(`plugin install failed:\n${result.all}`);
+  return result;
+}
