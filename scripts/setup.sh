@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# The README's first command: set up nemoclaw on this machine for real and show it working.
+# Bootstraps (Node 24, deps, Docker, base image), builds and packs the plugin, installs it into
+# OpenClaw (yours if `openclaw` is on PATH, else the pinned dev copy), then runs the preflight,
+# checks the shipped policy and lists the presets.
+set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/bootstrap.sh"
+cd "$NEMOCLAW_ROOT"
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "Building the plugin"
+npm run --silent build
+
+if command -v openclaw >/dev/null 2>&1 && [ "$(command -v openclaw)" != "$NEMOCLAW_ROOT/node_modules/.bin/openclaw" ]; then
+  OPENCLAW=(openclaw)
+else
+  OPENCLAW=("$NEMOCLAW_ROOT/node_modules/.bin/openclaw")
+fi
+step "Installing into OpenClaw ($("${OPENCLAW[@]}" --version))"
+tgz="$TOOLS/$(npm pack --silent --pack-destination "$TOOLS" | tail -n 1)"
+"${OPENCLAW[@]}" plugins install "$tgz" --force --accept-capabilities
+"${OPENCLAW[@]}" config set plugins.entries.nemoclaw.config.baseImage "$NEMOCLAW_BASE_IMAGE"
+
+step "Preflight"
+"${OPENCLAW[@]}" nemoclaw doctor || true
+
+step "Blueprint"
+"${OPENCLAW[@]}" nemoclaw blueprint verify
+
+step "Policy"
+"${OPENCLAW[@]}" nemoclaw policy check policies/openclaw-sandbox.yaml --preset npm,github
+"${OPENCLAW[@]}" nemoclaw policy presets
+
+step "Done. Try: openclaw nemoclaw --help"
