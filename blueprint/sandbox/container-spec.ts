@@ -155,6 +155,9 @@ export function landlockCommand(
   return argv;
 }
 
+/** Engine API field (API >= 1.41) that @types/dockerode does not list yet. */
+type HostConfigWithCgroupns = Docker.HostConfig & { CgroupnsMode: "private" | "host" };
+
 /** The `docker.createContainer` options for one sandbox. */
 export function buildContainerSpec(options: SandboxSpecOptions): Docker.ContainerCreateOptions {
   assertSandboxName(options.name);
@@ -181,6 +184,39 @@ export function buildContainerSpec(options: SandboxSpecOptions): Docker.Containe
       )
     : [...options.command];
 
+  const hostConfig: HostConfigWithCgroupns = {
+    NetworkMode: "none",
+    // resolv.conf would otherwise name the host's resolver; nothing answers on loopback.
+    Dns: ["127.0.0.1"],
+    // Hides the host's cgroup paths (and with them the container id) from /proc/self/cgroup.
+    CgroupnsMode: "private",
+    ReadonlyRootfs: true,
+    Privileged: false,
+    CapDrop: ["ALL"],
+    // Only for the root stage to become the workload user; see the top of the file.
+    CapAdd: supervised ? ["SETUID", "SETGID"] : [],
+    SecurityOpt: ["no-new-privileges:true", seccompSecurityOpt(seccomp)],
+    Init: true,
+    IpcMode: "private",
+    Tmpfs: { "/tmp": `rw,nosuid,nodev,size=${limits.tmpfsBytes},mode=1777` },
+    Mounts: [
+      { Type: "volume", Source: options.volume ?? sandboxVolumeName(options.name), Target: SANDBOX_HOME },
+      ...mounts.map((m) => ({ Type: "bind" as const, Source: m.source, Target: m.target, ReadOnly: true })),
+    ],
+    Memory: limits.memoryBytes,
+    // Same as Memory: no swap on top of the limit.
+    MemorySwap: limits.memoryBytes,
+    NanoCpus: limits.nanoCpus,
+    PidsLimit: limits.pids,
+    // Under host memory pressure the sandbox goes before host processes.
+    OomScoreAdj: 500,
+    // No core files: they would copy process memory into /sandbox or /tmp.
+    Ulimits: [{ Name: "core", Soft: 0, Hard: 0 }],
+    // The agent's stdout must not be able to fill the host's disk.
+    LogConfig: { Type: "json-file", Config: { "max-size": "10m", "max-file": "3" } },
+    RestartPolicy: { Name: "no" },
+  };
+
   return {
     name: sandboxContainerName(options.name),
     Image: options.image,
@@ -198,37 +234,34 @@ export function buildContainerSpec(options: SandboxSpecOptions): Docker.Containe
     AttachStderr: true,
     Tty: false,
     OpenStdin: false,
-    HostConfig: {
-      NetworkMode: "none",
-      // resolv.conf would otherwise name the host's resolver; nothing answers on loopback.
-      Dns: ["127.0.0.1"],
-      // Hides the host's cgroup paths (and with them the container id) from /proc/self/cgroup.
-      CgroupnsMode: "private",
-      ReadonlyRootfs: true,
-      Privileged: false,
-      CapDrop: ["ALL"],
-      // Only for the root stage to become the workload user; see the top of the file.
-      CapAdd: supervised ? ["SETUID", "SETGID"] : [],
-      SecurityOpt: ["no-new-privileges:true", seccompSecurityOpt(seccomp)],
-      Init: true,
-      IpcMode: "private",
-      Tmpfs: { "/tmp": `rw,nosuid,nodev,size=${limits.tmpfsBytes},mode=1777` },
-      Mounts: [
-        { Type: "volume", Source: options.volume ?? sandboxVolumeName(options.name), Target: SANDBOX_HOME },
-        ...mounts.map((m) => ({ Type: "bind" as const, Source: m.source, Target: m.target, ReadOnly: true })),
-      ],
-      Memory: limits.memoryBytes,
-      // Same as Memory: no swap on top of the limit.
-      MemorySwap: limits.memoryBytes,
-      NanoCpus: limits.nanoCpus,
-      PidsLimit: limits.pids,
-      // Under host memory pressure the sandbox goes before host processes.
-      OomScoreAdj: 500,
-      // No core files: they would copy process memory into /sandbox or /tmp.
-      Ulimits: [{ Name: "core", Soft: 0, Hard: 0 }],
-      // The agent's stdout must not be able to fill the host's disk.
-      LogConfig: { Type: "json-file", Config: { "max-size": "10m", "max-file": "3" } },
-      RestartPolicy: { Name: "no" },
-    },
+    HostConfig: hostConfig,
+  };
+}
+
+export interface SandboxExecOptions {
+  command: readonly string[];
+  /** The sandbox's Landlock lists (as given to buildContainerSpec, mount targets included). */
+  landlock?: LandlockOptions;
+  user?: SandboxUser;
+  tty?: boolean;
+  stdin?: boolean;
+}
+
+/**
+ * The `container.exec` options for running a command in a live sandbox
+ * (`exec`, `connect`). An exec'd process starts as the container's user —
+ * root, holding CAP_SETUID/CAP_SETGID, outside Landlock — so it must go
+ * through the launcher like the workload; never exec a bare command.
+ */
+export function buildExecSpec(options: SandboxExecOptions): Docker.ExecCreateOptions {
+  return {
+    Cmd: landlockCommand(options.command, options.landlock ?? DEFAULT_LANDLOCK, options.user ?? DEFAULT_USER),
+    User: "0:0",
+    WorkingDir: SANDBOX_HOME,
+    Tty: options.tty ?? false,
+    AttachStdin: options.stdin ?? false,
+    AttachStdout: true,
+    AttachStderr: true,
+    Privileged: false,
   };
 }

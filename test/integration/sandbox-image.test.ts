@@ -2,6 +2,7 @@
 // and a container created from the product's spec.
 import { cp, mkdtemp, rm, appendFile } from "node:fs/promises";
 import os from "node:os";
+import { PassThrough } from "node:stream";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -16,10 +17,12 @@ import {
 } from "../../blueprint/sandbox/image.js";
 import { BASE_IMAGE, dockerClient, ensureBaseImage, ensureSandboxImage } from "../helpers/docker-images.js";
 import { runInSandbox } from "../helpers/docker-run.js";
+import { buildExecSpec } from "../../blueprint/sandbox/container-spec.js";
 
 const docker = dockerClient();
 let image: string;
 const events: ImageBuildEvent[] = [];
+let execOutput = "";
 
 beforeAll(async () => {
   const base = await ensureBaseImage(docker);
@@ -74,6 +77,26 @@ describe("sandbox image", () => {
     ]);
     expect(result.exitCode).toBe(0);
     expect(result.stdout).toMatch(/^1000\n1000\nCapEff:\s+0+\nNoNewPrivs:\s+1\nSeccomp:\s+2\n1 \/sandbox\n$/);
+  });
+
+  it("confines a command exec'd into a live sandbox like the workload", async () => {
+    const status = "id -u; grep -E '^(CapEff|NoNewPrivs|Seccomp):' /proc/self/status; touch /etc/x 2>&1; touch /dev/shm/x 2>&1; true";
+    const result = await runInSandbox(docker, image, ["sleep", "30"], {
+      whileRunning: async (container) => {
+        const exec = await container.exec(buildExecSpec({ command: ["sh", "-c", status] }));
+        const stream = await exec.start({});
+        const chunks: Buffer[] = [];
+        const sink = new PassThrough().on("data", (c: Buffer) => chunks.push(c));
+        docker.modem.demuxStream(stream, sink, sink);
+        await new Promise((resolve) => stream.on("end", resolve));
+        execOutput = Buffer.concat(chunks).toString("utf8");
+        await container.kill();
+      },
+    });
+    expect(result.exitCode).not.toBe(0);
+    expect(execOutput).toMatch(/^1000\nCapEff:\s+0+\nNoNewPrivs:\s+1\nSeccomp:\s+2\n/);
+    expect(execOutput).toMatch(/'\/etc\/x': Read-only file system/);
+    expect(execOutput).toMatch(/'\/dev\/shm\/x': Permission denied/);
   });
 
   it("carries no setuid or setgid binaries", async () => {
