@@ -37,7 +37,12 @@ if [[ $FORCE == 0 ]] && docker image inspect "$TAG" >/dev/null 2>&1; then
 fi
 
 [[ $(id -u) == 0 ]] || fail "debootstrap needs root"
-command -v debootstrap >/dev/null || fail "debootstrap not found (apt-get install debootstrap)"
+if ! command -v debootstrap >/dev/null; then
+  command -v apt-get >/dev/null || fail "debootstrap not found and no apt-get to install it"
+  log "installing debootstrap"
+  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap; } >/dev/null ||
+    fail "could not install debootstrap"
+fi
 command -v npm >/dev/null || fail "npm not found"
 
 case "$(dpkg --print-architecture 2>/dev/null || uname -m)" in
