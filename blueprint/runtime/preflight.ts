@@ -1,9 +1,10 @@
-import { access, constants, mkdir, readFile, stat, chmod } from "node:fs/promises";
+import { access, constants, readFile, stat } from "node:fs/promises";
 import net from "node:net";
 import os from "node:os";
 import type Docker from "dockerode";
 import type { Check } from "./protocol.js";
 import { createDockerClient, describeDockerHost } from "./docker-client.js";
+import { ensureStateDir } from "../state/state-file.js";
 
 export type PreflightOptions = {
   stateDir: string;
@@ -173,11 +174,11 @@ async function checkPorts(ports: readonly number[]): Promise<Check> {
 
 async function checkStateDir(dir: string): Promise<Check> {
   try {
-    await mkdir(dir, { recursive: true, mode: 0o700 });
-    const mode = (await stat(dir)).mode & 0o777;
-    if (mode & 0o077) await chmod(dir, 0o700);
+    const before = await stat(dir).then((s) => s.mode & 0o777, () => undefined);
+    await ensureStateDir(dir);
     await access(dir, constants.W_OK);
-    return { name: "State", status: "ok", detail: `${dir} (mode 0700${mode & 0o077 ? `, was 0${mode.toString(8)}` : ""})` };
+    const was = before !== undefined && before !== 0o700 ? `, was 0${before.toString(8)}` : "";
+    return { name: "State", status: "ok", detail: `${dir} (mode 0700${was})` };
   } catch (e) {
     return {
       name: "State",

@@ -1,0 +1,81 @@
+import { appendFile, cp, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { stringify } from "yaml";
+import { runBlueprint } from "../../../src/blueprint/run.js";
+import { digestOf, hashFiles, listBlueprintFiles } from "../../../src/blueprint/digest.js";
+import { UserError } from "../../../src/errors.js";
+import { repoRoot } from "../../helpers/node24.js";
+
+const dirs: string[] = [];
+afterEach(async () => {
+  await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
+});
+
+/** A sealed blueprint whose runtime is `mainSource`, with the real (built) protocol module. */
+async function blueprintWith(mainSource: string): Promise<string> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), "nemoclaw-run-"));
+  dirs.push(dir);
+  await mkdir(path.join(dir, "runtime"));
+  await cp(path.join(repoRoot, "dist/blueprint/runtime/protocol.js"), path.join(dir, "runtime/protocol.js"));
+  await writeFile(path.join(dir, "runtime/main.js"), mainSource);
+  const files = await hashFiles(dir, await listBlueprintFiles(dir));
+  await writeFile(
+    path.join(dir, "blueprint.yaml"),
+    stringify({ name: "t", version: "0.1.0", min_plugin_version: "0.0.1", min_openclaw_version: "2026.9.0", min_node_version: "20.0.0", files, digest: digestOf(files) }),
+  );
+  return dir;
+}
+
+const say = (...messages: unknown[]) =>
+  messages.map((m) => `process.stdout.write(${JSON.stringify(JSON.stringify(m) + "\n")});`).join("\n");
+
+const anyResult = (p: typeof import("../../../blueprint/runtime/protocol.js")) => p.VersionResultSchema;
+
+describe("running the blueprint runtime", () => {
+  it("streams progress and returns the validated result", async () => {
+    const dir = await blueprintWith(
+      say({ type: "progress", step: "build", message: "step 1/2", percent: 50 }, { type: "result", data: { version: "1.0.0", node: "24" } }),
+    );
+    const progress: string[] = [];
+    const result = await runBlueprint({ command: "version" }, anyResult, { blueprintDir: dir, onProgress: (p) => progress.push(p.message) });
+    expect(result).toEqual({ version: "1.0.0", node: "24" });
+    expect(progress).toEqual(["step 1/2"]);
+  });
+
+  it("turns a runtime error into a UserError with its hint and details", async () => {
+    const dir = await blueprintWith(say({ type: "error", code: "x", message: "Docker is down", hint: "start it", details: ["a"] }) + "\nprocess.exitCode = 1;");
+    const err = await runBlueprint({ command: "version" }, anyResult, { blueprintDir: dir }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UserError);
+    expect(err).toMatchObject({ message: "Docker is down", hint: "start it", details: ["a"] });
+  });
+
+  it("rejects output that is not the protocol, showing what came instead", async () => {
+    const dir = await blueprintWith(`console.log("hello there"); ${say({ type: "result", data: { version: "1", node: "24" } })}`);
+    const err = await runBlueprint({ command: "version" }, anyResult, { blueprintDir: dir }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ message: expect.stringMatching(/without a valid answer/), details: expect.arrayContaining(["not JSON: hello there"]) });
+  });
+
+  it("rejects a result of the wrong shape", async () => {
+    const dir = await blueprintWith(say({ type: "result", data: { version: 1 } }));
+    const err = await runBlueprint({ command: "version" }, anyResult, { blueprintDir: dir }).catch((e: unknown) => e);
+    expect((err as UserError).details[0]).toMatch(/result does not match/);
+  });
+
+  it("reports a crash with the runtime's stderr tail", async () => {
+    const dir = await blueprintWith(`console.error("boom: something broke"); process.exit(3);`);
+    const err = await runBlueprint({ command: "version" }, anyResult, { blueprintDir: dir }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ message: expect.stringMatching(/exit code 3/), details: ["boom: something broke"] });
+  });
+
+  it("never runs a blueprint that fails verification", async () => {
+    const marker = path.join(os.tmpdir(), `nemoclaw-ran-${process.pid}-${Date.now()}`);
+    const dir = await blueprintWith(`require("node:fs").writeFileSync(${JSON.stringify(marker)}, "ran");`);
+    await appendFile(path.join(dir, "runtime/main.js"), "\n// tampered\n");
+    const err = await runBlueprint({ command: "version" }, anyResult, { blueprintDir: dir }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ message: expect.stringMatching(/failed verification; refusing to run it/), details: [expect.stringMatching(/^changed: runtime\/main\.js \(expected sha256 [0-9a-f]{12}…, found [0-9a-f]{12}…\)$/)] });
+    expect(existsSync(marker)).toBe(false);
+  });
+});
