@@ -1,15 +1,17 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { execa, type Result } from "execa";
+import { execa } from "execa";
 import { inject } from "vitest";
 import { node24Bin, repoRoot } from "./node24.js";
 
 /** A throwaway OpenClaw home: HOME and OPENCLAW_STATE_DIR in a temp dir, Node 24 first on PATH. */
+export type CliResult = { exitCode: number | undefined; stdout: string; stderr: string; all: string };
+
 export type OpenclawHome = {
   dir: string;
   env: Record<string, string>;
-  run: (args: readonly string[], opts?: { input?: string; timeoutMs?: number }) => Promise<Result>;
+  run: (args: readonly string[], opts?: { input?: string; timeoutMs?: number }) => Promise<CliResult>;
   dispose: () => Promise<void>;
 };
 
@@ -34,21 +36,23 @@ export async function createOpenclawHome(): Promise<OpenclawHome> {
   return {
     dir,
     env,
-    run: (args, opts = {}) =>
-      execa(bin, [...args], {
+    run: async (args, opts = {}) => {
+      const r = await execa(bin, [...args], {
         env,
         extendEnv: false,
         reject: false,
         all: true,
         timeout: opts.timeoutMs ?? 120_000,
         ...(opts.input === undefined ? { stdin: "ignore" as const } : { input: opts.input }),
-      }),
+      });
+      return { exitCode: r.exitCode, stdout: String(r.stdout), stderr: String(r.stderr), all: String(r.all) };
+    },
     dispose: () => rm(dir, { recursive: true, force: true }),
   };
 }
 
 /** Install the packed plugin (what `npm publish` would ship) into this OpenClaw home. */
-export async function installPlugin(home: OpenclawHome): Promise<Result> {
+export async function installPlugin(home: OpenclawHome): Promise<CliResult> {
   const tgz = inject("pluginTarball");
   const result = await home.run(["plugins", "install", tgz, "--force", "--accept-capabilities"], { timeoutMs: 300_000 });
   if (result.exitCode !== 0) throw new Error(`plugin install failed:\n${result.all}`);

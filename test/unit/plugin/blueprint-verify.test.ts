@@ -41,7 +41,8 @@ describe("blueprint verification", () => {
   it.each(["runtime/main.js", "Dockerfile", "supervisor/launcher.c"])("refuses one changed byte in %s", async (file) => {
     const full = path.join(dir, file);
     const bytes = await readFile(full);
-    bytes[Math.floor(bytes.length / 2)] ^= 1;
+    const at = Math.floor(bytes.length / 2);
+    bytes[at] = (bytes[at] ?? 0) ^ 1;
     await writeFile(full, bytes);
     const r = await verifyBlueprint(dir);
     expect(r.ok).toBe(false);
