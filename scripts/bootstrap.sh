@@ -34,6 +34,13 @@ if [ ! -d "$NEMOCLAW_ROOT/node_modules/openclaw" ] || [ "$NEMOCLAW_ROOT/package-
   (cd "$NEMOCLAW_ROOT" && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
+# The red-team suite compiles small probe programs on the host (static, so they run in any image).
+if [ ! -e /usr/lib/x86_64-linux-gnu/libc.a ] && [ ! -e /usr/lib/aarch64-linux-gnu/libc.a ] || ! command -v gcc >/dev/null 2>&1; then
+  say "installing gcc and libc6-dev (test probes)"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gcc libc6-dev >/dev/null
+fi
+
 docker_up() { curl -fsS --max-time 2 --unix-socket /var/run/docker.sock http://localhost/_ping >/dev/null 2>&1; }
 if [ -z "${DOCKER_HOST:-}" ] && ! docker_up; then
   if ! command -v dockerd >/dev/null 2>&1; then
