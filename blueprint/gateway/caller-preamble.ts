@@ -1,3 +1,4 @@
+import type { Socket } from "node:net";
 import { z } from "zod";
 
 /**
@@ -33,4 +34,57 @@ export function formatPreamble(caller: Caller): string {
 export function parsePreamble(line: string): Caller {
   if (!line.startsWith(PREAMBLE_PREFIX)) throw new Error("connection did not start with a caller preamble");
   return CallerSchema.parse(JSON.parse(line.slice(PREAMBLE_PREFIX.length)));
+}
+
+export interface ReadPreambleOptions {
+  /** Give up when the line has not arrived by then. Default 5000 ms. */
+  timeoutMs?: number;
+}
+
+/**
+ * Reads the preamble line off a fresh connection. Resolves with the caller and whatever bytes
+ * followed the newline (the client's own request, to be replayed); rejects on a missing,
+ * oversized, late or malformed preamble. Never reads past what the socket delivers.
+ */
+export function readPreamble(socket: Socket, options: ReadPreambleOptions = {}): Promise<{ caller: Caller; rest: Buffer }> {
+  const timeoutMs = options.timeoutMs ?? 5000;
+  return new Promise((resolve, reject) => {
+    let buffered: Buffer = Buffer.alloc(0);
+    const cleanup = (): void => {
+      clearTimeout(timer);
+      socket.off("data", onData);
+      socket.off("end", onEnd);
+      socket.off("error", onEnd);
+      socket.off("close", onEnd);
+    };
+    const fail = (message: string): void => {
+      cleanup();
+      reject(new Error(message));
+    };
+    const onData = (chunk: Buffer): void => {
+      buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk]);
+      const newline = buffered.indexOf(0x0a);
+      if (newline === -1) {
+        if (buffered.length >= MAX_PREAMBLE_BYTES) fail(`caller preamble longer than ${MAX_PREAMBLE_BYTES} bytes`);
+        else if (buffered.length >= PREAMBLE_PREFIX.length && !buffered.subarray(0, PREAMBLE_PREFIX.length).equals(Buffer.from(PREAMBLE_PREFIX))) {
+          fail("connection did not start with a caller preamble");
+        }
+        return;
+      }
+      if (newline >= MAX_PREAMBLE_BYTES) return fail(`caller preamble longer than ${MAX_PREAMBLE_BYTES} bytes`);
+      cleanup();
+      socket.pause();
+      try {
+        resolve({ caller: parsePreamble(buffered.subarray(0, newline).toString("utf8")), rest: buffered.subarray(newline + 1) });
+      } catch (e) {
+        reject(new Error(`malformed caller preamble: ${(e as Error).message.split("\n")[0]}`));
+      }
+    };
+    const onEnd = (): void => fail("connection closed before the caller preamble");
+    const timer = setTimeout(() => fail(`no caller preamble within ${timeoutMs} ms`), timeoutMs);
+    socket.on("data", onData);
+    socket.once("end", onEnd);
+    socket.once("error", onEnd);
+    socket.once("close", onEnd);
+  });
 }

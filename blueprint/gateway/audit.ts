@@ -1,0 +1,261 @@
+// The egress audit log: one JSON line per decision, shaped as OCSF events — Network Activity
+// (class 4001) for connections and tunnels, HTTP Activity (class 4002) for requests the proxy
+// read — so log tooling that speaks OCSF can ingest it unchanged. Files rotate by size.
+// `renderAuditEvent` prints the same event for people, in OpenShell's one-line style.
+
+import { createReadStream } from "node:fs";
+import { appendFile, mkdir, rename, stat, unlink } from "node:fs/promises";
+import path from "node:path";
+import { createInterface } from "node:readline";
+import { z } from "zod";
+import type { Caller } from "./caller-preamble.js";
+import type { RuleRef } from "./policy-engine.js";
+
+/** What happened, in nemoclaw's words (kept in `unmapped.decision`). */
+export type AuditDecision = "allow" | "deny" | "held" | "approved" | "timeout" | "close";
+
+export interface AuditInput {
+  sandbox: string;
+  decision: AuditDecision;
+  caller: Caller;
+  host: string;
+  port: number;
+  address?: string;
+  rule: RuleRef | null;
+  reason: string;
+  /** Present for HTTP Activity events. */
+  http?: { method: string; target: string; scheme: "http" | "https"; status?: number };
+  /** Tunnel or request byte counts: up = sandbox → destination. */
+  bytesUp?: number;
+  bytesDown?: number;
+  durationMs?: number;
+  /** Allowed only because enforcement is audit. */
+  auditOnly?: boolean;
+  approvalId?: string;
+}
+
+const HTTP_ACTIVITY: Record<string, [number, string]> = {
+  CONNECT: [1, "Connect"], DELETE: [2, "Delete"], GET: [3, "Get"], HEAD: [4, "Head"], OPTIONS: [5, "Options"],
+  POST: [6, "Post"], PUT: [7, "Put"], TRACE: [8, "Trace"], PATCH: [9, "Patch"],
+};
+
+export const OcsfEventSchema = z.looseObject({
+  time: z.number(),
+  class_uid: z.union([z.literal(4001), z.literal(4002)]),
+  class_name: z.enum(["Network Activity", "HTTP Activity"]),
+  category_uid: z.literal(4),
+  category_name: z.literal("Network Activity"),
+  activity_id: z.number().int(),
+  activity_name: z.string(),
+  type_uid: z.number().int(),
+  severity_id: z.number().int(),
+  severity: z.string(),
+  status_id: z.number().int(),
+  status: z.string(),
+  action_id: z.number().int(),
+  action: z.string(),
+  disposition_id: z.number().int(),
+  disposition: z.string(),
+  message: z.string(),
+  dst_endpoint: z.looseObject({ hostname: z.string(), port: z.number(), ip: z.string().optional() }),
+  actor: z.looseObject({
+    process: z.looseObject({ pid: z.number().nullable(), file: z.looseObject({ path: z.string().nullable() }), lineage: z.array(z.string()) }),
+  }),
+  http_request: z.looseObject({ http_method: z.string(), url: z.looseObject({ path: z.string() }) }).optional(),
+  traffic: z.looseObject({ bytes_out: z.number(), bytes_in: z.number() }).optional(),
+  duration: z.number().optional(),
+  firewall_rule: z.looseObject({ name: z.string(), uid: z.string() }).optional(),
+  metadata: z.looseObject({ version: z.string(), product: z.looseObject({ name: z.string() }) }),
+  unmapped: z.looseObject({
+    sandbox: z.string(),
+    decision: z.enum(["allow", "deny", "held", "approved", "timeout", "close"]),
+    policy: z.string().nullable(),
+    endpoint: z.number().nullable(),
+    audit_only: z.boolean().optional(),
+    approval_id: z.string().optional(),
+  }),
+});
+export type OcsfEvent = z.infer<typeof OcsfEventSchema>;
+
+/** Builds the OCSF event for one decision. */
+export function toOcsf(input: AuditInput, time: number = Date.now()): OcsfEvent {
+  const allowed = input.decision === "allow" || input.decision === "approved" || input.decision === "close";
+  const pending = input.decision === "held";
+  const isHttp = input.http !== undefined;
+  let activityId: number;
+  let activityName: string;
+  if (isHttp) {
+    [activityId, activityName] = HTTP_ACTIVITY[input.http?.method ?? ""] ?? [99, "Other"];
+  } else if (input.decision === "close") {
+    [activityId, activityName] = [2, "Close"];
+  } else if (allowed) {
+    [activityId, activityName] = [1, "Open"];
+  } else if (pending) {
+    [activityId, activityName] = [99, "Other"];
+  } else {
+    [activityId, activityName] = [5, "Refuse"];
+  }
+  const classUid = isHttp ? 4002 : 4001;
+  const denied = !allowed && !pending;
+  return {
+    time,
+    class_uid: classUid,
+    class_name: isHttp ? "HTTP Activity" : "Network Activity",
+    category_uid: 4,
+    category_name: "Network Activity",
+    activity_id: activityId,
+    activity_name: activityName,
+    type_uid: classUid * 100 + activityId,
+    severity_id: denied ? 3 : input.auditOnly === true ? 2 : 1,
+    severity: denied ? "Medium" : input.auditOnly === true ? "Low" : "Informational",
+    status_id: denied ? 2 : pending ? 0 : 1,
+    status: denied ? "Failure" : pending ? "Unknown" : "Success",
+    action_id: denied ? 2 : pending ? 0 : 1,
+    action: denied ? "Denied" : pending ? "Unknown" : "Allowed",
+    disposition_id: denied ? 2 : pending ? 0 : 1,
+    disposition: denied ? "Blocked" : pending ? "Unknown" : "Allowed",
+    message: input.reason,
+    dst_endpoint: { hostname: input.host, port: input.port, ...(input.address === undefined ? {} : { ip: input.address }) },
+    actor: {
+      process: { pid: input.caller.pid, file: { path: input.caller.exe }, lineage: [...input.caller.ancestors] },
+    },
+    ...(input.http === undefined
+      ? {}
+      : {
+          http_request: {
+            http_method: input.http.method,
+            url: {
+              scheme: input.http.scheme,
+              hostname: input.host,
+              port: input.port,
+              path: input.http.target.split("?")[0] ?? input.http.target,
+              query_string: input.http.target.includes("?") ? input.http.target.slice(input.http.target.indexOf("?") + 1) : "",
+            },
+          },
+          ...(input.http.status === undefined ? {} : { http_response: { code: input.http.status } }),
+        }),
+    ...(input.bytesUp === undefined && input.bytesDown === undefined ? {} : { traffic: { bytes_out: input.bytesUp ?? 0, bytes_in: input.bytesDown ?? 0 } }),
+    ...(input.durationMs === undefined ? {} : { duration: Math.round(input.durationMs) }),
+    ...(input.rule === null ? {} : { firewall_rule: { name: input.rule.policy, uid: `${input.rule.policy}/endpoints/${input.rule.endpoint}` } }),
+    metadata: { version: "1.3.0", product: { name: "nemoclaw", vendor_name: "nemoclaw", feature: { name: "egress-gateway" } } },
+    unmapped: {
+      sandbox: input.sandbox,
+      decision: input.decision,
+      policy: input.rule?.policy ?? null,
+      endpoint: input.rule?.endpoint ?? null,
+      ...(input.auditOnly === true ? { audit_only: true } : {}),
+      ...(input.approvalId === undefined ? {} : { approval_id: input.approvalId }),
+    },
+  };
+}
+
+const LABELS: Record<AuditDecision, string> = {
+  allow: "ALLOWED", deny: "DENIED", held: "HELD", approved: "APPROVED", timeout: "TIMEOUT", close: "CLOSED",
+};
+
+/** One line for people: `DENIED /usr/bin/curl(64) -> evil.com:443 [policy:- rule:-] [reason:…]`. */
+export function renderAuditEvent(event: OcsfEvent): string {
+  const u = event.unmapped;
+  let label = LABELS[u.decision];
+  if (u.audit_only === true) label = "AUDIT";
+  const proc = event.actor.process;
+  const who = `${proc.file.path ?? "?"}(${proc.pid ?? "?"})`;
+  const dest = `${event.dst_endpoint.hostname}:${event.dst_endpoint.port}`;
+  const request = event.http_request === undefined ? "" : ` ${event.http_request.http_method} ${String(event.http_request.url.path)}`;
+  const rule = `[policy:${u.policy ?? "-"} rule:${u.policy === null ? "-" : `${u.policy}#${u.endpoint ?? "-"}`}]`;
+  const extra: string[] = [];
+  if (event.traffic !== undefined) extra.push(`up:${event.traffic.bytes_out} down:${event.traffic.bytes_in}`);
+  if (event.duration !== undefined) extra.push(`${event.duration}ms`);
+  if (u.approval_id !== undefined) extra.push(`approval:${u.approval_id}`);
+  const time = new Date(event.time).toISOString();
+  return `${time} ${label} ${who} -> ${dest}${request} ${rule} [reason:${event.message}]${extra.length > 0 ? ` [${extra.join(" ")}]` : ""}`;
+}
+
+export interface AuditLogOptions {
+  /** Rotate when the file reaches this size. Default 10 MiB. */
+  maxBytes?: number;
+  /** Rotated files kept (`file.1` … `file.N`). Default 5. */
+  keep?: number;
+}
+
+/**
+ * Appends events to `file` in batches (one write per event-loop turn), rotating by size. Never
+ * throws into the proxy: a failed write is reported through `onError`.
+ */
+export class AuditLog {
+  readonly file: string;
+  private readonly maxBytes: number;
+  private readonly keep: number;
+  private pending: string[] = [];
+  private chain: Promise<void> = Promise.resolve();
+  private size = -1;
+  private scheduled = false;
+  onError: (error: Error) => void = () => {};
+
+  constructor(file: string, options: AuditLogOptions = {}) {
+    this.file = file;
+    this.maxBytes = options.maxBytes ?? 10 * 1024 * 1024;
+    this.keep = options.keep ?? 5;
+  }
+
+  write(input: AuditInput): void {
+    this.pending.push(`${JSON.stringify(toOcsf(input))}\n`);
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => {
+        this.scheduled = false;
+        this.chain = this.chain.then(() => this.drain()).catch((e: unknown) => this.onError(e as Error));
+      });
+    }
+  }
+
+  /** Resolves once everything written so far is on disk. */
+  async flush(): Promise<void> {
+    await new Promise((r) => setImmediate(r));
+    this.chain = this.chain.then(() => this.drain()).catch((e: unknown) => this.onError(e as Error));
+    await this.chain;
+  }
+
+  private async drain(): Promise<void> {
+    while (this.pending.length > 0) {
+      const data = this.pending.join("");
+      this.pending = [];
+      if (this.size < 0) {
+        await mkdir(path.dirname(this.file), { recursive: true, mode: 0o700 });
+        this.size = await stat(this.file).then((s) => s.size, () => 0);
+      }
+      if (this.size > 0 && this.size + Buffer.byteLength(data) > this.maxBytes) await this.rotate();
+      await appendFile(this.file, data, { mode: 0o600 });
+      this.size += Buffer.byteLength(data);
+    }
+  }
+
+  private async rotate(): Promise<void> {
+    await unlink(`${this.file}.${this.keep}`).catch(() => {});
+    for (let i = this.keep - 1; i >= 1; i--) await rename(`${this.file}.${i}`, `${this.file}.${i + 1}`).catch(() => {});
+    if (this.keep > 0) await rename(this.file, `${this.file}.1`).catch(() => {});
+    else await unlink(this.file).catch(() => {});
+    this.size = 0;
+  }
+}
+
+/** Reads events back (oldest rotated file first); lines that do not parse are skipped. */
+export async function readAuditEvents(file: string, keep = 5): Promise<OcsfEvent[]> {
+  const files = [...Array.from({ length: keep }, (_, i) => `${file}.${keep - i}`), file];
+  const events: OcsfEvent[] = [];
+  for (const f of files) {
+    const exists = await stat(f).then(() => true, () => false);
+    if (!exists) continue;
+    const lines = createInterface({ input: createReadStream(f, "utf8"), crlfDelay: Infinity });
+    for await (const line of lines) {
+      if (line.trim() === "") continue;
+      try {
+        const parsed = OcsfEventSchema.safeParse(JSON.parse(line));
+        if (parsed.success) events.push(parsed.data);
+      } catch {
+        // a torn last line after a crash: skip it
+      }
+    }
+  }
+  return events;
+}
