@@ -127,7 +127,7 @@ export function addressInList(address: string, entries: readonly string[]): bool
 /** Why `address` is hard-blocked (e.g. "loopback"), or undefined when it is a public address. */
 export function blockedRange(address: string): string | undefined {
   const canonical = canonicalAddress(address);
-  if (NEVER.has(canonical)) return canonical.includes(":") || canonical === "169.254.169.254" ? "cloud metadata" : "unspecified";
+  if (NEVER.has(canonical)) return canonical === "169.254.169.254" || canonical === "fd00:ec2::254" ? "cloud metadata" : "unspecified";
   const family = familyOf(canonical);
   if (family === "ipv6") {
     const groups = parseIpv6Groups(canonical);

@@ -1,0 +1,71 @@
+import net from "node:net";
+import { afterEach, describe, expect, it } from "vitest";
+import { formatPreamble, MAX_PREAMBLE_BYTES, parsePreamble, readPreamble } from "../../../blueprint/gateway/caller-preamble.js";
+
+const servers: net.Server[] = [];
+afterEach(() => {
+  for (const s of servers.splice(0)) s.close();
+});
+
+/** A socket pair over loopback TCP: what the client writes, readPreamble reads. */
+async function pair(): Promise<{ client: net.Socket; server: net.Socket }> {
+  return new Promise((resolve) => {
+    const srv = net.createServer((server) => resolve({ client, server }));
+    servers.push(srv);
+    let client: net.Socket;
+    srv.listen(0, "127.0.0.1", () => {
+      client = net.connect((srv.address() as net.AddressInfo).port, "127.0.0.1");
+    });
+  });
+}
+
+describe("caller preamble", () => {
+  it("round-trips and keeps the bytes after the newline", async () => {
+    const { client, server } = await pair();
+    const caller = { pid: 5, exe: "/usr/bin/curl", ancestors: ["/bin/sh"] };
+    client.write(`${formatPreamble(caller)}CONNECT a:443 HTTP/1.1\r\n`);
+    const got = await readPreamble(server);
+    expect(got.caller).toEqual(caller);
+    expect(got.rest.toString()).toBe("CONNECT a:443 HTTP/1.1\r\n");
+    client.destroy();
+  });
+
+  it("reads a preamble split across packets", async () => {
+    const { client, server } = await pair();
+    const line = formatPreamble({ pid: null, exe: null, ancestors: [] });
+    client.write(line.slice(0, 10));
+    setTimeout(() => client.write(line.slice(10)), 20);
+    expect((await readPreamble(server)).caller.exe).toBeNull();
+    client.destroy();
+  });
+
+  it.each([
+    ["GET / HTTP/1.1\r\n\r\n", /did not start with a caller preamble/],
+    ['NEMOCLAW-CALLER {"pid":1}\n', /malformed/],
+    ['NEMOCLAW-CALLER {"pid":1,"exe":"relative","ancestors":[]}\n', /malformed/],
+    ['NEMOCLAW-CALLER {"pid":1,"exe":"/x","ancestors":[],"extra":1}\n', /malformed/],
+    ["NEMOCLAW-CALLER not json\n", /malformed/],
+  ])("refuses %j", async (text, message) => {
+    const { client, server } = await pair();
+    client.write(text);
+    await expect(readPreamble(server)).rejects.toThrow(message);
+    client.destroy();
+  });
+
+  it("refuses an oversized preamble without waiting for a newline", async () => {
+    const { client, server } = await pair();
+    client.write(`NEMOCLAW-CALLER ${"x".repeat(MAX_PREAMBLE_BYTES)}`);
+    await expect(readPreamble(server)).rejects.toThrow(/longer than/);
+    client.destroy();
+  });
+
+  it("times out a silent client", async () => {
+    const { client, server } = await pair();
+    await expect(readPreamble(server, { timeoutMs: 50 })).rejects.toThrow(/within 50 ms/);
+    client.destroy();
+  });
+
+  it("parsePreamble rejects lines without the prefix", () => {
+    expect(() => parsePreamble('{"pid":1,"exe":null,"ancestors":[]}')).toThrow(/preamble/);
+  });
+});
