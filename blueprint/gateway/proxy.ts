@@ -377,6 +377,8 @@ export class EgressGateway implements EgressHandler {
       return;
     }
     const json = JSON.stringify(body);
+    // Discard the refused request's body so the connection stays usable for the next one.
+    res.req.resume();
     res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(json) });
     res.end(json);
   }

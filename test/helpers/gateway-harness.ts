@@ -280,7 +280,8 @@ export function requestOn(
       method: init.method ?? "GET",
       path: init.path ?? "/",
       // keep-alive: the stream outlives the request, so several can share it.
-      headers: { host, connection: "keep-alive", ...(init.headers ?? {}) },
+      // Node's client sends a DELETE body without framing unless told its length.
+      headers: { host, connection: "keep-alive", ...(init.body === undefined ? {} : { "content-length": Buffer.byteLength(init.body) }), ...(init.headers ?? {}) },
       createConnection: () => stream,
     });
     req.on("response", (res) => {
