@@ -217,16 +217,31 @@ export class AuditLog {
   }
 
   private async drain(): Promise<void> {
+    if (this.size < 0) {
+      await mkdir(path.dirname(this.file), { recursive: true, mode: 0o700 });
+      this.size = await stat(this.file).then((s) => s.size, () => 0);
+    }
     while (this.pending.length > 0) {
-      const data = this.pending.join("");
+      const lines = this.pending;
       this.pending = [];
-      if (this.size < 0) {
-        await mkdir(path.dirname(this.file), { recursive: true, mode: 0o700 });
-        this.size = await stat(this.file).then((s) => s.size, () => 0);
+      // Group lines into writes that fit the current file; rotate between groups.
+      let chunk = "";
+      let chunkBytes = 0;
+      for (const line of lines) {
+        const bytes = Buffer.byteLength(line);
+        if (this.size + chunkBytes + bytes > this.maxBytes && this.size + chunkBytes > 0) {
+          if (chunk !== "") await appendFile(this.file, chunk, { mode: 0o600 });
+          await this.rotate();
+          chunk = "";
+          chunkBytes = 0;
+        }
+        chunk += line;
+        chunkBytes += bytes;
       }
-      if (this.size > 0 && this.size + Buffer.byteLength(data) > this.maxBytes) await this.rotate();
-      await appendFile(this.file, data, { mode: 0o600 });
-      this.size += Buffer.byteLength(data);
+      if (chunk !== "") {
+        await appendFile(this.file, chunk, { mode: 0o600 });
+        this.size += chunkBytes;
+      }
     }
   }
 
