@@ -530,9 +530,10 @@ export class EgressGateway implements EgressHandler {
       ? https.request({
           ...common,
           agent: this.httpsAgent,
+          // Verified against the name the sandbox asked for (servername), or the literal address.
+          // No per-request checkServerIdentity: a closure in the options defeats the agent's reuse.
           ...(net.isIP(f.host) === 0 ? { servername: f.host } : {}),
           ...(this.options.upstreamCa === undefined ? {} : { ca: this.options.upstreamCa }),
-          checkServerIdentity: (_name: string, cert: import("node:tls").PeerCertificate) => tls.checkServerIdentity(f.host, cert),
         })
       : http.request({ ...common, agent: this.httpAgent });
     let up = 0;

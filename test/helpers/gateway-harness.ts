@@ -117,7 +117,9 @@ export async function startHttpsUpstream(ca: TestCa, onlyName?: string): Promise
     },
     upstreamHandler(seen),
   );
-  server.on("secureConnection", (s: tls.TLSSocket) => s.setNoDelay(true));
+  server.on("secureConnection", (s: tls.TLSSocket) => {
+    s.setNoDelay(true);
+  });
   return { port: await listen(server), seen, close: closer(server) };
 }
 

@@ -130,6 +130,34 @@ describe("CONNECT", () => {
   });
 });
 
+describe("upstream TLS", () => {
+  it("verifies the upstream certificate against the name the sandbox asked for", async () => {
+    const impostor = await startHttpsUpstream(ca, "someone-else.example.test");
+    const local = await startGateway(
+      policy(`
+version: 1
+network_policies:
+  r:
+    endpoints: [{ host: rest.example.test, port: ${impostor.port}, protocol: rest, enforcement: enforce, access: full, allowed_ips: [127.0.0.1/32] }]
+    binaries: [{ path: /usr/bin/curl }]
+`),
+      { hostMap: { "rest.example.test": "127.0.0.1" }, upstreamCa: ca.certPem },
+    );
+    try {
+      const t = await connectTunnel(local.socketPath, CURL, `rest.example.test:${impostor.port}`);
+      const s = await tlsOverTunnel(t.socket, "rest.example.test", local.caCertPem);
+      const r = await requestOn(s, `rest.example.test:${impostor.port}`, { path: "/x" });
+      expect(r.status).toBe(502);
+      expect(r.json().reason).toMatch(/ERR_TLS_CERT_ALTNAME_INVALID/);
+      expect(impostor.seen).toEqual([]);
+      s.destroy();
+    } finally {
+      await local.close();
+      await impostor.close();
+    }
+  });
+});
+
 describe("audit", () => {
   it("writes well-formed OCSF lines for allows and denies, and renders them", async () => {
     await gw.gateway.auditLog(gw.sandbox).flush();

@@ -1,0 +1,254 @@
+// Measures the egress gateway against a baseline taken in the same run: direct client →
+// upstream on 127.0.0.1 versus client → proxy socket → gateway → upstream. Used by
+// egress.bench.ts (`npm run bench`), which prints the table.
+
+import http from "node:http";
+import https from "node:https";
+import type net from "node:net";
+import tls from "node:tls";
+import {
+  connectTunnel, createTestCa, CURL, policy, proxyAgent, startGateway, startHttpsUpstream, startHttpUpstream, tempDir,
+} from "../helpers/gateway-harness.js";
+import type { GatewayHarness, TestCa, Upstream } from "../helpers/gateway-harness.js";
+
+export interface LatencyRow {
+  name: string;
+  p50: number;
+  p99: number;
+}
+
+export interface EgressBenchResult {
+  latency: Array<{ what: string; direct: LatencyRow; proxied: LatencyRow }>;
+  bulk: Array<{ what: string; directMBps: number; proxiedMBps: number }>;
+  concurrency: { directRps: number; proxiedRps: number; connections: number };
+  policyChange: { setPolicyP50Ms: number; revokeCloseP50Ms: number; revokeCloseMaxMs: number; allowFirstConnectP50Ms: number };
+  rss: { idleMB: number; loadMB: number };
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] ?? Number.NaN;
+}
+
+function summarise(name: string, samples: number[]): LatencyRow {
+  const sorted = [...samples].sort((a, b) => a - b);
+  return { name, p50: percentile(sorted, 50), p99: percentile(sorted, 99) };
+}
+
+/** GET on an agent, resolves with the byte count once the body is read. */
+function get(agent: http.Agent, options: https.RequestOptions, secure = false): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = (secure ? https : http).request({ agent, ...options }, (res) => {
+      let n = 0;
+      res.on("data", (c: Buffer) => (n += c.length));
+      res.on("end", () => (res.statusCode === 200 ? resolve(n) : reject(new Error(`status ${res.statusCode}`))));
+    });
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+async function timeSequential(count: number, run: () => Promise<unknown>): Promise<number[]> {
+  for (let i = 0; i < Math.min(200, count); i++) await run(); // warm up
+  const samples: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const started = performance.now();
+    await run();
+    samples.push(performance.now() - started);
+  }
+  return samples;
+}
+
+/** An https.Agent whose connections are CONNECT tunnels through the proxy socket. */
+function tunnelAgent(gw: GatewayHarness, authority: string, servername: string, caPem: string): https.Agent {
+  const agent = new https.Agent({ keepAlive: true, maxSockets: 1 });
+  (agent as unknown as { createConnection: (o: unknown, cb: (e: Error | null, s?: net.Socket) => void) => undefined }).createConnection = (_o, cb) => {
+    connectTunnel(gw.socketPath, CURL, authority).then(
+      (t) => {
+        if (t.status !== 200) return cb(new Error(`CONNECT ${t.status}`));
+        const s = tls.connect({ socket: t.socket, servername, ca: caPem });
+        s.once("secureConnect", () => cb(null, s));
+        s.once("error", (e) => cb(e));
+      },
+      (e: Error) => cb(e),
+    );
+    return undefined;
+  };
+  return agent;
+}
+
+async function throughput(agent: http.Agent, options: https.RequestOptions, bytes: number, secure = false, prefix = ""): Promise<number> {
+  await get(agent, { ...options, path: `${prefix}/bulk/${1024 * 1024}` }, secure);
+  const started = performance.now();
+  const n = await get(agent, { ...options, path: `${prefix}/bulk/${bytes}` }, secure);
+  return n / 1e6 / ((performance.now() - started) / 1000);
+}
+
+async function requestsPerSecond(agents: http.Agent[], options: (i: number) => http.RequestOptions, ms: number, onTick?: () => void): Promise<number> {
+  let count = 0;
+  const until = performance.now() + ms;
+  const timer = setInterval(() => onTick?.(), 100);
+  await Promise.all(
+    agents.map(async (agent, i) => {
+      while (performance.now() < until) {
+        await get(agent, options(i));
+        count++;
+      }
+    }),
+  );
+  clearInterval(timer);
+  return count / (ms / 1000);
+}
+
+export async function measureEgress(options: { samples?: number; bulkBytes?: number; loadMs?: number } = {}): Promise<EgressBenchResult> {
+  const samples = options.samples ?? 2000;
+  const bulkBytes = options.bulkBytes ?? 256 * 1024 * 1024;
+  const loadMs = options.loadMs ?? 3000;
+  const ca: TestCa = await createTestCa(await tempDir());
+  const plain: Upstream = await startHttpUpstream();
+  const secure: Upstream = await startHttpsUpstream(ca);
+  // Upstream echo servers keep every request they saw; the bench does not need them.
+  const forget = setInterval(() => {
+    plain.seen.length = 0;
+    secure.seen.length = 0;
+  }, 200);
+  const policyYaml = (withB: boolean): string => `
+version: 1
+network_policies:
+  plain:
+    endpoints:
+      - { host: plain.example.test, port: ${plain.port}, allowed_ips: [127.0.0.1/32] }
+      - { host: tunnel.example.test, port: ${secure.port}, allowed_ips: [127.0.0.1/32] }
+    binaries: [{ path: /usr/bin/curl }]
+  inspected:
+    endpoints:
+      - { host: l7.example.test, port: ${secure.port}, protocol: rest, enforcement: enforce, access: read-only, allowed_ips: [127.0.0.1/32] }
+    binaries: [{ path: /usr/bin/curl }]
+${withB ? `  b:\n    endpoints: [{ host: b.example.test, port: ${secure.port}, allowed_ips: [127.0.0.1/32] }]\n    binaries: [{ path: /usr/bin/curl }]\n` : ""}`;
+  const gw = await startGateway(policy(policyYaml(true)), {
+    hostMap: { "plain.example.test": "127.0.0.1", "tunnel.example.test": "127.0.0.1", "l7.example.test": "127.0.0.1", "b.example.test": "127.0.0.1" },
+    upstreamCa: ca.certPem,
+    approvalTimeoutMs: 50,
+  });
+  try {
+    const rssIdle = process.memoryUsage().rss;
+    const plainHost = `plain.example.test:${plain.port}`;
+    const directHttp = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const proxiedHttp = proxyAgent(gw.socketPath, CURL);
+    const directHttps = new https.Agent({ keepAlive: true, maxSockets: 1, ca: ca.certPem, servername: "tunnel.example.test" } as https.AgentOptions);
+    const tunnelled = tunnelAgent(gw, `tunnel.example.test:${secure.port}`, "tunnel.example.test", ca.certPem);
+    const l7 = tunnelAgent(gw, `l7.example.test:${secure.port}`, "l7.example.test", gw.caCertPem);
+    const directL7 = new https.Agent({ keepAlive: true, maxSockets: 1, ca: ca.certPem, servername: "l7.example.test" } as https.AgentOptions);
+
+    const directOpts = { host: "127.0.0.1", port: plain.port, path: "/small", headers: { host: plainHost } };
+    const proxiedOpts = { path: `http://${plainHost}/small`, headers: { host: plainHost } };
+    const latency = [
+      {
+        what: "HTTP (absolute-form)",
+        direct: summarise("direct", await timeSequential(samples, () => get(directHttp, directOpts))),
+        proxied: summarise("proxied", await timeSequential(samples, () => get(proxiedHttp, proxiedOpts))),
+      },
+      {
+        what: "HTTPS via CONNECT tunnel",
+        direct: summarise("direct", await timeSequential(samples, () => get(directHttps, { host: "127.0.0.1", port: secure.port, path: "/small", servername: "tunnel.example.test" }, true))),
+        proxied: summarise("proxied", await timeSequential(samples, () => get(tunnelled, { host: "tunnel.example.test", port: secure.port, path: "/small" }, true))),
+      },
+      {
+        what: "HTTPS with L7 (terminated)",
+        direct: summarise("direct", await timeSequential(samples, () => get(directL7, { host: "127.0.0.1", port: secure.port, path: "/small", servername: "l7.example.test" }, true))),
+        proxied: summarise("proxied", await timeSequential(samples, () => get(l7, { host: "l7.example.test", port: secure.port, path: "/small" }, true))),
+      },
+    ];
+
+    const bulk = [
+      {
+        what: "HTTP download",
+        directMBps: await throughput(directHttp, directOpts, bulkBytes),
+        proxiedMBps: await throughput(proxiedHttp, proxiedOpts, bulkBytes, false, `http://${plainHost}`),
+      },
+      {
+        what: "HTTPS via CONNECT tunnel",
+        directMBps: await throughput(directHttps, { host: "127.0.0.1", port: secure.port, servername: "tunnel.example.test" }, bulkBytes, true),
+        proxiedMBps: await throughput(tunnelled, { host: "tunnel.example.test", port: secure.port }, bulkBytes, true),
+      },
+      {
+        what: "HTTPS with L7 (terminated)",
+        directMBps: await throughput(directL7, { host: "127.0.0.1", port: secure.port, servername: "l7.example.test" }, bulkBytes, true),
+        proxiedMBps: await throughput(l7, { host: "l7.example.test", port: secure.port }, bulkBytes, true),
+      },
+    ];
+
+    const connections = 64;
+    const directAgents = Array.from({ length: connections }, () => new http.Agent({ keepAlive: true, maxSockets: 1 }));
+    const proxiedAgents = Array.from({ length: connections }, () => proxyAgent(gw.socketPath, CURL));
+    const directRps = await requestsPerSecond(directAgents, () => directOpts, loadMs);
+    let rssLoad = 0;
+    const proxiedRps = await requestsPerSecond(proxiedAgents, () => proxiedOpts, loadMs, () => {
+      rssLoad = Math.max(rssLoad, process.memoryUsage().rss);
+    });
+    for (const a of [...directAgents, ...proxiedAgents]) a.destroy();
+
+    // Policy change → enforcement: revoking closes an open tunnel; allowing admits the next CONNECT.
+    const setTimes: number[] = [];
+    const closeTimes: number[] = [];
+    const allowTimes: number[] = [];
+    const withB = policy(policyYaml(true));
+    const withoutB = policy(policyYaml(false));
+    for (let i = 0; i < 50; i++) {
+      let started = performance.now();
+      gw.gateway.setPolicy(gw.sandbox, withB);
+      setTimes.push(performance.now() - started);
+      const t = await connectTunnel(gw.socketPath, CURL, `b.example.test:${secure.port}`);
+      allowTimes.push(performance.now() - started);
+      if (t.status !== 200) throw new Error(`tunnel to b refused after allowing it: ${t.text}`);
+      const closed = new Promise<number>((resolve) => t.socket.once("close", () => resolve(performance.now())));
+      started = performance.now();
+      gw.gateway.setPolicy(gw.sandbox, withoutB);
+      setTimes.push(performance.now() - started);
+      closeTimes.push((await closed) - started);
+    }
+    const sorted = (xs: number[]) => [...xs].sort((a, b) => a - b);
+
+    for (const a of [directHttp, proxiedHttp, directHttps, tunnelled, l7, directL7]) a.destroy();
+    return {
+      latency,
+      bulk,
+      concurrency: { directRps, proxiedRps, connections },
+      policyChange: {
+        setPolicyP50Ms: percentile(sorted(setTimes), 50),
+        revokeCloseP50Ms: percentile(sorted(closeTimes), 50),
+        revokeCloseMaxMs: Math.max(...closeTimes),
+        allowFirstConnectP50Ms: percentile(sorted(allowTimes), 50),
+      },
+      rss: { idleMB: rssIdle / 2 ** 20, loadMB: rssLoad / 2 ** 20 },
+    };
+  } finally {
+    clearInterval(forget);
+    await gw.close();
+    await plain.close();
+    await secure.close();
+  }
+}
+
+/** The result as the side-by-side table the bench prints. */
+export function formatEgressBench(r: EgressBenchResult): string {
+  const ms = (x: number) => `${x.toFixed(3)} ms`;
+  const lines = ["Egress gateway benchmark (client and upstream on this host; baseline measured in the same run)", ""];
+  lines.push("  Latency, small GET on a kept-alive connection:");
+  for (const row of r.latency) {
+    lines.push(
+      `    ${row.what.padEnd(28)} direct p50 ${ms(row.direct.p50)} p99 ${ms(row.direct.p99)} | proxied p50 ${ms(row.proxied.p50)} p99 ${ms(row.proxied.p99)} | added p50 ${ms(row.proxied.p50 - row.direct.p50)}`,
+    );
+  }
+  lines.push("", "  Bulk download:");
+  for (const row of r.bulk) {
+    lines.push(`    ${row.what.padEnd(28)} direct ${row.directMBps.toFixed(0)} MB/s | proxied ${row.proxiedMBps.toFixed(0)} MB/s | ratio ${(row.proxiedMBps / row.directMBps).toFixed(2)}×`);
+  }
+  lines.push(
+    "",
+    `  Requests/s at ${r.concurrency.connections} concurrent connections: direct ${r.concurrency.directRps.toFixed(0)} | proxied ${r.concurrency.proxiedRps.toFixed(0)} | ratio ${(r.concurrency.proxiedRps / r.concurrency.directRps).toFixed(2)}×`,
+    "",
+    `  Policy change: setPolicy p50 ${ms(r.policyChange.setPolicyP50Ms)}; revoked tunnel closed p50 ${ms(r.policyChange.revokeCloseP50Ms)} (max ${ms(r.policyChange.revokeCloseMaxMs)}); allowed → first CONNECT through p50 ${ms(r.policyChange.allowFirstConnectP50Ms)}`,
+    `  RSS (bench process: gateway + clients + upstreams): idle ${r.rss.idleMB.toFixed(0)} MB, under load ${r.rss.loadMB.toFixed(0)} MB`,
+  );
+  return lines.join("\n");
+}
