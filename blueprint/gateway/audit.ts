@@ -4,7 +4,8 @@
 // `renderAuditEvent` prints the same event for people, in OpenShell's one-line style.
 
 import { createReadStream } from "node:fs";
-import { appendFile, mkdir, rename, stat, unlink } from "node:fs/promises";
+import { mkdir, open, rename, stat, unlink } from "node:fs/promises";
+import type { FileHandle } from "node:fs/promises";
 import path from "node:path";
 import { createInterface } from "node:readline";
 import { z } from "zod";
@@ -190,6 +191,7 @@ export class AuditLog {
   private chain: Promise<void> = Promise.resolve();
   private size = -1;
   private scheduled = false;
+  private handle: FileHandle | undefined;
   onError: (error: Error) => void = () => {};
 
   constructor(file: string, options: AuditLogOptions = {}) {
@@ -230,7 +232,7 @@ export class AuditLog {
       for (const line of lines) {
         const bytes = Buffer.byteLength(line);
         if (this.size + chunkBytes + bytes > this.maxBytes && this.size + chunkBytes > 0) {
-          if (chunk !== "") await appendFile(this.file, chunk, { mode: 0o600 });
+          if (chunk !== "") await this.append(chunk);
           await this.rotate();
           chunk = "";
           chunkBytes = 0;
@@ -239,13 +241,27 @@ export class AuditLog {
         chunkBytes += bytes;
       }
       if (chunk !== "") {
-        await appendFile(this.file, chunk, { mode: 0o600 });
+        await this.append(chunk);
         this.size += chunkBytes;
       }
     }
   }
 
+  private async append(text: string): Promise<void> {
+    this.handle ??= await open(this.file, "a", 0o600);
+    await this.handle.appendFile(text);
+  }
+
+  /** Flushes and closes the file (it reopens on the next write). */
+  async close(): Promise<void> {
+    await this.flush();
+    await this.handle?.close();
+    this.handle = undefined;
+  }
+
   private async rotate(): Promise<void> {
+    await this.handle?.close();
+    this.handle = undefined;
     await unlink(`${this.file}.${this.keep}`).catch(() => {});
     for (let i = this.keep - 1; i >= 1; i--) await rename(`${this.file}.${i}`, `${this.file}.${i + 1}`).catch(() => {});
     if (this.keep > 0) await rename(this.file, `${this.file}.1`).catch(() => {});

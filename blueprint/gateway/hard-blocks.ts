@@ -106,20 +106,38 @@ function familyOf(address: string): Family {
   return isIPv4(address) ? "ipv4" : "ipv6";
 }
 
+const entryLists = new Map<string, { list: BlockList; family: Family } | null>();
+
+/** One `allowed_ips` entry as a BlockList, built once (they are checked on every request). */
+function entryList(entry: string): { list: BlockList; family: Family } | null {
+  let cached = entryLists.get(entry);
+  if (cached === undefined) {
+    const [base = "", prefixText] = entry.split("/");
+    if (isIP(base) === 0) {
+      cached = null;
+    } else {
+      const list = new BlockList();
+      const family: Family = isIP(base) === 4 ? "ipv4" : "ipv6";
+      if (prefixText === undefined) list.addAddress(base, family);
+      else list.addSubnet(base, Number(prefixText), family);
+      cached = { list, family };
+    }
+    if (entryLists.size > 10_000) entryLists.clear();
+    entryLists.set(entry, cached);
+  }
+  return cached;
+}
+
 /** True when `address` lies in one of the `allowed_ips` entries (IPs or CIDRs). */
 export function addressInList(address: string, entries: readonly string[]): boolean {
   const canonical = canonicalAddress(address);
   const family = familyOf(canonical);
   for (const entry of entries) {
-    const [base = "", prefixText] = entry.split("/");
-    if (isIP(base) === 0) continue;
-    const list = new BlockList();
-    const baseFamily: Family = isIP(base) === 4 ? "ipv4" : "ipv6";
-    if (prefixText === undefined) list.addAddress(base, baseFamily);
-    else list.addSubnet(base, Number(prefixText), baseFamily);
-    if (list.check(canonical, family)) return true;
+    const compiled = entryList(entry);
+    if (compiled === null) continue;
+    if (compiled.list.check(canonical, family)) return true;
     // An IPv4 entry also covers the mapped IPv6 spelling and vice versa.
-    if (family === "ipv4" && baseFamily === "ipv6" && list.check(`::ffff:${canonical}`, "ipv6")) return true;
+    if (family === "ipv4" && compiled.family === "ipv6" && compiled.list.check(`::ffff:${canonical}`, "ipv6")) return true;
   }
   return false;
 }

@@ -192,7 +192,7 @@ export class EgressGateway implements EgressHandler {
     this.sandboxes.delete(name);
     this.approvals.cancelAll(name);
     for (const conn of state.connections) this.destroy(conn);
-    await state.audit.flush();
+    await state.audit.close();
   }
 
   hasSandbox(name: string): boolean {
@@ -348,7 +348,7 @@ export class EgressGateway implements EgressHandler {
     this.innerServer.closeAllConnections();
     this.httpAgent.destroy();
     this.httpsAgent.destroy();
-    await Promise.all([...this.sandboxes.values()].map((s) => s.audit.flush()));
+    await Promise.all([...this.sandboxes.values()].map((s) => s.audit.close()));
   }
 
   // ── Refusals ─────────────────────────────────────────────────────────────────────────────
