@@ -44,6 +44,13 @@ export interface EgressGatewayOptions {
   connectTimeoutMs?: number;
   /** CA certificates (PEM) that upstream TLS must chain to, instead of Node's bundled roots (tests). */
   upstreamCa?: string | string[];
+  /**
+   * Names served by the runtime itself (e.g. `inference.local` → the inference router), with
+   * the plain-HTTP listener they map to. The policy still decides who may reach them and L7
+   * rules still apply; hard blocks do not, since the address is the runtime's own. Requests
+   * are forwarded as plain HTTP whatever port or scheme the sandbox used.
+   */
+  internalHosts?: Record<string, { address: string; port: number }>;
   audit?: AuditLogOptions;
   leafCache?: LeafCacheOptions;
 }
@@ -266,11 +273,22 @@ export class EgressGateway implements EgressHandler {
     return result;
   }
 
+  /** Hard blocks, except for the runtime's own internal hosts at their configured address. */
+  private addressAllowed(host: string, address: string, allowedIps: readonly string[] | undefined): { allowed: boolean; reason: string } {
+    const internal = this.options.internalHosts?.[host];
+    if (internal !== undefined && internal.address === address) return { allowed: true, reason: `${host} is served by the runtime` };
+    return checkAddress(address, allowedIps);
+  }
+
+  private upstreamPort(host: string, port: number): number {
+    return this.options.internalHosts?.[host]?.port ?? port;
+  }
+
   private stillAllowed(state: SandboxState, conn: Tracked, use: Use): boolean {
     if (use.pinned === true) return true;
     const matched = state.engine.match(use.host, use.port, conn.caller);
     if (matched.action !== "allow") return false;
-    const candidates = matched.candidates.filter((c) => checkAddress(use.address, c.endpoint.allowed_ips).allowed);
+    const candidates = matched.candidates.filter((c) => this.addressAllowed(use.host, use.address, c.endpoint.allowed_ips).allowed);
     if (candidates.length === 0) return false;
     // A pure tunnel cannot stay open where requests must now be inspected.
     return !(use.mode === "tunnel" && evaluate(candidates).inspect);
@@ -447,16 +465,17 @@ export class EgressGateway implements EgressHandler {
       if (outcome === "allow-always") this.record(conn, { decision: "approved", host, port, rule: null, reason: `allowed always by approval ${approvalId}`, approvalId });
       // allow-always (the policy now has the rule), cancelled (policy changed): decide again.
     }
+    const internal = this.options.internalHosts?.[host];
     let addresses: string[];
     try {
-      addresses = await resolveHost(host, this.options.hostMap);
+      addresses = internal !== undefined ? [internal.address] : await resolveHost(host, this.options.hostMap);
     } catch (e) {
       return refuse(502, "cannot resolve", candidates[0]?.ref ?? null, `${host} did not resolve on the host (${(e as NodeJS.ErrnoException).code ?? "error"})`, "policy");
     }
     let firstProblem: string | undefined;
     for (const address of addresses) {
       const passing = candidates.filter((c) => {
-        const verdict = checkAddress(address, c.endpoint.allowed_ips);
+        const verdict = this.addressAllowed(host, address, c.endpoint.allowed_ips);
         firstProblem ??= verdict.allowed ? undefined : verdict.reason;
         return verdict.allowed;
       });
@@ -525,8 +544,9 @@ export class EgressGateway implements EgressHandler {
   ): void {
     const method = req.method ?? "GET";
     const headers = endToEndHeaders(req.headers);
-    const common = { host: f.address, port: f.port, method, path: f.target, headers, setHost: false, timeout: this.options.connectTimeoutMs };
-    const upstream = f.tls
+    const internal = this.options.internalHosts?.[f.host] !== undefined;
+    const common = { host: f.address, port: this.upstreamPort(f.host, f.port), method, path: f.target, headers, setHost: false, timeout: this.options.connectTimeoutMs };
+    const upstream = f.tls && !internal
       ? https.request({
           ...common,
           agent: this.httpsAgent,
@@ -629,7 +649,7 @@ export class EgressGateway implements EgressHandler {
 
   private tunnel(conn: Tracked, socket: net.Socket, head: Buffer, host: string, port: number, address: string, decision: Decision, approvalId?: string): void {
     const started = performance.now();
-    const upstream = net.connect({ host: address, port, noDelay: true });
+    const upstream = net.connect({ host: address, port: this.upstreamPort(host, port), noDelay: true });
     conn.linked.add(upstream);
     let open = false;
     upstream.setTimeout(this.options.connectTimeoutMs, () => upstream.destroy(new Error("connect timed out")));
@@ -726,7 +746,7 @@ export class EgressGateway implements EgressHandler {
     const state = this.sandboxes.get(conn.sandbox);
     if (state === undefined) return deny(403, "sandbox removed", null, "the sandbox is no longer registered");
     const matched = state.engine.match(host, port, conn.caller);
-    const candidates = matched.candidates.filter((c) => checkAddress(address, c.endpoint.allowed_ips).allowed);
+    const candidates = matched.candidates.filter((c) => this.addressAllowed(host, address, c.endpoint.allowed_ips).allowed);
     if (candidates.length === 0) return deny(403, "denied by policy", matched.rule, matched.action === "allow" ? `${address} is not allowed for this endpoint any more` : matched.reason);
     const decision = evaluate(candidates, { method, target });
     if (decision.action !== "allow") return deny(403, "denied by policy", decision.rule, decision.reason);

@@ -5,6 +5,8 @@ import {
 } from "../helpers/gateway-harness.js";
 import type { GatewayHarness, TestCa, Upstream } from "../helpers/gateway-harness.js";
 import { readAuditEvents, renderAuditEvent } from "../../blueprint/gateway/audit.js";
+import { loadPolicyFile } from "../../blueprint/policy/load.js";
+import { basePolicyPath } from "../../blueprint/policy/presets.js";
 
 let plain: Upstream;
 let secure: Upstream;
@@ -154,6 +156,31 @@ network_policies:
     } finally {
       await local.close();
       await impostor.close();
+    }
+  });
+});
+
+describe("internal hosts", () => {
+  it("routes inference.local from the shipped base policy to the runtime's listener, L7 rules applied", async () => {
+    const router = await startHttpUpstream();
+    const local = await startGateway((await loadPolicyFile(basePolicyPath())).policy, {
+      internalHosts: { "inference.local": { address: "127.0.0.1", port: router.port } },
+    });
+    try {
+      const ok = await proxyRequest(local.socketPath, NODE, "http://inference.local/v1/chat/completions", { method: "POST", body: "{}" });
+      expect(ok.status).toBe(200);
+      expect(ok.json()).toMatchObject({ method: "POST", url: "/v1/chat/completions", host: "inference.local" });
+      expect((await proxyRequest(local.socketPath, NODE, "http://inference.local/admin", { method: "POST", body: "{}" })).status).toBe(403);
+      expect((await proxyRequest(local.socketPath, CURL, "http://inference.local/v1/models")).status).toBe(403);
+      // https://inference.local: TLS terminated with the sandbox CA, forwarded as plain HTTP.
+      const t = await connectTunnel(local.socketPath, NODE, "inference.local:443");
+      const s = await tlsOverTunnel(t.socket, "inference.local", local.caCertPem);
+      const models = await requestOn(s, "inference.local", { path: "/v1/models" });
+      expect(models.json()).toMatchObject({ url: "/v1/models" });
+      s.destroy();
+    } finally {
+      await local.close();
+      await router.close();
     }
   });
 });
