@@ -177,8 +177,8 @@ export class EgressGateway implements EgressHandler {
       void req;
     });
     this.innerServer.on("clientError", (error: NodeJS.ErrnoException, socket: net.Socket) => this.onClientError(error, socket));
-    this.httpAgent = new http.Agent({ keepAlive: true, maxFreeSockets: 64, timeout: 60_000 });
-    this.httpsAgent = new https.Agent({ keepAlive: true, maxFreeSockets: 64, timeout: 60_000 });
+    this.httpAgent = new http.Agent({ keepAlive: true, maxFreeSockets: 64 });
+    this.httpsAgent = new https.Agent({ keepAlive: true, maxFreeSockets: 64 });
   }
 
   // ── Sandboxes ────────────────────────────────────────────────────────────────────────────
@@ -314,6 +314,8 @@ export class EgressGateway implements EgressHandler {
     }
     this.onceIps.set(id, options.allowedIps);
     const settled = this.approvals.settle(id, decision);
+    // Held requests read it as they wake, within this turn of the event loop.
+    setTimeout(() => this.onceIps.delete(id), 0).unref();
     return settled ?? { ...approval, status: decision };
   }
 
@@ -545,7 +547,7 @@ export class EgressGateway implements EgressHandler {
     const method = req.method ?? "GET";
     const headers = endToEndHeaders(req.headers);
     const internal = this.options.internalHosts?.[f.host] !== undefined;
-    const common = { host: f.address, port: this.upstreamPort(f.host, f.port), method, path: f.target, headers, setHost: false, timeout: this.options.connectTimeoutMs };
+    const common = { host: f.address, port: this.upstreamPort(f.host, f.port), method, path: f.target, headers, setHost: false };
     const upstream = f.tls && !internal
       ? https.request({
           ...common,
@@ -578,8 +580,15 @@ export class EgressGateway implements EgressHandler {
         ...(f.approvalId === undefined ? {} : { approvalId: f.approvalId }),
       });
     };
-    upstream.on("socket", (s: net.Socket) => s.setNoDelay(true));
-    upstream.on("timeout", () => upstream.destroy(new Error("upstream timed out")));
+    upstream.on("socket", (s: net.Socket) => {
+      s.setNoDelay(true);
+      // A connect timeout only: long polls and slow streams may stay quiet for minutes.
+      if (s.connecting) {
+        const timer = setTimeout(() => upstream.destroy(Object.assign(new Error("connect timed out"), { code: "ETIMEDOUT" })), this.options.connectTimeoutMs);
+        s.once("connect", () => clearTimeout(timer));
+        s.once("close", () => clearTimeout(timer));
+      }
+    });
     upstream.on("response", (upRes) => {
       status = upRes.statusCode ?? 502;
       res.writeHead(status, upRes.statusMessage, endToEndHeaders(upRes.headers));

@@ -47,6 +47,14 @@ function upstreamHandler(seen: Upstream["seen"]): http.RequestListener {
     req.on("end", () => {
       const body = Buffer.concat(chunks).toString("utf8");
       seen.push({ method: req.method ?? "", url: req.url ?? "", headers: req.headers, body });
+      const slow = /^\/slow\/(\d+)$/.exec(req.url ?? "");
+      if (slow !== null) {
+        // Headers now, body later: a long poll or a slow stream.
+        res.writeHead(200, { "content-type": "text/plain" });
+        res.write("waiting\n");
+        setTimeout(() => res.end("done\n"), Number(slow[1]));
+        return;
+      }
       const bulk = /^\/bulk\/(\d+)$/.exec(req.url ?? "");
       if (bulk !== null) {
         const size = Number(bulk[1]);

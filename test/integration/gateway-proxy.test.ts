@@ -160,6 +160,22 @@ network_policies:
   });
 });
 
+describe("timeouts", () => {
+  it("a slow response outlives the connect timeout (long polls, streamed completions)", async () => {
+    const local = await startGateway(
+      policy(`version: 1\nnetwork_policies:\n  p:\n    endpoints: [{ host: api.example.test, port: ${plain.port}, allowed_ips: [127.0.0.1/32] }]\n    binaries: [{ path: /usr/bin/curl }]\n`),
+      { hostMap: { "api.example.test": "127.0.0.1" }, connectTimeoutMs: 100 },
+    );
+    try {
+      const r = await proxyRequest(local.socketPath, CURL, `http://api.example.test:${plain.port}/slow/400`);
+      expect(r.status).toBe(200);
+      expect(r.body).toBe("waiting\ndone\n");
+    } finally {
+      await local.close();
+    }
+  });
+});
+
 describe("internal hosts", () => {
   it("routes inference.local from the shipped base policy to the runtime's listener, L7 rules applied", async () => {
     const router = await startHttpUpstream();
