@@ -1,3 +1,4 @@
+import net from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   connectTunnel, createTestCa, CURL, NODE, policy, proxyAgent, proxyRequest, refusalBody, requestOn, startGateway,
@@ -156,6 +157,30 @@ network_policies:
     } finally {
       await local.close();
       await impostor.close();
+    }
+  });
+});
+
+describe("protocol tcp", () => {
+  it("tunnels raw TCP through CONNECT to any port the endpoint lists", async () => {
+    const echo = net.createServer((c) => c.pipe(c));
+    await new Promise<void>((r) => echo.listen(0, "127.0.0.1", r));
+    const port = (echo.address() as net.AddressInfo).port;
+    const local = await startGateway(
+      policy(`version: 1\nnetwork_policies:\n  db:\n    endpoints: [{ host: db.example.test, ports: [${port}, 5433], protocol: tcp, allowed_ips: [127.0.0.1/32] }]\n    binaries: [{ path: /usr/bin/curl }]\n`),
+      { hostMap: { "db.example.test": "127.0.0.1" }, approvalTimeoutMs: 50 },
+    );
+    try {
+      const t = await connectTunnel(local.socketPath, CURL, `db.example.test:${port}`);
+      expect(t.status).toBe(200);
+      const echoed = new Promise<string>((resolve) => t.socket.once("data", (d: Buffer) => resolve(d.toString())));
+      t.socket.write("\x00\x01not http");
+      expect(await echoed).toBe("\x00\x01not http");
+      t.socket.destroy();
+      expect((await connectTunnel(local.socketPath, CURL, `db.example.test:5434`)).status).toBe(403);
+    } finally {
+      await local.close();
+      echo.close();
     }
   });
 });
