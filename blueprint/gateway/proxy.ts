@@ -36,8 +36,10 @@ export interface EgressGatewayOptions {
   preambleTimeoutMs?: number;
   /** Largest request head accepted (Node's maxHeaderSize). Default 16 KiB. */
   maxHeaderSize?: number;
-  /** How long to wait for a request head. Default 30 000 ms. */
+  /** How long a new connection may take to send its first request head. Default 30 000 ms. */
   headersTimeoutMs?: number;
+  /** Open connections per sandbox; more are refused. Default 4096. */
+  maxConnectionsPerSandbox?: number;
   /** How long an idle keep-alive connection is kept. Default 30 000 ms. */
   keepAliveTimeoutMs?: number;
   /** Upstream TCP connect timeout. Default 10 000 ms. */
@@ -55,7 +57,10 @@ export interface EgressGatewayOptions {
   leafCache?: LeafCacheOptions;
 }
 
-const DEFAULTS: Required<Pick<EgressGatewayOptions, "approvalTimeoutMs" | "preambleTimeoutMs" | "maxHeaderSize" | "headersTimeoutMs" | "keepAliveTimeoutMs" | "connectTimeoutMs">> = {
+const DEFAULTS: Required<
+  Pick<EgressGatewayOptions, "approvalTimeoutMs" | "preambleTimeoutMs" | "maxHeaderSize" | "headersTimeoutMs" | "keepAliveTimeoutMs" | "connectTimeoutMs" | "maxConnectionsPerSandbox">
+> = {
+  maxConnectionsPerSandbox: 4096,
   approvalTimeoutMs: 60_000,
   preambleTimeoutMs: 5_000,
   maxHeaderSize: 16 * 1024,
@@ -336,8 +341,18 @@ export class EgressGateway implements EgressHandler {
           socket.destroy();
           return;
         }
-        const conn: Tracked = { sandbox, caller, socket, uses: new Map(), linked: new Set() };
+        if (state.connections.size >= this.options.maxConnectionsPerSandbox) {
+          this.refuseRaw(socket, 503, this.denial("too many connections", null, null, null, `the sandbox has ${state.connections.size} open connections`, "close idle connections and retry"));
+          return;
+        }
+        const conn: Tracked = { sandbox, caller, socket, uses: new Map(), linked: new Set(), spoke: false };
         this.tracked.set(socket, conn);
+        // Node's own headersTimeout only runs for servers that listen; ours are fed sockets.
+        const silent = setTimeout(() => {
+          if (!conn.spoke) socket.destroy();
+        }, this.options.headersTimeoutMs);
+        silent.unref();
+        socket.once("close", () => clearTimeout(silent));
         state.connections.add(conn);
         socket.once("close", () => {
           state.connections.delete(conn);
@@ -386,7 +401,7 @@ export class EgressGateway implements EgressHandler {
   private refuseRaw(socket: net.Socket, status: number, body: DenialBody): void {
     if (socket.destroyed) return;
     const json = JSON.stringify(body);
-    const text = status === 403 ? "Forbidden" : status === 502 ? "Bad Gateway" : status === 431 ? "Request Header Fields Too Large" : "Bad Request";
+    const text = { 400: "Bad Request", 403: "Forbidden", 431: "Request Header Fields Too Large", 502: "Bad Gateway", 503: "Service Unavailable" }[status] ?? "Error";
     socket.end(`HTTP/1.1 ${status} ${text}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(json)}\r\nConnection: close\r\n\r\n${json}`);
     socket.destroySoon();
   }
@@ -496,6 +511,7 @@ export class EgressGateway implements EgressHandler {
       req.socket.destroy();
       return;
     }
+    conn.spoke = true;
     const url = req.url ?? "";
     const method = req.method ?? "GET";
     const m = /^http:\/\/([^/?#]*)(.*)$/is.exec(url);
@@ -621,6 +637,7 @@ export class EgressGateway implements EgressHandler {
       socket.destroy();
       return;
     }
+    conn.spoke = true;
     const target = parseAuthority(req.url, undefined);
     if (target === undefined) {
       const reason = `CONNECT target "${req.url ?? ""}" is not host:port`;

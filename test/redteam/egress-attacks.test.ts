@@ -317,6 +317,34 @@ describe("framing", () => {
   }, 120_000);
 });
 
+describe("resource limits", () => {
+  it("closes a connection that never sends a request (slowloris)", async () => {
+    const local = await startGateway(policy("version: 1\n"), { headersTimeoutMs: 100 });
+    try {
+      const socket = dialProxy(local.socketPath, CURL);
+      socket.write("GET http://a.example.test/ HTTP/1.1\r\nHost: a.exa");
+      const started = Date.now();
+      await new Promise((resolve) => socket.once("close", resolve));
+      expect(Date.now() - started).toBeLessThan(2000);
+    } finally {
+      await local.close();
+    }
+  });
+
+  it("refuses connections beyond the per-sandbox limit", async () => {
+    const local = await startGateway(policy("version: 1\n"), { maxConnectionsPerSandbox: 3, headersTimeoutMs: 5_000 });
+    try {
+      const held = Array.from({ length: 3 }, () => dialProxy(local.socketPath, CURL));
+      await new Promise((r) => setTimeout(r, 50));
+      const out = await rawExchange(local.socketPath, CURL, "");
+      expect(out).toMatch(/^HTTP\/1\.1 503/);
+      for (const s of held) s.destroy();
+    } finally {
+      await local.close();
+    }
+  });
+});
+
 describe("a client that ignores the proxy", () => {
   it("gets no other way out of the gateway: the socket only speaks proxy", async () => {
     // TLS straight at the proxy socket (as a client with no proxy configured would try) is not a request.
