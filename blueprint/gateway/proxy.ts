@@ -18,7 +18,6 @@ import { ApprovalQueue } from "./approvals.js";
 import type { Approval, ApprovalDecision, ApprovalOutcome } from "./approvals.js";
 import type { AuditInput, AuditLog, AuditLogOptions } from "./audit.js";
 import { readPreamble } from "./caller-preamble.js";
-import type { Caller } from "./caller-preamble.js";
 import { checkAddress, resolveHost } from "./hard-blocks.js";
 import type { HostMap } from "./hard-blocks.js";
 import { canonicalHost, evaluate } from "./policy-engine.js";
@@ -154,6 +153,8 @@ export class EgressGateway implements EgressHandler {
   private readonly httpAgent: http.Agent;
   private readonly httpsAgent: https.Agent;
   private closed = false;
+  /** allowedIps of allow-once decisions, read by the held requests as they wake. */
+  private readonly onceIps = new Map<string, string[] | undefined>();
 
   constructor(options: EgressGatewayOptions = {}) {
     this.options = { ...DEFAULTS, ...options };
@@ -170,16 +171,14 @@ export class EgressGateway implements EgressHandler {
     this.outerServer = http.createServer(serverOptions);
     this.outerServer.on("request", (req, res) => void this.onProxyRequest(req, res));
     this.outerServer.on("connect", (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => void this.onConnect(req, socket, head));
-    this.outerServer.on("upgrade", (req: http.IncomingMessage, socket: net.Socket) => {
+    this.outerServer.on("upgrade", (_req: http.IncomingMessage, socket: net.Socket) => {
       this.refuseRaw(socket, 403, this.denial("upgrade refused", null, null, null, "protocol upgrades through absolute-form requests are not supported", "use CONNECT (the default for WebSocket clients behind a proxy)"));
-      void req;
     });
     this.outerServer.on("clientError", (error: NodeJS.ErrnoException, socket: net.Socket) => this.onClientError(error, socket));
     this.innerServer = http.createServer(serverOptions);
     this.innerServer.on("request", (req, res) => void this.onTunnelRequest(req, res));
-    this.innerServer.on("upgrade", (req: http.IncomingMessage, socket: net.Socket) => {
+    this.innerServer.on("upgrade", (_req: http.IncomingMessage, socket: net.Socket) => {
       this.refuseRaw(socket, 403, this.denial("upgrade refused", null, null, null, "protocol upgrades on inspected endpoints are not supported yet", "give the endpoint a policy without protocol: rest to tunnel it unread"));
-      void req;
     });
     this.innerServer.on("clientError", (error: NodeJS.ErrnoException, socket: net.Socket) => this.onClientError(error, socket));
     this.httpAgent = new http.Agent({ keepAlive: true, maxFreeSockets: 64 });
@@ -324,7 +323,6 @@ export class EgressGateway implements EgressHandler {
     return settled ?? { ...approval, status: decision };
   }
 
-  private readonly onceIps = new Map<string, string[] | undefined>();
 
   // ── Connections ──────────────────────────────────────────────────────────────────────────
 
@@ -785,4 +783,3 @@ export function createEgressGateway(options: EgressGatewayOptions = {}): EgressG
   return new EgressGateway(options);
 }
 
-export type { Caller };
