@@ -2,14 +2,70 @@
 // upstream on 127.0.0.1 versus client → proxy socket → gateway → upstream. Used by
 // egress.bench.ts (`npm run bench`), which prints the table.
 
+import { spawn } from "node:child_process";
+import { rm } from "node:fs/promises";
 import http from "node:http";
 import https from "node:https";
 import type net from "node:net";
+import path from "node:path";
+import { createInterface } from "node:readline";
 import tls from "node:tls";
-import {
-  connectTunnel, createTestCa, CURL, policy, proxyAgent, startGateway, startHttpsUpstream, startHttpUpstream, tempDir,
-} from "../helpers/gateway-harness.js";
-import type { GatewayHarness, TestCa, Upstream } from "../helpers/gateway-harness.js";
+import { fileURLToPath } from "node:url";
+import { connectTunnel, createTestCa, CURL, proxyAgent, startHttpsUpstream, startHttpUpstream, tempDir } from "../helpers/gateway-harness.js";
+import type { TestCa, Upstream } from "../helpers/gateway-harness.js";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const repoRoot = path.resolve(here, "../..");
+
+interface GatewayProcess {
+  socketPath: string;
+  caCertPem: string;
+  /** Resolves once the gateway has swapped the policy. */
+  setPolicy(yaml: string): Promise<void>;
+  rss(): Promise<number>;
+  close(): Promise<void>;
+}
+
+/** The gateway in its own process (egress-gateway-process.ts), as the daemon would run it. */
+async function startGatewayProcess(policyYaml: string, hostMap: Record<string, string>, upstreamCa: string): Promise<GatewayProcess> {
+  const dir = await tempDir("nemoclaw-bench-");
+  const socketPath = path.join(dir, "proxy.sock");
+  const child = spawn(
+    process.execPath,
+    ["--import", path.join(here, "egress-ts-hooks.ts"), path.join(here, "egress-gateway-process.ts"),
+      JSON.stringify({ socketPath, stateDir: path.join(dir, "state"), policyYaml, hostMap, upstreamCa })],
+    { cwd: repoRoot, stdio: ["pipe", "pipe", "inherit"] },
+  );
+  const waiting = new Map<number, (message: Record<string, unknown>) => void>();
+  let ready: (message: Record<string, unknown>) => void = () => {};
+  const readyMessage = new Promise<Record<string, unknown>>((resolve) => (ready = resolve));
+  const lines = createInterface({ input: child.stdout });
+  lines.on("line", (line) => {
+    const message = JSON.parse(line) as Record<string, unknown>;
+    if (message.ready === true) ready(message);
+    else waiting.get(Number(message.id))?.(message);
+  });
+  let nextId = 1;
+  const send = (op: string, extra: Record<string, unknown> = {}): Promise<Record<string, unknown>> => {
+    const id = nextId++;
+    return new Promise((resolve) => {
+      waiting.set(id, resolve);
+      child.stdin.write(`${JSON.stringify({ id, op, ...extra })}\n`);
+    });
+  };
+  const { caCertPem } = (await readyMessage) as { caCertPem: string };
+  return {
+    socketPath,
+    caCertPem,
+    setPolicy: async (yaml) => void (await send("setPolicy", { yaml })),
+    rss: async () => Number((await send("rss")).rss),
+    close: async () => {
+      await send("stop");
+      await new Promise((resolve) => child.once("exit", resolve));
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
 
 export interface LatencyRow {
   name: string;
@@ -59,7 +115,7 @@ async function timeSequential(count: number, run: () => Promise<unknown>): Promi
 }
 
 /** An https.Agent whose connections are CONNECT tunnels through the proxy socket. */
-function tunnelAgent(gw: GatewayHarness, authority: string, servername: string, caPem: string): https.Agent {
+function tunnelAgent(gw: { socketPath: string }, authority: string, servername: string, caPem: string): https.Agent {
   const agent = new https.Agent({ keepAlive: true, maxSockets: 1 });
   (agent as unknown as { createConnection: (o: unknown, cb: (e: Error | null, s?: net.Socket) => void) => undefined }).createConnection = (_o, cb) => {
     connectTunnel(gw.socketPath, CURL, authority).then(
@@ -124,13 +180,13 @@ network_policies:
       - { host: l7.example.test, port: ${secure.port}, protocol: rest, enforcement: enforce, access: read-only, allowed_ips: [127.0.0.1/32] }
     binaries: [{ path: /usr/bin/curl }]
 ${withB ? `  b:\n    endpoints: [{ host: b.example.test, port: ${secure.port}, allowed_ips: [127.0.0.1/32] }]\n    binaries: [{ path: /usr/bin/curl }]\n` : ""}`;
-  const gw = await startGateway(policy(policyYaml(true)), {
-    hostMap: { "plain.example.test": "127.0.0.1", "tunnel.example.test": "127.0.0.1", "l7.example.test": "127.0.0.1", "b.example.test": "127.0.0.1" },
-    upstreamCa: ca.certPem,
-    approvalTimeoutMs: 50,
-  });
+  const gw = await startGatewayProcess(
+    policyYaml(true),
+    { "plain.example.test": "127.0.0.1", "tunnel.example.test": "127.0.0.1", "l7.example.test": "127.0.0.1", "b.example.test": "127.0.0.1" },
+    ca.certPem,
+  );
   try {
-    const rssIdle = process.memoryUsage().rss;
+    const rssIdle = await gw.rss();
     const plainHost = `plain.example.test:${plain.port}`;
     const directHttp = new http.Agent({ keepAlive: true, maxSockets: 1 });
     const proxiedHttp = proxyAgent(gw.socketPath, CURL);
@@ -183,7 +239,7 @@ ${withB ? `  b:\n    endpoints: [{ host: b.example.test, port: ${secure.port}, a
     const directRps = await requestsPerSecond(directAgents, () => directOpts, loadMs);
     let rssLoad = 0;
     const proxiedRps = await requestsPerSecond(proxiedAgents, () => proxiedOpts, loadMs, () => {
-      rssLoad = Math.max(rssLoad, process.memoryUsage().rss);
+      void gw.rss().then((rss) => (rssLoad = Math.max(rssLoad, rss)));
     });
     for (const a of [...directAgents, ...proxiedAgents]) a.destroy();
 
@@ -191,18 +247,18 @@ ${withB ? `  b:\n    endpoints: [{ host: b.example.test, port: ${secure.port}, a
     const setTimes: number[] = [];
     const closeTimes: number[] = [];
     const allowTimes: number[] = [];
-    const withB = policy(policyYaml(true));
-    const withoutB = policy(policyYaml(false));
+    const withB = policyYaml(true);
+    const withoutB = policyYaml(false);
     for (let i = 0; i < 50; i++) {
       let started = performance.now();
-      gw.gateway.setPolicy(gw.sandbox, withB);
+      await gw.setPolicy(withB);
       setTimes.push(performance.now() - started);
       const t = await connectTunnel(gw.socketPath, CURL, `b.example.test:${secure.port}`);
       allowTimes.push(performance.now() - started);
       if (t.status !== 200) throw new Error(`tunnel to b refused after allowing it: ${t.text}`);
       const closed = new Promise<number>((resolve) => t.socket.once("close", () => resolve(performance.now())));
       started = performance.now();
-      gw.gateway.setPolicy(gw.sandbox, withoutB);
+      await gw.setPolicy(withoutB);
       setTimes.push(performance.now() - started);
       closeTimes.push((await closed) - started);
     }
@@ -232,7 +288,7 @@ ${withB ? `  b:\n    endpoints: [{ host: b.example.test, port: ${secure.port}, a
 /** The result as the side-by-side table the bench prints. */
 export function formatEgressBench(r: EgressBenchResult): string {
   const ms = (x: number) => `${x.toFixed(3)} ms`;
-  const lines = ["Egress gateway benchmark (client and upstream on this host; baseline measured in the same run)", ""];
+  const lines = ["Egress gateway benchmark (gateway in its own process; clients and upstreams on this host; baseline measured in the same run)", ""];
   lines.push("  Latency, small GET on a kept-alive connection:");
   for (const row of r.latency) {
     lines.push(
@@ -247,8 +303,8 @@ export function formatEgressBench(r: EgressBenchResult): string {
     "",
     `  Requests/s at ${r.concurrency.connections} concurrent connections: direct ${r.concurrency.directRps.toFixed(0)} | proxied ${r.concurrency.proxiedRps.toFixed(0)} | ratio ${(r.concurrency.proxiedRps / r.concurrency.directRps).toFixed(2)}×`,
     "",
-    `  Policy change: setPolicy p50 ${ms(r.policyChange.setPolicyP50Ms)}; revoked tunnel closed p50 ${ms(r.policyChange.revokeCloseP50Ms)} (max ${ms(r.policyChange.revokeCloseMaxMs)}); allowed → first CONNECT through p50 ${ms(r.policyChange.allowFirstConnectP50Ms)}`,
-    `  RSS (bench process: gateway + clients + upstreams): idle ${r.rss.idleMB.toFixed(0)} MB, under load ${r.rss.loadMB.toFixed(0)} MB`,
+    `  Policy change (command sent → effect seen by a client): setPolicy acknowledged p50 ${ms(r.policyChange.setPolicyP50Ms)}; revoked tunnel closed p50 ${ms(r.policyChange.revokeCloseP50Ms)} (max ${ms(r.policyChange.revokeCloseMaxMs)}); allowed → first CONNECT through p50 ${ms(r.policyChange.allowFirstConnectP50Ms)}`,
+    `  Gateway process RSS: idle ${r.rss.idleMB.toFixed(0)} MB, under load ${r.rss.loadMB.toFixed(0)} MB`,
   );
   return lines.join("\n");
 }

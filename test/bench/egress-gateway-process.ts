@@ -1,0 +1,43 @@
+// The gateway in a process of its own, as the daemon runs it: the benchmark starts this so the
+// proxy does not share a thread with the clients and upstreams it is measured against.
+// Config comes as JSON in argv[2]; commands arrive as JSON lines on stdin, answers go to stdout.
+//
+//   node --import ./test/bench/egress-ts-hooks.ts test/bench/egress-gateway-process.ts '<json>'
+
+import net from "node:net";
+import { createInterface } from "node:readline";
+import { createEgressGateway } from "../../blueprint/gateway/proxy.js";
+import { parsePolicy } from "../../blueprint/policy/load.js";
+
+interface Config {
+  socketPath: string;
+  stateDir: string;
+  policyYaml: string;
+  hostMap: Record<string, string>;
+  upstreamCa: string;
+}
+
+const config = JSON.parse(process.argv[2] ?? "{}") as Config;
+const gateway = createEgressGateway({ hostMap: config.hostMap, upstreamCa: config.upstreamCa, approvalTimeoutMs: 50 });
+const { caCertPem } = await gateway.addSandbox("bench", { policy: parsePolicy(config.policyYaml).policy, stateDir: config.stateDir });
+const server = net.createServer((socket) => gateway.handle("bench", socket));
+await new Promise<void>((resolve) => server.listen(config.socketPath, resolve));
+const say = (message: unknown): void => void process.stdout.write(`${JSON.stringify(message)}\n`);
+say({ ready: true, caCertPem });
+
+for await (const line of createInterface({ input: process.stdin })) {
+  const command = JSON.parse(line) as { id: number; op: "setPolicy" | "rss" | "stop"; yaml?: string };
+  if (command.op === "setPolicy") {
+    const started = performance.now();
+    gateway.setPolicy("bench", parsePolicy(command.yaml ?? "").policy);
+    say({ id: command.id, ms: performance.now() - started });
+  } else if (command.op === "rss") {
+    say({ id: command.id, rss: process.memoryUsage().rss });
+  } else {
+    await gateway.close();
+    server.close();
+    say({ id: command.id, stopped: true });
+    break;
+  }
+}
+process.exit(0);
