@@ -1,4 +1,5 @@
 import type net from "node:net";
+import type { ControlRouter } from "./control-router.js";
 
 /**
  * What the host runtime plugs behind each sandbox's proxy socket. The daemon accepts a connection on
@@ -10,3 +11,22 @@ export interface EgressHandler {
   handle(sandbox: string, socket: net.Socket): void;
   close(): Promise<void>;
 }
+
+/** What the daemon gives the egress gateway when it creates it. */
+export interface EgressContext {
+  stateDir: string;
+  /** The control API (HTTP over <stateDir>/control.sock, 0600): add approval/policy routes here. */
+  router: ControlRouter;
+  /** `<stateDir>/sandboxes/<name>/policy.yaml`, the sandbox's policy as created or last applied. */
+  policyFile(sandbox: string): string;
+  /** Sandboxes the daemon serves right now. */
+  sandboxes(): string[];
+  log(message: string): void;
+}
+
+/**
+ * The gateway's entry point. The daemon imports `blueprint/gateway/egress-gateway.ts` (compiled:
+ * dist/blueprint/gateway/egress-gateway.js) when it exists and calls its exported
+ * `createEgressHandler(context)`; without that module every sandbox gets `refuseAllEgress()`.
+ */
+export type EgressHandlerFactory = (context: EgressContext) => EgressHandler | Promise<EgressHandler>;

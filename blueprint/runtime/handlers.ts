@@ -1,12 +1,23 @@
+import { randomBytes } from "node:crypto";
 import { readFile } from "node:fs/promises";
+import path from "node:path";
+import { PassThrough } from "node:stream";
+import type Docker from "dockerode";
 import { parse } from "yaml";
 import type { Request } from "./protocol.js";
 import { runPreflight } from "./preflight.js";
 import { RuntimeError } from "./runtime-error.js";
-import { formatIssue, loadPolicyFile, PolicyError } from "../policy/load.js";
-import { MergeConflictError, mergePresets } from "../policy/merge.js";
+import { createDockerClient } from "./docker-client.js";
+import { daemonHealth, stopDaemon } from "./daemon-client.js";
+import { formatIssue, loadPolicyFile } from "../policy/load.js";
+import { mergePresets } from "../policy/merge.js";
 import { listPresets, loadPreset } from "../policy/presets.js";
 import { endpointPorts } from "../policy/schema.js";
+import { buildContainerSpec, sandboxVolumeName } from "../sandbox/container-spec.js";
+import { SandboxDriver } from "../sandbox/driver.js";
+import { imageExists, LAUNCHER_PATH, sandboxImageTag } from "../sandbox/image.js";
+import { policyFailure } from "../sandbox/sandbox-policy.js";
+import { controlSocketFile, daemonLogFile, sandboxPolicyFile, sandboxDir } from "../state/paths.js";
 
 export type Progress = (step: string, message: string, percent?: number) => void;
 type Handler<C extends Request["command"]> = (req: Extract<Request, { command: C }>, progress: Progress) => Promise<unknown>;
@@ -16,22 +27,53 @@ const version: Handler<"version"> = async () => {
   return { version: manifest.version, node: process.versions.node };
 };
 
+/**
+ * Landlock's exact ABI as a sandbox sees it: `landlock-exec --abi` in a throwaway container of
+ * the sandbox image (same seccomp profile, no network), when such an image exists.
+ */
+async function probeLandlockAbi(docker: Docker, baseImage: string | undefined): Promise<number | undefined> {
+  let image: string | undefined;
+  if (baseImage) {
+    const tag = await sandboxImageTag({ baseImage });
+    if (await imageExists(docker, tag)) image = tag;
+  }
+  if (!image) {
+    const images = await docker.listImages({ filters: JSON.stringify({ label: ["nemoclaw.image=sandbox"] }) });
+    image = images.sort((a, b) => b.Created - a.Created)[0]?.RepoTags?.find((t) => t !== "<none>:<none>");
+  }
+  if (!image) return undefined;
+  const name = `doctor-${randomBytes(4).toString("hex")}`;
+  const spec = buildContainerSpec({ name, image, command: [LAUNCHER_PATH, "--abi"], landlock: false });
+  const container = await docker.createContainer(spec);
+  try {
+    const out = new PassThrough();
+    let text = "";
+    out.on("data", (c: Buffer) => (text += c.toString("utf8")));
+    const stream = await container.attach({ stream: true, stdout: true, stderr: true });
+    docker.modem.demuxStream(stream, out, new PassThrough());
+    await container.start();
+    await container.wait();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const abi = Number(text.trim());
+    return Number.isInteger(abi) ? abi : undefined;
+  } finally {
+    await container.remove({ force: true }).catch(() => undefined);
+    await docker.getVolume(sandboxVolumeName(name)).remove().catch(() => undefined);
+  }
+}
+
 const doctor: Handler<"doctor"> = async (req, progress) => {
   const checks = await runPreflight(
-    { stateDir: req.stateDir, dockerHost: req.dockerHost, ports: req.ports },
+    {
+      stateDir: req.stateDir,
+      dockerHost: req.dockerHost,
+      ports: req.ports,
+      probeLandlockAbi: (docker) => probeLandlockAbi(docker, req.baseImage),
+    },
     (c) => progress("doctor", `${c.name}: ${c.status}`),
   );
   return { checks };
 };
-
-/** Turn the policy layer's located errors into a runtime error the plugin renders line by line. */
-function policyFailure(e: unknown, what: string): never {
-  if (e instanceof PolicyError) {
-    throw new RuntimeError("policy-invalid", `${what} is not valid`, "fix the lines above and check again", e.issues.map(formatIssue));
-  }
-  if (e instanceof MergeConflictError) throw new RuntimeError("policy-conflict", e.message, "drop one of the conflicting presets");
-  throw e;
-}
 
 const policyCheck: Handler<"policy.check"> = async (req) => {
   try {
@@ -67,9 +109,165 @@ const policyPresets: Handler<"policy.presets"> = async () => {
   }
 };
 
+// ── sandboxes ────────────────────────────────────────────────────────────────────────────────
+
+function driverFor(req: { stateDir: string; dockerHost?: string | undefined }): SandboxDriver {
+  let docker: Docker;
+  try {
+    docker = createDockerClient(req.dockerHost);
+  } catch (e) {
+    throw new RuntimeError("docker-host-invalid", (e as Error).message, "fix plugins.entries.nemoclaw.config.dockerHost");
+  }
+  return new SandboxDriver({ docker, stateDir: req.stateDir, dockerHost: req.dockerHost });
+}
+
+const sandboxCreate: Handler<"sandbox.create"> = async (req, progress) => {
+  const driver = driverFor(req);
+  const limits = {
+    ...(req.memoryBytes ? { memoryBytes: req.memoryBytes } : {}),
+    ...(req.nanoCpus ? { nanoCpus: req.nanoCpus } : {}),
+  };
+  const record = await driver.create(
+    {
+      name: req.name,
+      baseImage: req.baseImage,
+      policyFile: req.policyFile,
+      presets: req.presets,
+      limits,
+      openclawDir: req.openclawDir,
+    },
+    progress,
+  );
+  return {
+    name: record.name,
+    image: record.image,
+    volume: sandboxVolumeName(record.name),
+    stateDir: sandboxDir(driver.stateDir, record.name),
+    policyFile: sandboxPolicyFile(driver.stateDir, record.name),
+    presets: record.presets,
+    openclaw: record.openclaw ? `${record.openclaw.version} (${record.openclaw.hostDir})` : null,
+    limits: record.limits,
+  };
+};
+
+const sandboxList: Handler<"sandbox.list"> = async (req) => {
+  const driver = driverFor(req);
+  await driver.assertDocker();
+  return { sandboxes: await driver.list() };
+};
+
+const sandboxStatus: Handler<"sandbox.status"> = async (req) => driverFor(req).status(req.name);
+
+const sandboxStart: Handler<"sandbox.start"> = async (req, progress) => ({
+  name: req.name,
+  ...(await driverFor(req).start(req.name, progress)),
+});
+
+const sandboxStop: Handler<"sandbox.stop"> = async (req) => ({ name: req.name, ...(await driverFor(req).stop(req.name)) });
+
+const sandboxDestroy: Handler<"sandbox.destroy"> = async (req) => ({ name: req.name, ...(await driverFor(req).destroy(req.name)) });
+
+const sandboxPolicyApply: Handler<"sandbox.policy.apply"> = async (req) => ({
+  name: req.name,
+  file: path.resolve(req.file),
+  ...(await driverFor(req).applyPolicy(req.name, req.file, req.presets)),
+});
+
+/** Streaming: stdio is the plugin's own (inherited); see protocol.ts. */
+const sandboxExec: Handler<"sandbox.exec"> = async (req) => {
+  const tty = req.tty && Boolean(process.stdin.isTTY);
+  // Piped input goes in; a terminal only with --tty (as with `docker exec` without -i).
+  const stdin = tty || !process.stdin.isTTY ? process.stdin : undefined;
+  return { exitCode: await withTerminal(tty, (io) => driverFor(req).exec(req.name, req.argv, { ...io, stdin, tty })) };
+};
+
+const sandboxConnect: Handler<"sandbox.connect"> = async (req) => {
+  const tty = Boolean(process.stdin.isTTY);
+  return {
+    exitCode: await withTerminal(tty, (io) => driverFor(req).exec(req.name, ["/bin/bash", ...(tty ? ["-l"] : [])], { ...io, stdin: process.stdin, tty })),
+  };
+};
+
+const sandboxLogs: Handler<"sandbox.logs"> = async (req) => {
+  const abort = new AbortController();
+  const stop = (): void => abort.abort();
+  process.once("SIGINT", stop);
+  process.once("SIGTERM", stop);
+  try {
+    await driverFor(req).logs(req.name, {
+      follow: req.follow,
+      ...(req.tail ? { tail: req.tail } : {}),
+      stdout: process.stdout,
+      stderr: process.stderr,
+      signal: abort.signal,
+    });
+  } finally {
+    process.off("SIGINT", stop);
+    process.off("SIGTERM", stop);
+  }
+  return { name: req.name };
+};
+
+/** Raw mode and resize forwarding for a terminal; restored whatever happens. */
+async function withTerminal(
+  tty: boolean,
+  run: (io: { stdout: NodeJS.WritableStream & import("node:stream").Writable; stderr: import("node:stream").Writable; onResize?: (resize: (size: { h: number; w: number }) => Promise<void>) => void }) => Promise<number>,
+): Promise<number> {
+  const size = () => ({ h: process.stdout.rows ?? 24, w: process.stdout.columns ?? 80 });
+  let onResize: (() => void) | undefined;
+  if (tty) process.stdin.setRawMode(true);
+  try {
+    return await run({
+      stdout: process.stdout,
+      stderr: process.stderr,
+      ...(tty
+        ? {
+            onResize: (resize) => {
+              onResize = () => void resize(size()).catch(() => undefined);
+              process.stdout.on("resize", onResize);
+              onResize();
+            },
+          }
+        : {}),
+    });
+  } finally {
+    if (onResize) process.stdout.off("resize", onResize);
+    if (tty) process.stdin.setRawMode(false);
+    process.stdin.pause();
+  }
+}
+
+const daemonStatus: Handler<"daemon.status"> = async (req) => {
+  const health = await daemonHealth(req.stateDir);
+  return {
+    running: health !== undefined,
+    pid: health?.pid ?? null,
+    version: health?.version ?? null,
+    egress: health?.egress ?? null,
+    startedAt: health?.startedAt ?? null,
+    sandboxes: health?.sandboxes ?? [],
+    controlSocket: controlSocketFile(req.stateDir),
+    log: daemonLogFile(req.stateDir),
+  };
+};
+
+const daemonStop: Handler<"daemon.stop"> = async (req) => ({ wasRunning: await stopDaemon(req.stateDir) });
+
 export const handlers: { [C in Request["command"]]: Handler<C> } = {
   version,
   doctor,
   "policy.check": policyCheck,
   "policy.presets": policyPresets,
+  "sandbox.create": sandboxCreate,
+  "sandbox.list": sandboxList,
+  "sandbox.status": sandboxStatus,
+  "sandbox.start": sandboxStart,
+  "sandbox.stop": sandboxStop,
+  "sandbox.destroy": sandboxDestroy,
+  "sandbox.policy.apply": sandboxPolicyApply,
+  "sandbox.exec": sandboxExec,
+  "sandbox.connect": sandboxConnect,
+  "sandbox.logs": sandboxLogs,
+  "daemon.status": daemonStatus,
+  "daemon.stop": daemonStop,
 };

@@ -1,11 +1,19 @@
 // The runtime's entry point. The plugin runs `node main.js '<request JSON>'` after verifying the
-// blueprint digest; this file answers with JSON lines on stdout (see protocol.ts).
-import { RequestSchema, type Message, type Request } from "./protocol.js";
+// blueprint digest; this file answers with JSON lines (see protocol.ts) on stdout, or on the file
+// descriptor named by NEMOCLAW_PROTOCOL_FD for streaming verbs, whose stdio is the terminal's.
+//
+// `node main.js daemon <stateDir>` runs the host daemon instead (daemon.ts); the runtime starts
+// it detached when a sandbox needs its egress path.
+import { writeSync } from "node:fs";
+import { PROTOCOL_FD_ENV, RequestSchema, STREAMING_COMMANDS, type Message, type Request } from "./protocol.js";
 import { RuntimeError } from "./runtime-error.js";
-import { handlers } from "./handlers.js";
+
+const protocolFd = process.env[PROTOCOL_FD_ENV] ? Number(process.env[PROTOCOL_FD_ENV]) : undefined;
 
 function emit(message: Message): void {
-  process.stdout.write(`${JSON.stringify(message)}\n`);
+  const line = `${JSON.stringify(message)}\n`;
+  if (protocolFd !== undefined) writeSync(protocolFd, line);
+  else process.stdout.write(line);
 }
 
 async function main(argv: readonly string[]): Promise<number> {
@@ -21,6 +29,8 @@ async function main(argv: readonly string[]): Promise<number> {
     });
     return 2;
   }
+  // Imported after parsing so that `daemon` and a bad request load only what they need.
+  const { handlers } = await import("./handlers.js");
   try {
     const data = await handlers[request.command](request as never, (step, message, percent) =>
       emit({ type: "progress", step, message, ...(percent === undefined ? {} : { percent }) }),
@@ -43,4 +53,20 @@ async function main(argv: readonly string[]): Promise<number> {
   }
 }
 
-process.exitCode = await main(process.argv.slice(2));
+const args = process.argv.slice(2);
+if (args[0] === "daemon") {
+  const { runDaemonMain } = await import("./daemon.js");
+  process.exitCode = await runDaemonMain(args[1]);
+} else {
+  const code = await main(args);
+  const command = (() => {
+    try {
+      return (JSON.parse(args[0] ?? "{}") as { command?: string }).command;
+    } catch {
+      return undefined;
+    }
+  })();
+  // A streaming verb may leave the inherited stdin open (a terminal never ends): exit explicitly.
+  if ((STREAMING_COMMANDS as readonly (string | undefined)[]).includes(command)) process.exit(code);
+  process.exitCode = code;
+}

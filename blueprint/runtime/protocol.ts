@@ -4,7 +4,23 @@ import { z } from "zod";
  * The contract between the plugin and the runtime subprocess.
  * Request: one JSON argument on the command line. Reply: JSON lines on stdout, any number of
  * `progress` messages, then exactly one `result` or `error`. stderr is free-form diagnostics.
+ *
+ * Streaming verbs (sandbox.exec, sandbox.connect, sandbox.logs) run with the plugin's stdin,
+ * stdout and stderr inherited, so a terminal reaches the sandbox untouched; for them the plugin
+ * sets NEMOCLAW_PROTOCOL_FD=3 and reads the same JSON lines from file descriptor 3.
  */
+export const PROTOCOL_FD_ENV = "NEMOCLAW_PROTOCOL_FD";
+/** Commands that run with inherited stdio and answer on fd 3. */
+export const STREAMING_COMMANDS = ["sandbox.exec", "sandbox.connect", "sandbox.logs"] as const;
+
+const SandboxName = z.string().min(1).max(253);
+/** Every sandbox verb: where state lives and which Docker Engine to use. */
+const target = {
+  stateDir: z.string().min(1),
+  dockerHost: z.string().optional(),
+};
+const sandbox = { ...target, name: SandboxName };
+
 export const RequestSchema = z.discriminatedUnion("command", [
   z.object({ command: z.literal("version") }).strict(),
   z
@@ -13,6 +29,8 @@ export const RequestSchema = z.discriminatedUnion("command", [
       stateDir: z.string().min(1),
       dockerHost: z.string().optional(),
       ports: z.array(z.number().int().min(1).max(65535)),
+      /** The sandbox image on this base is the one doctor probes Landlock in. */
+      baseImage: z.string().min(1).optional(),
     })
     .strict(),
   z
@@ -23,6 +41,34 @@ export const RequestSchema = z.discriminatedUnion("command", [
     })
     .strict(),
   z.object({ command: z.literal("policy.presets") }).strict(),
+  z
+    .object({
+      command: z.literal("sandbox.create"),
+      ...sandbox,
+      baseImage: z.string().min(1),
+      policyFile: z.string().min(1).optional(),
+      presets: z.array(z.string().min(1)),
+      memoryBytes: z.number().int().positive().optional(),
+      nanoCpus: z.number().int().positive().optional(),
+      /** Root of the `openclaw` package the CLI runs from; mounted read-only inside. */
+      openclawDir: z.string().min(1).optional(),
+    })
+    .strict(),
+  z.object({ command: z.literal("sandbox.list"), ...target }).strict(),
+  z.object({ command: z.literal("sandbox.status"), ...sandbox }).strict(),
+  z.object({ command: z.literal("sandbox.start"), ...sandbox }).strict(),
+  z.object({ command: z.literal("sandbox.stop"), ...sandbox }).strict(),
+  z.object({ command: z.literal("sandbox.destroy"), ...sandbox, yes: z.literal(true) }).strict(),
+  z
+    .object({ command: z.literal("sandbox.policy.apply"), ...sandbox, file: z.string().min(1), presets: z.array(z.string().min(1)) })
+    .strict(),
+  z.object({ command: z.literal("sandbox.exec"), ...sandbox, argv: z.array(z.string()).min(1), tty: z.boolean() }).strict(),
+  z.object({ command: z.literal("sandbox.connect"), ...sandbox }).strict(),
+  z
+    .object({ command: z.literal("sandbox.logs"), ...sandbox, follow: z.boolean(), tail: z.number().int().positive().optional() })
+    .strict(),
+  z.object({ command: z.literal("daemon.status"), stateDir: z.string().min(1) }).strict(),
+  z.object({ command: z.literal("daemon.stop"), stateDir: z.string().min(1) }).strict(),
 ]);
 export type Request = z.infer<typeof RequestSchema>;
 
@@ -86,3 +132,103 @@ export const PresetsResultSchema = z
   })
   .strict();
 export type PresetsResult = z.infer<typeof PresetsResultSchema>;
+
+// ── sandboxes ────────────────────────────────────────────────────────────────────────────────
+
+const SandboxState = z.enum(["running", "stopped", "missing"]);
+
+export const SandboxSummarySchema = z
+  .object({
+    name: z.string(),
+    state: SandboxState,
+    image: z.string(),
+    createdAt: z.string(),
+    presets: z.array(z.string()),
+    openclaw: z.string().nullable(),
+  })
+  .strict();
+export type SandboxSummary = z.infer<typeof SandboxSummarySchema>;
+
+export const SandboxCreateResultSchema = z
+  .object({
+    name: z.string(),
+    image: z.string(),
+    volume: z.string(),
+    stateDir: z.string(),
+    policyFile: z.string(),
+    presets: z.array(z.string()),
+    openclaw: z.string().nullable(),
+    limits: z.object({ memoryBytes: z.number(), nanoCpus: z.number(), pids: z.number(), tmpfsBytes: z.number() }).strict(),
+  })
+  .strict();
+export type SandboxCreateResult = z.infer<typeof SandboxCreateResultSchema>;
+
+export const SandboxListResultSchema = z.object({ sandboxes: z.array(SandboxSummarySchema) }).strict();
+
+const LayerSchema = z
+  .object({
+    pid: z.number(),
+    argv: z.array(z.string()),
+    uid: z.number(),
+    gid: z.number(),
+    seccomp: z.number(),
+    seccompFilters: z.number(),
+    noNewPrivs: z.number(),
+    capEff: z.string(),
+    capPrm: z.string(),
+    capInh: z.string(),
+    capBnd: z.string(),
+    capAmb: z.string(),
+  })
+  .strict();
+
+export const SandboxStatusResultSchema = z
+  .object({
+    name: z.string(),
+    state: SandboxState,
+    container: z.string().nullable(),
+    startedAt: z.string().nullable(),
+    image: z.string(),
+    openclaw: z.string().nullable(),
+    policy: z.object({ source: z.string(), presets: z.array(z.string()), file: z.string() }).strict(),
+    egress: z.string(),
+    limits: z.object({ memoryBytes: z.number(), nanoCpus: z.number(), pids: z.number(), tmpfsBytes: z.number() }).strict(),
+    inside: z
+      .object({
+        supervisor: LayerSchema.nullable(),
+        workload: LayerSchema.nullable(),
+        self: LayerSchema,
+        landlock: z.object({ abi: z.number(), probe: z.string(), write: z.string() }).strict(),
+        mounts: z.array(z.object({ target: z.string(), type: z.string(), options: z.string() }).strict()),
+        proxySocket: z
+          .object({ present: z.boolean(), mode: z.string().optional(), uid: z.number().optional(), error: z.string().optional() })
+          .strict(),
+        environ: z.object({ supervisor: z.string() }).strict(),
+      })
+      .strict()
+      .nullable(),
+  })
+  .strict();
+export type SandboxStatusResult = z.infer<typeof SandboxStatusResultSchema>;
+
+export const SandboxStartResultSchema = z.object({ name: z.string(), recreated: z.boolean(), alreadyRunning: z.boolean() }).strict();
+export const SandboxStopResultSchema = z.object({ name: z.string(), wasRunning: z.boolean() }).strict();
+export const SandboxDestroyResultSchema = z.object({ name: z.string(), removed: z.array(z.string()) }).strict();
+export const SandboxPolicyApplyResultSchema = z.object({ name: z.string(), file: z.string(), changed: z.array(z.string()) }).strict();
+/** exec and connect: the command's own exit code, for the plugin to exit with. */
+export const SandboxExecResultSchema = z.object({ exitCode: z.number().int() }).strict();
+export const SandboxLogsResultSchema = z.object({ name: z.string() }).strict();
+
+export const DaemonStatusResultSchema = z
+  .object({
+    running: z.boolean(),
+    pid: z.number().nullable(),
+    version: z.string().nullable(),
+    egress: z.string().nullable(),
+    startedAt: z.string().nullable(),
+    sandboxes: z.array(z.string()),
+    controlSocket: z.string(),
+    log: z.string(),
+  })
+  .strict();
+export const DaemonStopResultSchema = z.object({ wasRunning: z.boolean() }).strict();

@@ -2,16 +2,20 @@
 // one pure function, so what a sandbox gets can be read (and tested) in one
 // place.
 //
-// Process layout inside the container:
-//   PID 1  docker-init (tini), root with only CAP_SETUID and CAP_SETGID
-//   └─ landlock-exec --uid 1000 --gid 1000 --ro … --rw … -- <command>
-//      drops to uid/gid 1000 (which empties every capability set), sets
-//      no_new_privs, applies Landlock, then execs the workload.
-// The container starts as root rather than as 1000 so that PID 1 belongs to a
-// different user than the workload: the workload then cannot read
-// /proc/1/environ, /proc/1/mem or signal PID 1, which it could if both ran as
-// 1000. Root here holds no other capability, and the bounding set limits what
-// anything in the container can ever regain to those two.
+// Process layout inside the container (with `supervisor`, as the driver runs it):
+//   PID 1  docker-init (tini), root with CAP_SETUID, CAP_SETGID, CAP_SETPCAP only
+//   └─ node supervisor.js        loopback forwarder 127.0.0.1:3128 → proxy.sock
+//      └─ landlock-exec --uid 1000 --gid 1000 --ro … --rw … -- <command>
+//         empties the bounding/ambient/inheritable capability sets, drops to
+//         uid/gid 1000 (which empties the rest), sets no_new_privs, applies
+//         Landlock, then execs the workload.
+// Without `supervisor` the launcher is the entrypoint itself (red-team tests
+// use that to isolate one layer at a time).
+// The container starts as root rather than as 1000 so that PID 1 and the
+// supervisor belong to a different user than the workload: the workload then
+// cannot read their /proc/<pid>/environ or /proc/<pid>/mem or signal them,
+// which it could if they ran as 1000. Root here holds no other capability,
+// and the launcher empties the bounding set before the workload starts.
 import type Docker from "dockerode";
 import { LAUNCHER_PATH } from "./image.js";
 import { buildSeccompProfile, seccompSecurityOpt, type SeccompProfile } from "./seccomp.js";
@@ -68,12 +72,29 @@ export interface SandboxSpecOptions {
   seccomp?: SeccompProfile;
   /** Named volume for /sandbox. Default: sandboxVolumeName(name). */
   volume?: string;
+  /**
+   * Run the supervisor (forwarder + launcher) as the entrypoint. `script` is
+   * its path inside the container; its directory must be among `mounts`.
+   */
+  supervisor?: { script: string };
+  /** Container labels besides the sandbox label. */
+  labels?: Readonly<Record<string, string>>;
 }
 
 export const SANDBOX_LABEL = "nemoclaw.sandbox";
 export const SANDBOX_ENV_MARKER = "NEMOCLAW_SANDBOX";
 export const SANDBOX_HOME = "/sandbox";
 export const RUNTIME_DIR = "/run/nemoclaw";
+/** The host runtime's socket, the sandbox's only way out; only the supervisor may connect. */
+export const PROXY_SOCKET = `${RUNTIME_DIR}/proxy.sock`;
+/** The loopback forwarder the workload's HTTP(S)_PROXY points at. */
+export const FORWARDER_HOST = "127.0.0.1";
+export const FORWARDER_PORT = 3128;
+export const PROXY_URL = `http://${FORWARDER_HOST}:${FORWARDER_PORT}`;
+/** Where the plugin's dist/blueprint is mounted read-only (the supervisor runs from there). */
+export const BLUEPRINT_MOUNT = "/opt/nemoclaw";
+export const SUPERVISOR_SCRIPT = `${BLUEPRINT_MOUNT}/supervisor/supervisor.js`;
+export const NODE_PATH = "/usr/local/bin/node";
 
 export const DEFAULT_USER: SandboxUser = { uid: 1000, gid: 1000 };
 
@@ -91,7 +112,7 @@ export const DEFAULT_LANDLOCK: LandlockOptions = {
   compatibility: "best_effort",
 };
 
-const PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+export const PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 const RFC1123_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
@@ -155,6 +176,29 @@ export function landlockCommand(
   return argv;
 }
 
+/**
+ * The workload's whole environment: what the configuration names, then ours on top (a
+ * configured PATH, HOME or proxy variable cannot point the workload elsewhere). Nothing comes
+ * from the host's environment unless the caller put it in `extra`.
+ */
+export function workloadEnv(extra: Readonly<Record<string, string>> = {}, options: { proxy: boolean }): Record<string, string> {
+  for (const key of Object.keys(extra)) {
+    if (!ENV_NAME.test(key)) throw new Error(`invalid environment variable name "${key}"`);
+  }
+  const env: Record<string, string> = { ...extra, PATH, HOME: SANDBOX_HOME, [SANDBOX_ENV_MARKER]: "1" };
+  if (options.proxy) {
+    // Upper and lower case: curl and others read only the lower-case http_proxy.
+    for (const name of ["HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"]) {
+      env[name] = PROXY_URL;
+      env[name.toLowerCase()] = PROXY_URL;
+    }
+    env.NO_PROXY = env.no_proxy = "localhost,127.0.0.1";
+    // Node's fetch and http(s) honour the variables above only with this set.
+    env.NODE_USE_ENV_PROXY = "1";
+  }
+  return env;
+}
+
 /** Engine API field (API >= 1.41) that @types/dockerode does not list yet. */
 type HostConfigWithCgroupns = Docker.HostConfig & { CgroupnsMode: "private" | "host" };
 
@@ -168,21 +212,30 @@ export function buildContainerSpec(options: SandboxSpecOptions): Docker.Containe
   assertAbsolute("mount target", mounts.map((m) => m.target));
   const seccomp = options.seccomp ?? buildSeccompProfile();
 
-  const env: Record<string, string> = { ...options.env };
-  for (const key of Object.keys(env)) {
-    if (!ENV_NAME.test(key)) throw new Error(`invalid environment variable name "${key}"`);
-  }
-  Object.assign(env, { PATH, HOME: SANDBOX_HOME, [SANDBOX_ENV_MARKER]: "1" });
-
   const landlock = options.landlock === undefined ? DEFAULT_LANDLOCK : options.landlock;
-  const supervised = landlock !== false;
-  const argv = supervised
+  const launched = landlock !== false;
+  const supervisor = options.supervisor;
+  if (supervisor && !launched) throw new Error("the supervisor always runs the workload through the launcher; landlock cannot be false");
+  const argv = launched
     ? landlockCommand(
         options.command,
         { ...landlock, readOnly: [...landlock.readOnly, ...mounts.map((m) => m.target)] },
         user,
       )
     : [...options.command];
+  const env = workloadEnv(options.env, { proxy: supervisor !== undefined });
+  const containerEnv: Record<string, string> = supervisor
+    ? {
+        PATH,
+        NEMOCLAW_SUPERVISOR: JSON.stringify({
+          launcher: argv,
+          env,
+          forwarder: { host: FORWARDER_HOST, port: FORWARDER_PORT, socket: PROXY_SOCKET },
+          caller: { uid: user.uid, gid: user.gid },
+        }),
+      }
+    : env;
+  const capAdd = launched ? ["SETUID", "SETGID", "SETPCAP"] : [];
 
   const hostConfig: HostConfigWithCgroupns = {
     NetworkMode: "none",
@@ -193,8 +246,10 @@ export function buildContainerSpec(options: SandboxSpecOptions): Docker.Containe
     ReadonlyRootfs: true,
     Privileged: false,
     CapDrop: ["ALL"],
-    // Only for the root stage to become the workload user; see the top of the file.
-    CapAdd: supervised ? ["SETUID", "SETGID"] : [],
+    // Only for the root stage (see the top of the file): SETUID/SETGID to become the workload
+    // user (and for the supervisor to borrow its uid when it reads /proc to identify a caller),
+    // SETPCAP for the launcher to empty the workload's bounding set.
+    CapAdd: capAdd,
     SecurityOpt: ["no-new-privileges:true", seccompSecurityOpt(seccomp)],
     Init: true,
     IpcMode: "private",
@@ -223,12 +278,12 @@ export function buildContainerSpec(options: SandboxSpecOptions): Docker.Containe
     Hostname: options.name,
     // The image bakes no entrypoint; setting it here also keeps the base
     // image's (e.g. docker-entrypoint.sh in the official one) out.
-    Entrypoint: argv,
+    Entrypoint: supervisor ? [NODE_PATH, supervisor.script] : argv,
     Cmd: [],
     WorkingDir: SANDBOX_HOME,
-    User: supervised ? "0:0" : `${user.uid}:${user.gid}`,
-    Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
-    Labels: { [SANDBOX_LABEL]: options.name },
+    User: launched ? "0:0" : `${user.uid}:${user.gid}`,
+    Env: Object.entries(containerEnv).map(([k, v]) => `${k}=${v}`),
+    Labels: { ...options.labels, [SANDBOX_LABEL]: options.name },
     AttachStdin: false,
     AttachStdout: true,
     AttachStderr: true,
@@ -245,6 +300,13 @@ export interface SandboxExecOptions {
   user?: SandboxUser;
   tty?: boolean;
   stdin?: boolean;
+  /**
+   * The whole environment of the command (see workloadEnv). Given, the command starts from an
+   * empty environment (`env -i`) instead of inheriting the container's, which holds the
+   * supervisor's configuration.
+   */
+  env?: Readonly<Record<string, string>>;
+  workingDir?: string;
 }
 
 /**
@@ -254,10 +316,12 @@ export interface SandboxExecOptions {
  * through the launcher like the workload; never exec a bare command.
  */
 export function buildExecSpec(options: SandboxExecOptions): Docker.ExecCreateOptions {
+  const argv = landlockCommand(options.command, options.landlock ?? DEFAULT_LANDLOCK, options.user ?? DEFAULT_USER);
+  const env = options.env;
   return {
-    Cmd: landlockCommand(options.command, options.landlock ?? DEFAULT_LANDLOCK, options.user ?? DEFAULT_USER),
+    Cmd: env ? ["/usr/bin/env", "-i", ...Object.entries(env).map(([k, v]) => `${k}=${v}`), ...argv] : argv,
     User: "0:0",
-    WorkingDir: SANDBOX_HOME,
+    WorkingDir: options.workingDir ?? SANDBOX_HOME,
     Tty: options.tty ?? false,
     AttachStdin: options.stdin ?? false,
     AttachStdout: true,

@@ -70,7 +70,11 @@ export function defaultBlueprintDir(): string {
   throw new Error(`blueprint/Dockerfile not found next to ${fileURLToPath(import.meta.url)}`);
 }
 
-/** Files sent as build context, relative to blueprintDir, in a stable order. */
+/**
+ * Files sent as build context, relative to blueprintDir, in a stable order: the Dockerfile and
+ * the native sources under supervisor/. The supervisor's JavaScript is mounted at run time, not
+ * baked in, so changing it must not change the image tag.
+ */
 export async function buildContextFiles(blueprintDir: string): Promise<string[]> {
   const files = ["Dockerfile"];
   const walk = async (rel: string): Promise<void> => {
@@ -78,7 +82,7 @@ export async function buildContextFiles(blueprintDir: string): Promise<string[]>
     for (const entry of entries) {
       const child = path.posix.join(rel, entry.name);
       if (entry.isDirectory()) await walk(child);
-      else if (entry.isFile()) files.push(child);
+      else if (entry.isFile() && /\.[ch]$/.test(entry.name)) files.push(child);
     }
   };
   if (existsSync(path.join(blueprintDir, "supervisor"))) await walk("supervisor");

@@ -34,6 +34,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/capability.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -235,15 +236,43 @@ static void parse_args(int argc, char **argv, struct options *o) {
     if ((o->uid < 0) != (o->gid < 0)) die(EXIT_USAGE, "%s", "--uid and --gid go together");
 }
 
+/* Empties the capability bounding, ambient and inheritable sets, so nothing
+ * the workload runs can ever regain a capability the supervisor holds
+ * (CAP_SYS_PTRACE for caller identification, CAP_SETUID/SETGID, CAP_SETPCAP).
+ * Dropping from the bounding set needs CAP_SETPCAP, which is why the
+ * container grants it; a set that cannot be emptied is a confinement failure. */
+static void clear_capability_sets(void) {
+    for (int cap = 0; cap <= 63; cap++) {
+        int held = prctl(PR_CAPBSET_READ, cap, 0, 0, 0);
+        if (held < 0) break; /* EINVAL: past the kernel's last capability */
+        if (held == 1 && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0) {
+            char name[16];
+            snprintf(name, sizeof(name), "%d", cap);
+            fprintf(stderr, "landlock-exec: cannot drop capability %s from the bounding set "
+                            "(needs CAP_SETPCAP): %s\n", name, strerror(errno));
+            exit(EXIT_CONFINE);
+        }
+    }
+    if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 && errno != EINVAL)
+        die_errno("prctl(PR_CAP_AMBIENT_CLEAR_ALL)", NULL);
+    struct __user_cap_header_struct header = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
+    struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
+    if (syscall(SYS_capget, &header, data) != 0) die_errno("capget", NULL);
+    for (int k = 0; k < _LINUX_CAPABILITY_U32S_3; k++) data[k].inheritable = 0;
+    if (syscall(SYS_capset, &header, data) != 0) die_errno("capset", NULL);
+}
+
 /* Drops to the workload identity. Supplementary groups go first: they are
  * root's and would otherwise follow the workload. Changing uid away from 0
  * also clears the permitted and effective capability sets, which is what
  * leaves the workload with CapEff 0 even though the supervisor held
- * CAP_SETUID/CAP_SETGID to get here. */
+ * CAP_SETUID/CAP_SETGID to get here; the bounding set is emptied first,
+ * while CAP_SETPCAP is still effective. */
 static void drop_identity(const struct options *o) {
     if (o->uid < 0) return;
     uid_t uid = (uid_t)o->uid;
     gid_t gid = (gid_t)o->gid;
+    clear_capability_sets();
     if (setgroups(0, NULL) != 0 && !(errno == EPERM && getgid() == gid && getegid() == gid))
         die_errno("setgroups", NULL);
     if (setresgid(gid, gid, gid) != 0) die_errno("setresgid", NULL);

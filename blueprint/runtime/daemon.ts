@@ -1,0 +1,233 @@
+// The host daemon: one long-running process per state directory. It serves every sandbox's
+// proxy socket (<stateDir>/sandboxes/<name>/run/proxy.sock, bind-mounted at /run/nemoclaw inside)
+// with the egress handler, and the control API on <stateDir>/control.sock.
+//
+// One per state dir: a lock held for the process's lifetime (an abstract Unix socket named after
+// the state dir, released by the kernel however the process ends, so there is no stale lock to
+// clean up), plus daemon.pid for people and tools. Fail closed: when the daemon is gone the proxy
+// sockets refuse connections, and the sandbox's forwarder answers 503; a new daemon re-creates
+// the sockets in the same (bind-mounted) directories, so running sandboxes reconnect as they are.
+import { createHash } from "node:crypto";
+import { existsSync } from "node:fs";
+import { chmod, readdir, rm, stat, unlink } from "node:fs/promises";
+import http from "node:http";
+import net from "node:net";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { z } from "zod";
+import { SandboxNameSchema } from "../sandbox/registry.js";
+import { writeFileAtomic } from "../state/atomic-write.js";
+import {
+  controlSocketFile,
+  daemonPidFile,
+  proxySocketFile,
+  sandboxesDir,
+  sandboxPolicyFile,
+  sandboxRecordFile,
+  sandboxRunDir,
+} from "../state/paths.js";
+import { ensureStateDir } from "../state/state-file.js";
+import { runtimeIdentity } from "./compiled-dir.js";
+import { ControlRouter, RouteError } from "./control-router.js";
+import type { EgressContext, EgressHandler, EgressHandlerFactory } from "./egress-handler.js";
+import { refuseAllEgress } from "./refuse-egress.js";
+
+export interface DaemonOptions {
+  stateDir: string;
+  /** The egress handler, or a factory given the daemon's context. Default: loadEgressFactory(). */
+  egress?: EgressHandler | EgressHandlerFactory;
+  log?: (message: string) => void;
+}
+
+export const HealthSchema = z
+  .object({
+    ok: z.literal(true),
+    pid: z.number().int(),
+    version: z.string(),
+    digest: z.string(),
+    startedAt: z.string(),
+    egress: z.string(),
+    sandboxes: z.array(z.string()),
+  })
+  .strict();
+export type Health = z.infer<typeof HealthSchema>;
+
+const NameBody = z.object({ name: SandboxNameSchema }).strict();
+
+export class DaemonRunningError extends Error {
+  constructor(stateDir: string) {
+    super(`a nemoclaw daemon already runs for ${stateDir}`);
+    this.name = "DaemonRunningError";
+  }
+}
+
+export interface Daemon {
+  readonly router: ControlRouter;
+  readonly stateDir: string;
+  serve(name: string): Promise<void>;
+  release(name: string): Promise<void>;
+  served(): string[];
+  /** Resolves when the daemon has shut down (close() or POST /shutdown). */
+  readonly closed: Promise<void>;
+  close(): Promise<void>;
+}
+
+function lockName(stateDir: string): string {
+  return `\0nemoclaw-daemon-${createHash("sha256").update(path.resolve(stateDir)).digest("hex").slice(0, 24)}`;
+}
+
+function listen(server: net.Server, target: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(target, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+}
+
+function closeServer(server: net.Server): Promise<void> {
+  return new Promise((resolve) => server.close(() => resolve()));
+}
+
+/** The gateway's factory when blueprint/gateway/egress-gateway exists, else undefined. */
+export async function loadEgressFactory(): Promise<EgressHandlerFactory | undefined> {
+  const url = new URL("../gateway/egress-gateway.js", import.meta.url);
+  const file = fileURLToPath(url);
+  if (!existsSync(file) && !existsSync(file.replace(/\.js$/, ".ts"))) return undefined;
+  const mod = (await import(url.href)) as { createEgressHandler?: unknown };
+  if (typeof mod.createEgressHandler !== "function") {
+    throw new Error(`${file} does not export createEgressHandler(context)`);
+  }
+  return mod.createEgressHandler as EgressHandlerFactory;
+}
+
+export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
+  const stateDir = path.resolve(options.stateDir);
+  const log = options.log ?? ((m: string) => process.stderr.write(`${new Date().toISOString()} ${m}\n`));
+  await ensureStateDir(stateDir);
+
+  const lock = net.createServer();
+  try {
+    await listen(lock, lockName(stateDir));
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "EADDRINUSE") throw new DaemonRunningError(stateDir);
+    throw e;
+  }
+
+  const identity = runtimeIdentity();
+  const startedAt = new Date().toISOString();
+  const router = new ControlRouter();
+  const proxies = new Map<string, net.Server>();
+  let resolveClosed!: () => void;
+  const closed = new Promise<void>((resolve) => (resolveClosed = resolve));
+
+  const context: EgressContext = {
+    stateDir,
+    router,
+    policyFile: (name) => sandboxPolicyFile(stateDir, name),
+    sandboxes: () => [...proxies.keys()].sort(),
+    log,
+  };
+  const factory = options.egress === undefined ? await loadEgressFactory() : options.egress;
+  const egressName = factory === undefined ? "refuse-all" : typeof factory === "function" ? "gateway" : "custom";
+  const egress: EgressHandler =
+    factory === undefined ? refuseAllEgress() : typeof factory === "function" ? await factory(context) : factory;
+
+  const serve = async (name: string): Promise<void> => {
+    const socketPath = proxySocketFile(stateDir, name);
+    const existing = proxies.get(name);
+    if (existing && existsSync(socketPath)) return;
+    if (existing) {
+      proxies.delete(name);
+      await closeServer(existing);
+    }
+    if (!existsSync(sandboxRunDir(stateDir, name))) throw new RouteError(404, `sandbox ${name} has no run directory`);
+    // Ours is the only daemon for this state dir (the lock), so anything there is stale.
+    await unlink(socketPath).catch(() => undefined);
+    const server = net.createServer((socket) => egress.handle(name, socket));
+    await listen(server, socketPath);
+    // Only root (the supervisor, inside) may connect: the workload, uid 1000, must not reach the
+    // proxy except through the forwarder, which is what vouches for the caller preamble.
+    await chmod(socketPath, 0o600);
+    proxies.set(name, server);
+    log(`serving ${name} on ${socketPath}`);
+  };
+
+  const release = async (name: string): Promise<void> => {
+    const server = proxies.get(name);
+    if (!server) return;
+    proxies.delete(name);
+    await closeServer(server);
+    await unlink(proxySocketFile(stateDir, name)).catch(() => undefined);
+    log(`released ${name}`);
+  };
+
+  const control = http.createServer(router.handle);
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> =>
+    (closing ??= (async () => {
+      log("shutting down");
+      control.closeAllConnections();
+      await closeServer(control);
+      await unlink(controlSocketFile(stateDir)).catch(() => undefined);
+      for (const name of [...proxies.keys()]) await release(name);
+      await egress.close();
+      await rm(daemonPidFile(stateDir), { force: true });
+      await closeServer(lock);
+      resolveClosed();
+    })());
+
+  router.addRoute("GET", "/health", (): Health => ({
+    ok: true,
+    pid: process.pid,
+    version: identity.version,
+    digest: identity.digest,
+    startedAt,
+    egress: egressName,
+    sandboxes: context.sandboxes(),
+  }));
+  router.addRoute("POST", "/sandboxes/serve", async ({ name }) => serve(name).then(() => ({ ok: true, socket: proxySocketFile(stateDir, name) })), NameBody);
+  router.addRoute("POST", "/sandboxes/release", async ({ name }) => release(name).then(() => ({ ok: true })), NameBody);
+  router.addRoute("POST", "/shutdown", () => {
+    setImmediate(() => void close());
+    return { ok: true };
+  }, z.object({}).strict());
+
+  const controlPath = controlSocketFile(stateDir);
+  await unlink(controlPath).catch(() => undefined);
+  await listen(control, controlPath);
+  await chmod(controlPath, 0o600);
+
+  // Sandboxes created earlier get their sockets back: after a daemon restart, a running sandbox
+  // reconnects without being recreated.
+  const names = await readdir(sandboxesDir(stateDir)).catch(() => [] as string[]);
+  for (const name of names.sort()) {
+    if (!SandboxNameSchema.safeParse(name).success) continue;
+    if (!(await stat(sandboxRecordFile(stateDir, name)).catch(() => undefined))) continue;
+    await serve(name).catch((e: Error) => log(`cannot serve ${name}: ${e.message}`));
+  }
+  await writeFileAtomic(daemonPidFile(stateDir), `${process.pid}\n`, { mode: 0o644 });
+  log(`nemoclaw daemon ${identity.version} (pid ${process.pid}) for ${stateDir}; egress: ${egressName}`);
+
+  return { router, stateDir, serve, release, served: context.sandboxes, closed, close };
+}
+
+/** `node main.js daemon <stateDir>`: run until SIGTERM/SIGINT or POST /shutdown. */
+export async function runDaemonMain(stateDir: string | undefined): Promise<number> {
+  if (!stateDir) {
+    process.stderr.write("usage: main.js daemon <stateDir>\n");
+    return 64;
+  }
+  let daemon: Daemon;
+  try {
+    daemon = await startDaemon({ stateDir });
+  } catch (e) {
+    process.stderr.write(`nemoclaw daemon: ${(e as Error).message}\n`);
+    return e instanceof DaemonRunningError ? 0 : 1;
+  }
+  for (const signal of ["SIGTERM", "SIGINT"] as const) process.on(signal, () => void daemon.close());
+  process.on("SIGHUP", () => undefined);
+  await daemon.closed;
+  return 0;
+}

@@ -1,0 +1,122 @@
+// The sandboxes this host knows: one folder per sandbox under <stateDir>/sandboxes/, holding
+// what it was created with (sandbox.json). Everything needed to recreate its container is here,
+// so a sandbox survives its container (dockerd restart, host reboot, `docker rm`): only the
+// volume holds /sandbox, and the state dir holds the rest.
+import { mkdir, readdir, rm, stat } from "node:fs/promises";
+import { z } from "zod";
+import { RuntimeError } from "../runtime/runtime-error.js";
+import { sandboxDir, sandboxesDir, sandboxRecordFile, sandboxRunDir } from "../state/paths.js";
+import { ensureStateDir, StateFile } from "../state/state-file.js";
+
+export const SANDBOX_NAME_RULE =
+  "a sandbox name is an RFC 1123 label: 1-63 characters, lowercase letters, digits and '-', starting and ending with a letter or digit";
+
+export const SandboxNameSchema = z.string().regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, SANDBOX_NAME_RULE);
+
+const absolute = z.string().startsWith("/");
+
+export const SandboxRecordSchema = z
+  .object({
+    version: z.literal(1),
+    name: SandboxNameSchema,
+    createdAt: z.string(),
+    image: z.string().min(1),
+    baseImage: z.string().min(1),
+    /** `--policy FILE` as given, or "base" for policies/openclaw-sandbox.yaml. */
+    policySource: z.string().min(1),
+    presets: z.array(z.string()),
+    /** The static sections (filesystem_policy, landlock, process) the container was created with. */
+    appliedStatic: z.record(z.string(), z.unknown()),
+    limits: z
+      .object({
+        memoryBytes: z.number().int().positive(),
+        nanoCpus: z.number().int().positive(),
+        pids: z.number().int().positive(),
+        tmpfsBytes: z.number().int().positive(),
+      })
+      .strict(),
+    user: z.object({ uid: z.number().int().min(1), gid: z.number().int().min(1) }).strict(),
+    landlock: z
+      .object({
+        readOnly: z.array(absolute),
+        readWrite: z.array(absolute),
+        compatibility: z.enum(["best_effort", "hard_requirement"]),
+        connectTcp: z.array(z.number().int()),
+        bindTcp: z.array(z.number().int()),
+      })
+      .strict(),
+    /** Read-only bind mounts: the plugin's runtime (supervisor) and the host's OpenClaw. */
+    mounts: z.array(z.object({ source: absolute, target: absolute }).strict()),
+    openclaw: z.object({ hostDir: absolute, version: z.string(), entry: absolute }).strict().nullable(),
+    command: z.array(z.string()).min(1),
+    env: z.record(z.string(), z.string()),
+  })
+  .strict();
+export type SandboxRecord = z.infer<typeof SandboxRecordSchema>;
+
+export function parseSandboxName(name: string): string {
+  const parsed = SandboxNameSchema.safeParse(name);
+  if (!parsed.success) throw new RuntimeError("bad-name", `invalid sandbox name "${name}"`, SANDBOX_NAME_RULE);
+  return parsed.data;
+}
+
+export class SandboxRegistry {
+  readonly stateDir: string;
+  constructor(stateDir: string) {
+    this.stateDir = stateDir;
+  }
+
+  #file(name: string): StateFile<SandboxRecord> {
+    return new StateFile(sandboxRecordFile(this.stateDir, name), SandboxRecordSchema);
+  }
+
+  async exists(name: string): Promise<boolean> {
+    return (await stat(sandboxRecordFile(this.stateDir, name)).catch(() => undefined)) !== undefined;
+  }
+
+  /** Names with a record, sorted. */
+  async names(): Promise<string[]> {
+    const entries = await readdir(sandboxesDir(this.stateDir)).catch(() => [] as string[]);
+    const names: string[] = [];
+    for (const entry of entries.sort()) {
+      if (SandboxNameSchema.safeParse(entry).success && (await this.exists(entry))) names.push(entry);
+    }
+    return names;
+  }
+
+  /** The record, or an error listing the sandboxes that do exist. */
+  async get(name: string): Promise<SandboxRecord> {
+    parseSandboxName(name);
+    if (!(await this.exists(name))) {
+      const known = await this.names();
+      throw new RuntimeError(
+        "unknown-sandbox",
+        `no sandbox named "${name}"`,
+        known.length > 0
+          ? `known sandboxes: ${known.join(", ")}`
+          : "there are no sandboxes yet; create one with `openclaw nemoclaw sandbox create <name>`",
+      );
+    }
+    const record = await this.#file(name).read(
+      () => {
+        throw new Error("unreachable");
+      },
+      `destroy it with \`openclaw nemoclaw ${name} destroy --yes\` and create it again`,
+    );
+    return record;
+  }
+
+  /** The sandbox's folder (0700) and its run/ folder (0755: the supervisor, root without DAC override, enters it). */
+  async prepare(name: string): Promise<void> {
+    await ensureStateDir(sandboxDir(this.stateDir, name));
+    await mkdir(sandboxRunDir(this.stateDir, name), { recursive: true, mode: 0o755 });
+  }
+
+  async write(record: SandboxRecord): Promise<void> {
+    await this.#file(record.name).write(record);
+  }
+
+  async remove(name: string): Promise<void> {
+    await rm(sandboxDir(this.stateDir, name), { recursive: true, force: true });
+  }
+}

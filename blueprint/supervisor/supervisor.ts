@@ -1,0 +1,288 @@
+// The sandbox supervisor: the container's entrypoint under tini (`docker run --init`).
+//
+//   PID 1  docker-init (tini)
+//   └─ node supervisor.js       root; CAP_SETUID, CAP_SETGID, CAP_SETPCAP only
+//      ├─ forwarder              127.0.0.1:3128 → /run/nemoclaw/proxy.sock, caller preamble first
+//      └─ landlock-exec … -- workload   drops to uid 1000, empties every capability set
+//                                       (bounding included), no_new_privs, Landlock
+//
+// It runs from the plugin's dist/blueprint, mounted read-only at /opt/nemoclaw, with Node's
+// built-ins only: nothing in node_modules is reachable from here, and nothing in the image is
+// trusted beyond node and the launcher.
+//
+// Configuration comes in one environment variable, NEMOCLAW_SUPERVISOR (JSON, written by
+// sandbox/container-spec.ts). The supervisor's environment is unreadable to the workload (another
+// uid), and the workload gets only the environment the config lists, never the supervisor's.
+//
+// Caller identification reads /proc/<pid>/fd and /proc/<pid>/exe of the workload's processes.
+// Root here cannot: /proc/<pid>/fd is mode 0500 owned by the process's uid, and root holds no
+// CAP_DAC_READ_SEARCH (CAP_SYS_PTRACE would pass the ptrace access check but not that). Rather
+// than take either capability, the supervisor borrows the workload's uid and gid for the
+// synchronous /proc scan and returns to root right after. That makes it non-dumpable for good
+// (a credential change resets the flag), which keeps its own /proc entries closed too; the
+// workload still cannot signal it (signals check the real and saved uid, which stay 0).
+import { spawn } from "node:child_process";
+import { readdirSync, readFileSync, readlinkSync, statSync } from "node:fs";
+import net from "node:net";
+import { constants } from "node:os";
+import { pathToFileURL } from "node:url";
+
+export interface SupervisorConfig {
+  /** argv of the launcher, ending in `-- <workload argv>`. */
+  launcher: string[];
+  /** The workload's complete environment. */
+  env: Record<string, string>;
+  forwarder: { host: string; port: number; socket: string };
+  /** The workload's uid and gid, borrowed to read its processes' /proc entries. */
+  caller: { uid: number; gid: number };
+}
+
+/** Same text as gateway/caller-preamble.ts; restated because this file may import nothing. */
+const PREAMBLE_PREFIX = "NEMOCLAW-CALLER ";
+const MAX_PREAMBLE_BYTES = 8192;
+const MAX_ANCESTORS = 64;
+const FORWARDED_SIGNALS = ["SIGTERM", "SIGINT", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGWINCH"] as const;
+
+export interface Caller {
+  pid: number | null;
+  exe: string | null;
+  ancestors: string[];
+}
+
+function log(message: string): void {
+  process.stderr.write(`nemoclaw-supervisor: ${message}\n`);
+}
+
+export function parseConfig(text: string | undefined): SupervisorConfig {
+  if (!text) throw new Error("NEMOCLAW_SUPERVISOR is not set");
+  const raw = JSON.parse(text) as Partial<SupervisorConfig>;
+  const launcher = raw.launcher;
+  if (!Array.isArray(launcher) || launcher.length === 0 || !launcher.every((a) => typeof a === "string")) {
+    throw new Error("config.launcher must be a non-empty list of strings");
+  }
+  const env = raw.env;
+  if (typeof env !== "object" || env === null || !Object.values(env).every((v) => typeof v === "string")) {
+    throw new Error("config.env must map names to strings");
+  }
+  const f = raw.forwarder;
+  if (!f || typeof f.host !== "string" || !Number.isInteger(f.port) || typeof f.socket !== "string" || !f.socket.startsWith("/")) {
+    throw new Error("config.forwarder must name host, port and an absolute socket path");
+  }
+  const c = raw.caller;
+  if (!c || !Number.isInteger(c.uid) || !Number.isInteger(c.gid) || c.uid < 1 || c.gid < 1) {
+    throw new Error("config.caller must be the workload's uid and gid (not 0)");
+  }
+  return { launcher, env, forwarder: { host: f.host, port: f.port, socket: f.socket }, caller: { uid: c.uid, gid: c.gid } };
+}
+
+// ── Caller identification ────────────────────────────────────────────────────────────────────
+
+/** Inode of the TCP socket whose local port is `clientPort` and remote port `serverPort`. */
+export function socketInode(clientPort: number, serverPort: number, tables: readonly string[]): string | undefined {
+  const hex = (port: number) => port.toString(16).toUpperCase().padStart(4, "0");
+  const local = `:${hex(clientPort)}`;
+  const remote = `:${hex(serverPort)}`;
+  for (const table of tables) {
+    for (const line of table.split("\n").slice(1)) {
+      const fields = line.trim().split(/\s+/);
+      const [, localAddress, remoteAddress] = fields;
+      const inode = fields[9];
+      if (localAddress?.endsWith(local) && remoteAddress?.endsWith(remote) && inode && inode !== "0") return inode;
+    }
+  }
+  return undefined;
+}
+
+function readOr(file: string): string {
+  try {
+    return readFileSync(file, "utf8");
+  } catch {
+    return "";
+  }
+}
+
+/** The process (other than this one) holding a file descriptor on socket `inode`. */
+function pidOwning(inode: string): number | undefined {
+  const target = `socket:[${inode}]`;
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    let fds: string[];
+    try {
+      fds = readdirSync(`/proc/${entry}/fd`);
+    } catch {
+      continue; // exited meanwhile
+    }
+    for (const fd of fds) {
+      try {
+        if (readlinkSync(`/proc/${entry}/fd/${fd}`) === target) return Number(entry);
+      } catch {
+        // fd closed meanwhile
+      }
+    }
+  }
+  return undefined;
+}
+
+function exeOf(pid: number): string | null {
+  try {
+    const exe = readlinkSync(`/proc/${pid}/exe`);
+    return exe.startsWith("/") ? exe : null;
+  } catch {
+    return null;
+  }
+}
+
+function parentOf(pid: number): number {
+  const stat = readOr(`/proc/${pid}/stat`);
+  // The command name may contain spaces and parentheses; fields resume after the last ")".
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return Number(fields[1] ?? 0);
+}
+
+/**
+ * Runs `fn` with effective uid and gid `id` (synchronously: nothing else runs meanwhile). The
+ * ptrace access check behind /proc/<pid>/fd and /exe wants uid and gid both to match.
+ */
+function asUser<T>(id: { uid: number; gid: number }, fn: () => T): T {
+  const switchIds = process.geteuid?.() === 0;
+  if (switchIds) {
+    process.setegid?.(id.gid);
+    process.seteuid?.(id.uid);
+  }
+  try {
+    return fn();
+  } finally {
+    if (switchIds) {
+      process.seteuid?.(0);
+      process.setegid?.(0);
+    }
+  }
+}
+
+/** Who is on the other end of a loopback connection to the forwarder, from /proc. */
+export function identifyCaller(clientPort: number, serverPort: number, caller: { uid: number; gid: number }): Caller {
+  return asUser(caller, () => identifyFromProc(clientPort, serverPort));
+}
+
+function identifyFromProc(clientPort: number, serverPort: number): Caller {
+  const inode = socketInode(clientPort, serverPort, [readOr("/proc/net/tcp"), readOr("/proc/net/tcp6")]);
+  const pid = inode === undefined ? undefined : pidOwning(inode);
+  if (pid === undefined) return { pid: null, exe: null, ancestors: [] };
+  const ancestors: string[] = [];
+  const seen = new Set([pid]);
+  for (let p = parentOf(pid); p > 1 && p !== process.pid && !seen.has(p) && ancestors.length < MAX_ANCESTORS; p = parentOf(p)) {
+    seen.add(p);
+    const exe = exeOf(p);
+    if (exe) ancestors.push(exe);
+  }
+  return { pid, exe: exeOf(pid), ancestors };
+}
+
+export function formatPreamble(caller: Caller): string {
+  const fit = { pid: caller.pid, exe: caller.exe, ancestors: [...caller.ancestors] };
+  let line = `${PREAMBLE_PREFIX}${JSON.stringify(fit)}\n`;
+  while (Buffer.byteLength(line) > MAX_PREAMBLE_BYTES && fit.ancestors.length > 0) {
+    fit.ancestors.pop();
+    line = `${PREAMBLE_PREFIX}${JSON.stringify(fit)}\n`;
+  }
+  if (Buffer.byteLength(line) > MAX_PREAMBLE_BYTES) line = `${PREAMBLE_PREFIX}${JSON.stringify({ pid: null, exe: null, ancestors: [] })}\n`;
+  return line;
+}
+
+// ── Forwarder ────────────────────────────────────────────────────────────────────────────────
+
+/** An HTTP answer for a client whose way out is closed; the connection ends after it. */
+function unavailable(client: net.Socket, reason: string): void {
+  const body = JSON.stringify({
+    error: "nemoclaw egress unavailable",
+    reason,
+    hint: "the nemoclaw runtime on the host is not serving this sandbox; the operator can run `openclaw nemoclaw <name> start`",
+  });
+  client.end(
+    `HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
+}
+
+/**
+ * Connects to the proxy socket. A socket owned by a non-root host user is connected to with
+ * that user's effective uid: root here holds no CAP_DAC_OVERRIDE, and the socket stays 0600.
+ */
+function connectUpstream(socketPath: string): net.Socket {
+  const owner = (() => {
+    try {
+      const st = statSync(socketPath);
+      return { uid: st.uid, gid: st.gid };
+    } catch {
+      return { uid: 0, gid: 0 };
+    }
+  })();
+  // For a Unix socket the connect(2) call happens synchronously, under the ids just set.
+  return owner.uid === 0 ? net.connect(socketPath) : asUser(owner, () => net.connect(socketPath));
+}
+
+export function startForwarder(config: SupervisorConfig["forwarder"], caller: SupervisorConfig["caller"]): Promise<net.Server> {
+  const server = net.createServer({ pauseOnConnect: true }, (client) => {
+    client.on("error", () => client.destroy());
+    const identity = identifyCaller(client.remotePort ?? 0, config.port, caller);
+    const upstream = connectUpstream(config.socket);
+    upstream.once("error", (e: NodeJS.ErrnoException) => {
+      if (!client.destroyed) unavailable(client, `${config.socket}: ${e.code ?? e.message}`);
+      client.resume();
+    });
+    upstream.once("connect", () => {
+      upstream.on("error", () => client.destroy());
+      upstream.write(formatPreamble(identity));
+      client.pipe(upstream);
+      upstream.pipe(client);
+      client.resume();
+    });
+    client.on("close", () => upstream.destroy());
+    upstream.on("close", () => client.destroy());
+  });
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen({ host: config.host, port: config.port, exclusive: true }, () => resolve(server));
+  });
+}
+
+// ── Workload ─────────────────────────────────────────────────────────────────────────────────
+
+async function main(): Promise<number> {
+  let config: SupervisorConfig;
+  try {
+    config = parseConfig(process.env.NEMOCLAW_SUPERVISOR);
+  } catch (e) {
+    log(`bad configuration: ${(e as Error).message}`);
+    return 2;
+  }
+  let server: net.Server;
+  try {
+    server = await startForwarder(config.forwarder, config.caller);
+  } catch (e) {
+    log(`cannot listen on ${config.forwarder.host}:${config.forwarder.port}: ${(e as Error).message}`);
+    return 2;
+  }
+  const [command, ...args] = config.launcher as [string, ...string[]];
+  // The cwd is inherited (the container's WorkingDir, /sandbox): root here cannot enter /sandbox
+  // (0750, uid 1000) without CAP_DAC_OVERRIDE, so it must not chdir there itself.
+  const child = spawn(command, args, { env: config.env, stdio: "inherit" });
+  for (const signal of FORWARDED_SIGNALS) process.on(signal, () => child.kill(signal));
+  return new Promise((resolve) => {
+    child.once("spawn", () => log(`workload started (pid ${child.pid})`));
+    child.once("error", (e) => {
+      log(`cannot start the workload: ${e.message}`);
+      resolve(2);
+    });
+    child.once("exit", (code, signal) => {
+      server.close();
+      const status = code ?? 128 + (signal ? (constants.signals[signal] ?? 0) : 0);
+      log(`workload exited (${signal ? `signal ${signal}` : `code ${code}`})`);
+      resolve(status);
+    });
+  });
+}
+
+// Run only as the entrypoint, so tests can import the pieces above.
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  process.exit(await main());
+}
