@@ -86,5 +86,7 @@ export function readPreamble(socket: Socket, options: ReadPreambleOptions = {}):
     socket.once("end", onEnd);
     socket.once("error", onEnd);
     socket.once("close", onEnd);
+    // The daemon may have paused the socket while it got ready; a 'data' listener alone would not resume it.
+    socket.resume();
   });
 }
