@@ -252,9 +252,10 @@ export function evaluate(candidates: readonly Candidate[], http?: HttpRequestInf
       return { action: "allow", rule: candidate.ref, reason: result.reason, candidates: [...candidates], inspect: true, audit: false };
     }
     firstDenial ??= { ref: candidate.ref, reason: result.reason };
-    // OpenShell's default enforcement for inspected endpoints is audit.
-    // A target we refuse to read is an attack on the matcher, not a rule violation: never audit-only.
-    if (target.ok && (candidate.endpoint.enforcement ?? "audit") === "audit") auditAllow ??= { ref: candidate.ref, reason: result.reason };
+    // Unset enforcement means enforce: OpenShell defaults to audit, but a rule the operator wrote should
+    // hold unless they opt out (the loader warns when it is unset). A target we refuse to read is an
+    // attack on the matcher, not a rule violation: never audit-only.
+    if (target.ok && (candidate.endpoint.enforcement ?? "enforce") === "audit") auditAllow ??= { ref: candidate.ref, reason: result.reason };
   }
   if (auditAllow !== undefined) {
     return { action: "allow", rule: auditAllow.ref, reason: `audit only: ${auditAllow.reason}`, candidates: [...candidates], inspect: true, audit: true };

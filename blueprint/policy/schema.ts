@@ -559,7 +559,7 @@ export function policyWarnings(policy: Policy | Preset): PathIssue[] {
       if (ep.protocol !== undefined && ep.protocol !== "tcp" && ep.enforcement === undefined && (ep.rules !== undefined || ep.deny_rules !== undefined || ep.access !== undefined)) {
         warn(
           [...epAt, "protocol"],
-          "no `enforcement:`; OpenShell defaults to audit, which logs rule violations but lets them through — add `enforcement: enforce`",
+          "no `enforcement:`; nemoclaw enforces these rules (OpenShell would only audit them) — write `enforcement: enforce` or `audit` to say which you mean",
         );
       }
     });

@@ -218,6 +218,21 @@ network_policies:
     expect(decide("gh.example.com", 443, curl, "GET", "/%61dmin").action).toBe("deny");
   });
 
+  it("unset enforcement enforces (unlike OpenShell's audit default): a violation is denied", () => {
+    const unset = new PolicyEngine(
+      parsePolicy(`
+version: 1
+network_policies:
+  p:
+    endpoints:
+      - { host: quiet.example.com, port: 443, protocol: rest, access: read-only }
+    binaries: [{ path: /usr/bin/curl }]
+`).policy,
+    );
+    expect(unset.decide({ host: "quiet.example.com", port: 443, caller: curl, http: { method: "POST", target: "/x" } })).toMatchObject({ action: "deny", audit: false });
+    expect(unset.decide({ host: "quiet.example.com", port: 443, caller: curl, http: { method: "GET", target: "/x" } }).action).toBe("allow");
+  });
+
   it("enforcement audit logs the violation but allows it", () => {
     const d = decide("audit.example.com", 443, curl, "POST", "/x");
     expect(d).toMatchObject({ action: "allow", audit: true, rule: { policy: "rules", endpoint: 1 } });
