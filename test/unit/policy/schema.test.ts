@@ -107,7 +107,7 @@ describe("policyWarnings", () => {
       ["filesystem_policy.read_only.0", '"/sandbox/.config" is inside read-write '],
       ["network_policies.open.binaries.0.path", '"/**" matches every executable, so any p'],
       ["network_policies.open.endpoints.0.access", "without `protocol: rest` requests are no"],
-      ["network_policies.open.endpoints.1.protocol", "no `enforcement:`; nemoclaw enforces these rules"],
+      ["network_policies.open.endpoints.1.protocol", "no `enforcement:`; nemoclaw enforces the"],
       ["network_policies.empty", 'network policy "empty" lists no endpoint'],
       ["network_policies.empty", 'network policy "empty" lists no binaries'],
     ]);
