@@ -6,7 +6,7 @@
 import { webcrypto } from "node:crypto";
 import { mkdir, readFile } from "node:fs/promises";
 import path from "node:path";
-import "./reflect-metadata.js";
+import "reflect-metadata";
 import * as x509 from "@peculiar/x509";
 import { writeFileAtomic } from "../../state/atomic-write.js";
 

@@ -5,7 +5,7 @@
 import { webcrypto } from "node:crypto";
 import { isIP } from "node:net";
 import tls from "node:tls";
-import "./reflect-metadata.js";
+import "reflect-metadata";
 import * as x509 from "@peculiar/x509";
 import { EC_KEY, EC_SIGN, pem } from "./ca.js";
 import type { SandboxCa } from "./ca.js";
