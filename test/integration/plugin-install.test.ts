@@ -5,13 +5,15 @@ import { createOpenclawHome, installPlugin, type OpenclawHome } from "../helpers
 import { repoRoot } from "../helpers/node24.js";
 
 // The real openclaw CLI (Node 24) installs the packed plugin into a throwaway state dir and runs it.
+// One install serves the whole file; the test that breaks the config runs last.
+let home: OpenclawHome;
+beforeAll(async () => {
+  home = await createOpenclawHome();
+  await installPlugin(home);
+}, 300_000);
+afterAll(async () => home?.dispose());
+
 describe("nemoclaw installed into the real OpenClaw", () => {
-  let home: OpenclawHome;
-  beforeAll(async () => {
-    home = await createOpenclawHome();
-    await installPlugin(home);
-  }, 300_000);
-  afterAll(async () => home?.dispose());
 
   it("is loaded without diagnostics", async () => {
     const r = await home.run(["plugins", "inspect", "nemoclaw", "--runtime", "--json"]);
@@ -60,12 +62,6 @@ describe("nemoclaw installed into the real OpenClaw", () => {
 });
 
 describe("policy verbs through the real OpenClaw", () => {
-  let home: OpenclawHome;
-  beforeAll(async () => {
-    home = await createOpenclawHome();
-    await installPlugin(home);
-  }, 300_000);
-  afterAll(async () => home?.dispose());
 
   it("checks our base policy with presets merged in", async () => {
     const r = await home.run(["nemoclaw", "policy", "check", `${repoRoot}/policies/openclaw-sandbox.yaml`, "--preset", "npm,github", "--json"]);
