@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from "node:fs";
+import { chmod, cp, mkdir, mkdtemp, rename, rm } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parse } from "yaml";
@@ -23,4 +24,33 @@ export function compiledBlueprintDir(): string {
 export function runtimeIdentity(dir: string = compiledBlueprintDir()): { version: string; digest: string } {
   const manifest = parse(readFileSync(path.join(dir, "blueprint.yaml"), "utf8")) as { version?: string; digest?: string };
   return { version: manifest.version ?? "unknown", digest: manifest.digest ?? "unsealed" };
+}
+
+/**
+ * A copy of the supervisor's files under <stateDir>/runtime/<digest>/, for sandboxes to mount.
+ * The plugin's own folder is no place to mount from: OpenClaw may run a plugin from a
+ * per-invocation copy that is gone when the CLI exits, and an upgrade replaces the folder under
+ * a running container. The copy is named by the sealed digest, so each build gets its own and a
+ * sandbox keeps the one it started with. The supervisor needs nothing else: it imports only
+ * Node's built-ins.
+ */
+export async function stageSupervisor(stateDir: string): Promise<string> {
+  const { digest } = runtimeIdentity();
+  const dir = path.join(stateDir, "runtime", digest.slice(0, 16));
+  if (existsSync(path.join(dir, "supervisor", "supervisor.js"))) return dir;
+
+  await mkdir(path.dirname(dir), { recursive: true, mode: 0o755 });
+  const tmp = await mkdtemp(`${dir}.tmp-`);
+  try {
+    await cp(path.join(compiledBlueprintDir(), "supervisor"), path.join(tmp, "supervisor"), { recursive: true });
+    // Read by root inside the container, which has no CAP_DAC_OVERRIDE.
+    await chmod(tmp, 0o755);
+    await rename(tmp, dir).catch(async (e: NodeJS.ErrnoException) => {
+      // Another process staged the same digest first.
+      if (e.code !== "ENOTEMPTY" && e.code !== "EEXIST") throw e;
+    });
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
+  return dir;
 }

@@ -69,4 +69,9 @@ if (args[0] === "daemon") {
   // A streaming verb may leave the inherited stdin open (a terminal never ends): exit explicitly.
   if ((STREAMING_COMMANDS as readonly (string | undefined)[]).includes(command)) process.exit(code);
   process.exitCode = code;
+  // The answer is out; a forgotten handle (a Docker request left open) must not hold the CLI.
+  setTimeout(() => {
+    process.stderr.write("nemoclaw runtime: exiting with handles still open (a bug)\n");
+    process.exit(code);
+  }, 2000).unref();
 }

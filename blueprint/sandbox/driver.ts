@@ -11,7 +11,7 @@ import { PassThrough, type Readable, type Writable } from "node:stream";
 import type Docker from "dockerode";
 import { changedSections } from "../policy/schema.js";
 import { RuntimeError } from "../runtime/runtime-error.js";
-import { compiledBlueprintDir } from "../runtime/compiled-dir.js";
+import { compiledBlueprintDir, stageSupervisor } from "../runtime/compiled-dir.js";
 import { controlRequest, daemonHealth, ensureDaemon } from "../runtime/daemon-client.js";
 import { describeDockerHost } from "../runtime/docker-client.js";
 import { writeFileAtomic } from "../state/atomic-write.js";
@@ -177,7 +177,7 @@ export class SandboxDriver {
     progress("image", `sandbox image on ${options.baseImage}`);
     const image = await this.#ensureImage(options.baseImage, progress);
 
-    const mounts = [{ source: compiledBlueprintDir(), target: BLUEPRINT_MOUNT }];
+    const mounts: Array<{ source: string; target: string }> = [];
     let openclaw: SandboxRecord["openclaw"] = null;
     if (options.openclawDir) {
       const m = await openclawMount(path.resolve(options.openclawDir));
@@ -213,7 +213,7 @@ export class SandboxDriver {
       await this.docker.createVolume({ Name: volumeName, Labels: { [SANDBOX_LABEL]: name, [STATE_DIR_LABEL]: this.stateDir } });
       volumeCreated = true;
       progress("container", `creating ${sandboxContainerName(name)}`);
-      await this.docker.createContainer(this.#spec(record));
+      await this.#createContainer(record);
       progress("start", "starting the supervisor and the workload");
       await this.#startAndWait(name);
       return record;
@@ -259,19 +259,30 @@ export class SandboxDriver {
     }
   }
 
-  /** The record's mounts plus the sandbox's run/ folder (the proxy socket) at /run/nemoclaw. */
-  #mounts(record: SandboxRecord): Array<{ source: string; target: string }> {
-    return [...record.mounts, { source: sandboxRunDir(this.stateDir, record.name), target: RUNTIME_DIR }];
+  /**
+   * The record's mounts (OpenClaw) plus the supervisor (this build's staged copy) at
+   * /opt/nemoclaw and the sandbox's run/ folder (the proxy socket) at /run/nemoclaw.
+   */
+  #mounts(record: SandboxRecord, supervisorDir: string): Array<{ source: string; target: string }> {
+    return [
+      { source: supervisorDir, target: BLUEPRINT_MOUNT },
+      ...record.mounts,
+      { source: sandboxRunDir(this.stateDir, record.name), target: RUNTIME_DIR },
+    ];
   }
 
-  #spec(record: SandboxRecord): Docker.ContainerCreateOptions {
+  async #createContainer(record: SandboxRecord): Promise<void> {
+    await this.docker.createContainer(this.#spec(record, await stageSupervisor(this.stateDir)));
+  }
+
+  #spec(record: SandboxRecord, supervisorDir: string): Docker.ContainerCreateOptions {
     return buildContainerSpec({
       name: record.name,
       image: record.image,
       command: record.command,
       landlock: record.landlock,
       user: record.user,
-      mounts: this.#mounts(record),
+      mounts: this.#mounts(record, supervisorDir),
       env: record.env,
       limits: record.limits,
       supervisor: { script: SUPERVISOR_SCRIPT },
@@ -301,9 +312,13 @@ export class SandboxDriver {
         if (seen.includes(READY_MARKER)) resolve();
       });
     });
+    // The wait request stays open until the container exits; it is aborted once the workload is up.
+    const waiting = new AbortController();
     try {
       await container.start();
-      const exited = container.wait().then((r: { StatusCode: number }) => r.StatusCode);
+      const exited = container
+        .wait({ abortSignal: waiting.signal })
+        .then((r: { StatusCode: number }) => r.StatusCode, () => new Promise<number>(() => {}));
       let timer: NodeJS.Timeout | undefined;
       const outcome = await Promise.race([
         ready.then(() => "ready" as const),
@@ -318,6 +333,7 @@ export class SandboxDriver {
       }
       throw new RuntimeError("start-failed", `sandbox ${name} exited while starting (exit code ${outcome.exited})`, "the lines below are its last output", tail);
     } finally {
+      waiting.abort();
       stream.destroy();
     }
   }
@@ -407,7 +423,7 @@ export class SandboxDriver {
     if (!info) {
       if (!(await imageExists(this.docker, record.image))) await this.#ensureImage(record.baseImage, progress);
       progress("container", `recreating ${sandboxContainerName(name)} from ${this.stateDir} (volume ${sandboxVolumeName(name)} kept)`);
-      await this.docker.createContainer(this.#spec(record));
+      await this.#createContainer(record);
       recreated = true;
     }
     progress("start", "starting the supervisor and the workload");
@@ -490,7 +506,7 @@ export class SandboxDriver {
       buildExecSpec({
         command,
         // The same lists as the workload's (buildContainerSpec adds the mount targets the same way).
-        landlock: { ...record.landlock, readOnly: [...record.landlock.readOnly, ...this.#mounts(record).map((m) => m.target)] },
+        landlock: { ...record.landlock, readOnly: [...record.landlock.readOnly, ...this.#mounts(record, "/").map((m) => m.target)] },
         user: record.user,
         env: { ...workloadEnv(record.env, { proxy: true }), ...(tty ? { TERM: process.env.TERM ?? "xterm" } : {}) },
         tty,

@@ -266,10 +266,17 @@ async function main(): Promise<number> {
   // The cwd is inherited (the container's WorkingDir, /sandbox): root here cannot enter /sandbox
   // (0750, uid 1000) without CAP_DAC_OVERRIDE, so it must not chdir there itself.
   const child = spawn(command, args, { env: config.env, stdio: "inherit" });
-  for (const signal of FORWARDED_SIGNALS) process.on(signal, () => child.kill(signal));
+  // Root here holds no CAP_KILL, so signals go out as the workload's user: the kernel lets a
+  // process signal another of the same uid.
+  for (const signal of FORWARDED_SIGNALS) process.on(signal, () => asUser(config.caller, () => child.kill(signal)));
   return new Promise((resolve) => {
-    child.once("spawn", () => log(`workload started (pid ${child.pid})`));
-    child.once("error", (e) => {
+    let started = false;
+    child.once("spawn", () => {
+      started = true;
+      log(`workload started (pid ${child.pid})`);
+    });
+    child.on("error", (e) => {
+      if (started) return log(`cannot signal the workload: ${e.message}`);
       log(`cannot start the workload: ${e.message}`);
       resolve(2);
     });

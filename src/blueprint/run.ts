@@ -15,7 +15,15 @@ export type RunOptions = {
   onProgress?: (p: ProgressMessage) => void;
   /** Extra environment for the runtime; the rest of the plugin's environment is passed through. */
   env?: Record<string, string>;
+  /**
+   * "inherit": the runtime gets this process's stdin, stdout and stderr (a terminal stays a
+   * terminal: exec, connect, logs) and answers on file descriptor 3 instead of stdout.
+   */
+  stdio?: "protocol" | "inherit";
 };
+
+/** The runtime's fd for protocol lines when its stdio is inherited (blueprint/runtime/protocol.ts). */
+const PROTOCOL_FD = 3;
 
 const verified = new Set<string>();
 
@@ -60,19 +68,29 @@ export async function runBlueprint<T>(
   const protocol = (await import(pathToFileURL(path.join(dir, "runtime", "protocol.js")).href)) as Protocol;
   const { MessageSchema } = protocol;
 
-  const child = execa(process.execPath, [path.join(dir, "runtime", "main.js"), JSON.stringify(request)], {
-    reject: false,
-    stdin: "ignore",
-    stderr: "pipe",
-    lines: false,
-    env: opts.env,
-  });
+  const inherit = opts.stdio === "inherit";
+  const args = [path.join(dir, "runtime", "main.js"), JSON.stringify(request)];
+  const child = inherit
+    ? execa(process.execPath, args, {
+        reject: false,
+        stdio: ["inherit", "inherit", "inherit", "pipe"],
+        lines: false,
+        env: { ...opts.env, NEMOCLAW_PROTOCOL_FD: String(PROTOCOL_FD) },
+      })
+    : execa(process.execPath, args, {
+        reject: false,
+        stdin: "ignore",
+        stderr: "pipe",
+        lines: false,
+        env: opts.env,
+      });
+  const messages = (inherit ? child.stdio[PROTOCOL_FD] : child.stdout) as NodeJS.ReadableStream & { setEncoding(e: string): void } | null;
   let result: { data: unknown } | undefined;
   let error: { message: string; hint?: string | undefined; details?: string[] | undefined; code: string } | undefined;
   let buffer = "";
   const protocolErrors: string[] = [];
-  child.stdout?.setEncoding("utf8");
-  child.stdout?.on("data", (chunk: string) => {
+  messages?.setEncoding("utf8");
+  messages?.on("data", (chunk: string) => {
     buffer += chunk;
     let nl: number;
     while ((nl = buffer.indexOf("\n")) >= 0) {
@@ -103,7 +121,7 @@ export async function runBlueprint<T>(
     if (checked.success) return checked.data;
     protocolErrors.push(`result does not match what the plugin expects: ${checked.error.issues[0]?.message}`);
   }
-  const stderrTail = String(done.stderr ?? "").trim().split("\n").slice(-10);
+  const stderrTail = inherit ? [] : String(done.stderr ?? "").trim().split("\n").slice(-10);
   throw new UserError(
     `The nemoclaw runtime ended without a valid answer (exit code ${done.exitCode ?? done.signal}).`,
     "This is a bug; please report it with the lines below.",

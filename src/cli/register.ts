@@ -5,6 +5,7 @@ import { doctor } from "./doctor.js";
 import { blueprintVerify } from "./blueprint.js";
 import { policyCheck, policyPresets } from "./policy.js";
 import { notAvailableYet } from "./not-yet.js";
+import { daemonStatus, daemonStop, sandboxCreate, sandboxList, sandboxVerb } from "./sandbox.js";
 
 type Registrar = Parameters<OpenClawPluginApi["registerCli"]>[0];
 type Program = Parameters<Registrar>[0]["program"];
@@ -47,9 +48,41 @@ export function registerNemoclawCli(program: Program, pluginConfig: unknown): vo
     .option("--json", "machine-readable output")
     .action(action(async (opts: { json?: boolean }) => blueprintVerify(opts)));
 
+  const sandbox = root.command("sandbox").description("Create and list sandboxes");
+  sandbox
+    .command("create")
+    .description("Create a sandbox and start it: image (built on first use), volume, policy, supervisor")
+    .argument("[name]", "RFC 1123 label (default: the defaultSandbox setting, `openclaw`)")
+    .option("--policy <file>", "policy file instead of the base policy (OpenShell format)")
+    .option("--preset <names>", "comma-separated presets to merge in (see `policy presets`)")
+    .option("--memory <size>", "memory limit, e.g. 2g (default 2g, no swap)")
+    .option("--cpus <n>", "CPU limit, e.g. 1 or 0.5 (default 1)")
+    .option("--json", "machine-readable output")
+    .action(
+      action(async (name: string | undefined, opts: { policy?: string; preset?: string; memory?: string; cpus?: string; json?: boolean }) =>
+        sandboxCreate(config(), name, opts, reservedNames()),
+      ),
+    );
+  sandbox
+    .command("list")
+    .description("List this host's sandboxes and whether each is running")
+    .option("--json", "machine-readable output")
+    .action(action(async (opts: { json?: boolean }) => sandboxList(config(), opts)));
+
+  const daemon = root.command("daemon").description("The host daemon that serves sandbox egress (started on demand)");
+  daemon
+    .command("status")
+    .description("Whether it runs, its pid, and the sandboxes it serves")
+    .option("--json", "machine-readable output")
+    .action(action(async (opts: { json?: boolean }) => daemonStatus(config(), opts)));
+  daemon
+    .command("stop")
+    .description("Stop it: every sandbox's egress closes until it starts again")
+    .option("--json", "machine-readable output")
+    .action(action(async (opts: { json?: boolean }) => daemonStop(config(), opts)));
+
   const later: Array<[string, string]> = [
     ["onboard", "Set up inference, policy and a sandbox in one guided step"],
-    ["sandbox", "Create and list sandboxes"],
     ["approvals", "List pending egress approvals"],
     ["approve", "Approve a pending egress request"],
     ["deny", "Deny a pending egress request"],
@@ -64,4 +97,93 @@ export function registerNemoclawCli(program: Program, pluginConfig: unknown): vo
       .allowExcessArguments()
       .action(notAvailableYet(name));
   }
+
+  // Anything else is `<name> <verb> …`: a per-sandbox verb, parsed by a command tree of its own.
+  const reservedNames = () => root.commands.map((c) => c.name());
+  root
+    .argument("[sandbox]", "a sandbox name, followed by one of its verbs")
+    .argument("[verb]", "status | connect | exec | logs | stop | start | destroy | policy")
+    .argument("[args...]")
+    .allowUnknownOption()
+    .allowExcessArguments()
+    .addHelpText(
+      "after",
+      [
+        "",
+        "Per-sandbox verbs:",
+        "  openclaw nemoclaw <name> status [--json]      layers in force, read from inside",
+        "  openclaw nemoclaw <name> connect              interactive shell, as the sandbox user",
+        "  openclaw nemoclaw <name> exec [--tty] -- CMD  run one command inside; its exit code is passed through",
+        "  openclaw nemoclaw <name> logs [--follow]      the supervisor's and the workload's output",
+        "  openclaw nemoclaw <name> stop | start         start recreates the container from state if it is gone",
+        "  openclaw nemoclaw <name> destroy --yes        container, /sandbox volume and state",
+        "  openclaw nemoclaw <name> policy apply FILE    network changes only; static changes need a recreate",
+      ].join("\n"),
+    )
+    .action(
+      action(async (name: string | undefined, verb: string | undefined) => {
+        if (name === undefined) {
+          root.outputHelp();
+          return;
+        }
+        const words = root.args.slice(1);
+        await runSandboxVerb(root, config, name, verb, words);
+      }),
+    );
+}
+
+/** Parses `<verb> [options] [args]` for one sandbox with commander, then runs it. */
+async function runSandboxVerb(
+  root: Program,
+  config: () => ReturnType<typeof resolvePluginConfig>,
+  name: string,
+  verb: string | undefined,
+  words: readonly string[],
+): Promise<void> {
+  const { checkName } = await import("./sandbox.js");
+  checkName(name, []);
+  const tree = root.createCommand(`openclaw nemoclaw ${name}`).exitOverride().enablePositionalOptions();
+  tree.configureOutput({ writeErr: (text) => process.stderr.write(text) });
+  let ran: Promise<void> | undefined;
+  const run = (v: string) => (opts: Record<string, unknown>, rest: readonly string[] = []) => {
+    ran = sandboxVerb(config(), name, v, opts, rest);
+  };
+  const json = (c: ReturnType<Program["createCommand"]>) => c.option("--json", "machine-readable output");
+  json(tree.command("status").description("Layers in force, read from inside")).action((o) => run("status")(o));
+  tree.command("connect").description("Interactive shell inside, as the sandbox user").action((o) => run("connect")(o));
+  tree
+    .command("exec")
+    .description("Run one command inside; exit code passed through")
+    .option("--tty", "allocate a terminal")
+    .argument("<command...>")
+    .passThroughOptions()
+    .action((command: string[], o) => run("exec")(o, command));
+  tree
+    .command("logs")
+    .description("The supervisor's and the workload's output")
+    .option("--follow", "keep printing until interrupted")
+    .option("--tail <lines>", "only the last lines")
+    .action((o) => run("logs")(o));
+  json(tree.command("stop").description("Stop the sandbox")).action((o) => run("stop")(o));
+  json(tree.command("start").description("Start it; recreates the container from state when gone")).action((o) => run("start")(o));
+  json(tree.command("destroy").description("Delete container, volume and state").option("--yes", "confirm")).action((o) => run("destroy")(o));
+  json(tree.command("policy").description("policy apply FILE: replace the network part of its policy").option("--preset <names>", "presets to merge in"))
+    .argument("<action>")
+    .argument("<file>")
+    .action((a: string, f: string, o) => run("policy")(o, [a, f]));
+  if (verb === undefined) {
+    tree.outputHelp();
+    return;
+  }
+  try {
+    await tree.parseAsync([...words], { from: "user" });
+  } catch (e) {
+    // commander already printed its message (unknown verb or option, missing argument).
+    if ((e as { code?: string }).code?.startsWith("commander.")) {
+      if ((e as { code?: string }).code !== "commander.helpDisplayed") process.exitCode = 2;
+      return;
+    }
+    throw e;
+  }
+  await ran;
 }
