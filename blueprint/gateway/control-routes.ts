@@ -79,6 +79,13 @@ export const PolicyAddPresetResponse = z.union([
   Failure,
 ]);
 
+export const ApprovalEventSchema = z.discriminatedUnion("type", [
+  z.object({ type: z.literal("pending"), approval: ApprovalSchema }),
+  z.object({ type: z.literal("decided"), approval: ApprovalSchema, outcome: z.string() }),
+]);
+/** `approvals --watch`: the long poll's answer, the approval events since the call (maybe none). */
+export const ApprovalsWaitResponse = z.object({ ok: z.literal(true), events: z.array(ApprovalEventSchema) });
+
 export const EgressLogsRequest = z.strictObject({ sandbox: SandboxName, limit: z.number().int().positive().max(100_000).default(200), json: z.boolean().default(false) });
 export const EgressLogsResponse = z.union([z.object({ ok: z.literal(true), lines: z.array(z.string()) }), Failure]);
 

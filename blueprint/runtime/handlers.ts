@@ -7,6 +7,7 @@ import { parse } from "yaml";
 import type { Request } from "./protocol.js";
 import { runPreflight } from "./preflight.js";
 import { RuntimeError } from "./runtime-error.js";
+import { egressCall } from "./egress-call.js";
 import { createDockerClient } from "./docker-client.js";
 import { daemonHealth, stopDaemon } from "./daemon-client.js";
 import { formatIssue, loadPolicyFile } from "../policy/load.js";
@@ -254,6 +255,7 @@ const daemonStatus: Handler<"daemon.status"> = async (req) => {
 const daemonStop: Handler<"daemon.stop"> = async (req) => ({ wasRunning: await stopDaemon(req.stateDir) });
 
 export const handlers: { [C in Request["command"]]: Handler<C> } = {
+  "egress.call": (req) => egressCall(req),
   version,
   doctor,
   "policy.check": policyCheck,

@@ -1,4 +1,8 @@
 import { z } from "zod";
+import { EgressCallRequestFields } from "./egress-call.js";
+
+/** The egress gateway's control-route schemas, for the plugin to validate what the daemon answers. */
+export * as EgressRoutes from "../gateway/control-routes.js";
 
 /**
  * The contract between the plugin and the runtime subprocess.
@@ -22,6 +26,7 @@ const target = {
 const sandbox = { ...target, name: SandboxName };
 
 export const RequestSchema = z.discriminatedUnion("command", [
+  z.object({ command: z.literal("egress.call"), ...EgressCallRequestFields }).strict(),
   z.object({ command: z.literal("version") }).strict(),
   z
     .object({

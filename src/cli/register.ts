@@ -5,6 +5,7 @@ import { doctor } from "./doctor.js";
 import { blueprintVerify } from "./blueprint.js";
 import { policyCheck, policyPresets } from "./policy.js";
 import { notAvailableYet } from "./not-yet.js";
+import { approvalsDecide, approvalsList } from "./egress.js";
 import { daemonStatus, daemonStop, sandboxCreate, sandboxList, sandboxVerb } from "./sandbox.js";
 
 type Registrar = Parameters<OpenClawPluginApi["registerCli"]>[0];
@@ -81,11 +82,33 @@ export function registerNemoclawCli(program: Program, pluginConfig: unknown): vo
     .option("--json", "machine-readable output")
     .action(action(async (opts: { json?: boolean }) => daemonStop(config(), opts)));
 
+  root
+    .command("approvals")
+    .description("Pending egress approvals: who (binary, pid), what (host:port, request), which sandbox")
+    .option("--sandbox <name>", "only this sandbox's")
+    .option("--watch", "keep listing new approvals and decisions as they happen")
+    .option("--json", "machine-readable output (JSON lines with --watch)")
+    .action(action(async (opts: { sandbox?: string; watch?: boolean; json?: boolean }) => approvalsList(config(), opts)));
+  for (const [verb, decision, text] of [
+    ["approve", "approve", "Let a held egress request through (--always: add a rule to the sandbox's policy)"],
+    ["deny", "deny", "Refuse a held egress request with a 403 (--always: never ask again)"],
+  ] as const) {
+    root
+      .command(verb)
+      .description(text)
+      .argument("<id>", "approval id from `openclaw nemoclaw approvals`")
+      .option("--always", decision === "approve" ? "allow always: persist a rule for this host, port and binary" : "deny always")
+      .option("--allow-ip <cidr...>", "pin the rule to these addresses (needed for loopback or private destinations)")
+      .option("--json", "machine-readable output")
+      .action(
+        action(async (id: string, opts: { always?: boolean; allowIp?: string[]; json?: boolean }) =>
+          approvalsDecide(config(), id, decision, opts),
+        ),
+      );
+  }
+
   const later: Array<[string, string]> = [
     ["onboard", "Set up inference, policy and a sandbox in one guided step"],
-    ["approvals", "List pending egress approvals"],
-    ["approve", "Approve a pending egress request"],
-    ["deny", "Deny a pending egress request"],
     ["inference", "Show or switch the inference provider and model"],
     ["skill", "Test an untrusted skill in a throwaway sandbox"],
   ];
