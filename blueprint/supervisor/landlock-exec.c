@@ -3,7 +3,7 @@
  *
  *   landlock-exec --abi
  *   landlock-exec [--best-effort | --hard-requirement] [--uid N --gid N]
- *                 [--ro PATH...] [--rw PATH...]
+ *                 [--ready-fd N] [--ro PATH...] [--rw PATH...]
  *                 [--connect-tcp PORT...] [--bind-tcp PORT...]
  *                 -- CMD [ARGS...]
  *
@@ -17,6 +17,11 @@
  * TCP is handled too (ABI >= 4), so with no --connect-tcp / --bind-tcp the
  * workload cannot open or accept TCP connections at all; its only way out is
  * the Unix socket the host runtime mounts in.
+ *
+ * --ready-fd N: an inherited pipe that tells the caller whether the exec
+ * happened. It is marked close-on-exec just before execvp, so a successful
+ * exec closes it with nothing written (the caller reads EOF); a failure writes
+ * one line there first. The supervisor uses it to know the workload is up.
  *
  * Exit codes: the command's own once exec'd; 2 when confinement cannot be put
  * in place (fail closed); 64 on a usage error; 126/127 when exec fails.
@@ -120,6 +125,7 @@ struct options {
     int connect_n;
     uint64_t *bind_ports;
     int bind_n;
+    int ready_fd; /* -1: none */
     char **cmd;
 };
 
@@ -197,6 +203,7 @@ static void parse_args(int argc, char **argv, struct options *o) {
     o->mode = MODE_HARD; /* fail closed unless the caller opts out */
     o->uid = -1;
     o->gid = -1;
+    o->ready_fd = -1;
     int i = 1;
     while (i < argc) {
         const char *a = argv[i];
@@ -214,6 +221,9 @@ static void parse_args(int argc, char **argv, struct options *o) {
             i += 2;
         } else if (strcmp(a, "--gid") == 0 && i + 1 < argc) {
             o->gid = parse_number(argv[i + 1], 0x7fffffff, "not a gid: %s");
+            i += 2;
+        } else if (strcmp(a, "--ready-fd") == 0 && i + 1 < argc) {
+            o->ready_fd = (int)parse_number(argv[i + 1], 1023, "not a file descriptor: %s");
             i += 2;
         } else if (strcmp(a, "--ro") == 0) {
             /* Repeated --ro flags must not lose earlier paths, so lists are
@@ -373,8 +383,10 @@ int main(int argc, char **argv) {
         confine(&o, abi);
     }
 
+    if (o.ready_fd >= 0 && fcntl(o.ready_fd, F_SETFD, FD_CLOEXEC) != 0) die_errno("fcntl(--ready-fd)", NULL);
     execvp(o.cmd[0], o.cmd);
     int err = errno;
     fprintf(stderr, "landlock-exec: cannot exec %s: %s\n", o.cmd[0], strerror(err));
+    if (o.ready_fd >= 0) dprintf(o.ready_fd, "exec failed: %s\n", strerror(err));
     return err == ENOENT ? 127 : 126;
 }

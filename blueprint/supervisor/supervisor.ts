@@ -263,17 +263,24 @@ async function main(): Promise<number> {
     return 2;
   }
   const [command, ...args] = config.launcher as [string, ...string[]];
+  // fd 3 tells whether the launcher's exec of the workload happened (see landlock-exec.c).
+  args.unshift("--ready-fd", "3");
   // The cwd is inherited (the container's WorkingDir, /sandbox): root here cannot enter /sandbox
   // (0750, uid 1000) without CAP_DAC_OVERRIDE, so it must not chdir there itself.
-  const child = spawn(command, args, { env: config.env, stdio: "inherit" });
+  const child = spawn(command, args, { env: config.env, stdio: ["inherit", "inherit", "inherit", "pipe"] });
+  const ready = child.stdio[3];
   // Root here holds no CAP_KILL, so signals go out as the workload's user: the kernel lets a
   // process signal another of the same uid.
   for (const signal of FORWARDED_SIGNALS) process.on(signal, () => asUser(config.caller, () => child.kill(signal)));
   return new Promise((resolve) => {
     let started = false;
+    let execFailure = "";
+    ready?.on("data", (chunk: Buffer) => (execFailure += chunk.toString("utf8")));
+    ready?.on("end", () => {
+      if (execFailure === "") log(`workload started (pid ${child.pid})`);
+    });
     child.once("spawn", () => {
       started = true;
-      log(`workload started (pid ${child.pid})`);
     });
     child.on("error", (e) => {
       if (started) return log(`cannot signal the workload: ${e.message}`);

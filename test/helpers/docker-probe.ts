@@ -162,7 +162,14 @@ int main(int argc, char **argv) {
         else if (strcmp(op, "init_module") == 0) report(op, syscall(SYS_init_module, NULL, 0, ""));
         else if (strcmp(op, "delete_module") == 0) report(op, syscall(SYS_delete_module, "nemoclaw_absent", O_NONBLOCK));
         else if (strcmp(op, "kexec_file_load") == 0) report(op, syscall(SYS_kexec_file_load, -1, -1, 0, "", 0));
-        else if (strcmp(op, "euid") == 0) printf("euid %d\n", (int)geteuid());
+        else if (strncmp(op, "ptrace-pid:", 11) == 0) report(op, ptrace(PTRACE_ATTACH, (pid_t)atoi(op + 11), 0, 0));
+        else if (strncmp(op, "seize-pid:", 10) == 0) report(op, ptrace(PTRACE_SEIZE, (pid_t)atoi(op + 10), 0, 0));
+        else if (strncmp(op, "kill-pid:", 9) == 0) report(op, kill((pid_t)atoi(op + 9), SIGKILL));
+        else if (strncmp(op, "vmread-pid:", 11) == 0) {
+            char buf[8];
+            struct iovec local = {buf, sizeof(buf)}, remote = {(void *)0x400000, sizeof(buf)};
+            report(op, process_vm_readv((pid_t)atoi(op + 11), &local, 1, &remote, 1, 0));
+        } else if (strcmp(op, "euid") == 0) printf("euid %d\n", (int)geteuid());
         else printf("%s unknown-op\n", op);
     }
     return 0;
