@@ -38,7 +38,7 @@ describe("sandbox verbs through the real OpenClaw", () => {
     expect(status.stdout).toMatch(/^ {2}Workload: pid \d+ `sleep infinity`, uid 1000 gid 1000$/m);
 
     const exec = await home.run(["nemoclaw", name, "exec", "--", "sh", "-c", "echo inside as $(id -un); exit 3"]);
-    expect(exec.stdout).toBe("inside as sandbox\n");
+    expect(exec.stdout).toBe("inside as sandbox");
     expect(exec.exitCode).toBe(3);
 
     const list = await home.run(["nemoclaw", "sandbox", "list", "--json"]);

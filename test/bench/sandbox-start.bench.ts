@@ -1,0 +1,60 @@
+// `npm run bench`: sandbox start (create + start → workload ready, i.e. the supervisor saw the
+// launcher's exec succeed) against a bare `docker run` of the same image in the same run
+// (create + start → running), both through the Engine API. Prints medians, their ratio and the
+// image size.
+import { test } from "vitest";
+import { imageSize } from "../../blueprint/sandbox/image.js";
+import { dockerClient } from "../helpers/docker-images.js";
+import { createSandboxHarness } from "../helpers/docker-sandbox.js";
+import { uniqueName } from "../helpers/docker-run.js";
+
+const ROUNDS = 7;
+
+const median = (xs: readonly number[]): number => {
+  const sorted = [...xs].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
+};
+
+test("sandbox start vs bare docker run", async () => {
+  const docker = dockerClient();
+  const h = await createSandboxHarness();
+  try {
+    const image = (await h.create("bench-warm")).image;
+    const sandbox: number[] = [];
+    const bare: number[] = [];
+    // Interleaved, so both see the same machine state.
+    for (let round = 0; round < ROUNDS; round++) {
+      let started = performance.now();
+      const record = await h.create("bench");
+      sandbox.push(performance.now() - started);
+      await h.driver.destroy(record.name);
+
+      started = performance.now();
+      const container = await docker.createContainer({
+        name: uniqueName("bench-bare"),
+        Image: image,
+        Entrypoint: ["sleep", "infinity"],
+        HostConfig: { NetworkMode: "none" },
+      });
+      await container.start();
+      bare.push(performance.now() - started);
+      await container.remove({ force: true });
+    }
+    const size = await imageSize(docker, image);
+    const ratio = median(sandbox) / median(bare);
+    console.log(
+      [
+        "",
+        "Sandbox start (create + start → workload ready)",
+        "",
+        `  Sandbox: ${median(sandbox).toFixed(0)} ms median of ${ROUNDS} (min ${Math.min(...sandbox).toFixed(0)}, max ${Math.max(...sandbox).toFixed(0)})`,
+        `  Bare docker run: ${median(bare).toFixed(0)} ms median of ${ROUNDS} (min ${Math.min(...bare).toFixed(0)}, max ${Math.max(...bare).toFixed(0)})`,
+        `  Ratio: ${ratio.toFixed(2)}x bare (goal ≤ 4x and ≤ 3000 ms)`,
+        `  Image: ${image}, ${(size / 1024 ** 2).toFixed(1)} MiB (goal ≤ 400 MB)`,
+        "",
+      ].join("\n"),
+    );
+  } finally {
+    await h.dispose();
+  }
+}, 600_000);
