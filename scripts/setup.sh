@@ -2,7 +2,8 @@
 # The README's first command: set up nemoclaw on this machine for real and show it working.
 # Bootstraps (Node 24, deps, Docker, base image), builds and packs the plugin, installs it into
 # OpenClaw (yours if `openclaw` is on PATH, else the pinned dev copy), then runs the preflight,
-# checks the shipped policy and lists the presets.
+# checks the shipped policy, lists the presets, and creates (or starts) a sandbox named `demo`
+# and shows what is in force inside it.
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/bootstrap.sh"
 cd "$NEMOCLAW_ROOT"
@@ -32,4 +33,13 @@ step "Policy"
 "${OPENCLAW[@]}" nemoclaw policy check policies/openclaw-sandbox.yaml --preset npm,github
 "${OPENCLAW[@]}" nemoclaw policy presets
 
-step "Done. Try: openclaw nemoclaw --help"
+step "A sandbox (demo)"
+if "${OPENCLAW[@]}" nemoclaw sandbox list --json | grep -q '"name": "demo"'; then
+  "${OPENCLAW[@]}" nemoclaw demo start
+else
+  "${OPENCLAW[@]}" nemoclaw sandbox create demo
+fi
+"${OPENCLAW[@]}" nemoclaw demo status
+"${OPENCLAW[@]}" nemoclaw demo exec -- sh -c 'echo "inside: $(id -un), HOME=$HOME, proxy $HTTPS_PROXY"; touch /etc/escape 2>&1 || true'
+
+step "Done. Try: openclaw nemoclaw --help, openclaw nemoclaw demo connect; remove it with openclaw nemoclaw demo destroy --yes"

@@ -28,6 +28,8 @@ export async function doctor(config: ResolvedConfig, opts: { json?: boolean }): 
         stateDir: config.stateDir,
         ...(config.dockerHost ? { dockerHost: config.dockerHost } : {}),
         ports: HOST_PORTS,
+        // Landlock is probed in a throwaway container of the sandbox image built on this base.
+        baseImage: config.baseImage,
       },
       (p) => p.DoctorResultSchema,
     );
