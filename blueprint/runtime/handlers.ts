@@ -168,11 +168,24 @@ const sandboxStop: Handler<"sandbox.stop"> = async (req) => ({ name: req.name, .
 
 const sandboxDestroy: Handler<"sandbox.destroy"> = async (req) => ({ name: req.name, ...(await driverFor(req).destroy(req.name)) });
 
-const sandboxPolicyApply: Handler<"sandbox.policy.apply"> = async (req) => ({
-  name: req.name,
-  file: path.resolve(req.file),
-  ...(await driverFor(req).applyPolicy(req.name, req.file, req.presets)),
-});
+/**
+ * `<name> policy set FILE`: the driver checks that static sections are untouched and writes the
+ * sandbox's policy file; when the daemon serves the sandbox, its gateway then loads that file
+ * live (re-validated, revoked connections closed). A stopped sandbox picks it up when it starts.
+ */
+const sandboxPolicyApply: Handler<"sandbox.policy.apply"> = async (req) => {
+  const { changed } = await driverFor(req).applyPolicy(req.name, req.file, req.presets);
+  const health = await daemonHealth(req.stateDir);
+  if (!health?.sandboxes.includes(req.name)) return { name: req.name, file: path.resolve(req.file), changed, live: false, closed: 0 };
+  const policyFile = sandboxPolicyFile(req.stateDir, req.name);
+  const answer = (await egressCall({
+    stateDir: req.stateDir,
+    route: "policy/set",
+    body: { sandbox: req.name, yaml: await readFile(policyFile, "utf8"), file: policyFile },
+  })) as { ok: boolean; closed?: number; message?: string };
+  if (!answer.ok) throw new RuntimeError("policy-not-live", `the policy file was written but the gateway refused it: ${answer.message}`, "run `openclaw nemoclaw <name> policy get` to see what is in force");
+  return { name: req.name, file: path.resolve(req.file), changed, live: true, closed: answer.closed ?? 0 };
+};
 
 /** Streaming: stdio is the plugin's own (inherited); see protocol.ts. */
 const sandboxExec: Handler<"sandbox.exec"> = async (req) => {

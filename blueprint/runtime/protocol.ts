@@ -219,7 +219,9 @@ export type SandboxStatusResult = z.infer<typeof SandboxStatusResultSchema>;
 export const SandboxStartResultSchema = z.object({ name: z.string(), recreated: z.boolean(), alreadyRunning: z.boolean() }).strict();
 export const SandboxStopResultSchema = z.object({ name: z.string(), wasRunning: z.boolean() }).strict();
 export const SandboxDestroyResultSchema = z.object({ name: z.string(), removed: z.array(z.string()) }).strict();
-export const SandboxPolicyApplyResultSchema = z.object({ name: z.string(), file: z.string(), changed: z.array(z.string()) }).strict();
+export const SandboxPolicyApplyResultSchema = z
+  .object({ name: z.string(), file: z.string(), changed: z.array(z.string()), live: z.boolean(), closed: z.number().int() })
+  .strict();
 /** exec and connect: the command's own exit code, for the plugin to exit with. */
 export const SandboxExecResultSchema = z.object({ exitCode: z.number().int() }).strict();
 export const SandboxLogsResultSchema = z.object({ name: z.string() }).strict();

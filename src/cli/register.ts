@@ -138,9 +138,11 @@ export function registerNemoclawCli(program: Program, pluginConfig: unknown): vo
         "  openclaw nemoclaw <name> connect              interactive shell, as the sandbox user",
         "  openclaw nemoclaw <name> exec [--tty] -- CMD  run one command inside; its exit code is passed through",
         "  openclaw nemoclaw <name> logs [--follow]      the supervisor's and the workload's output",
+        "  openclaw nemoclaw <name> logs --egress [--follow] [--json]   egress decisions (OCSF)",
         "  openclaw nemoclaw <name> stop | start         start recreates the container from state if it is gone",
         "  openclaw nemoclaw <name> destroy --yes        container, /sandbox volume and state",
-        "  openclaw nemoclaw <name> policy apply FILE    network changes only; static changes need a recreate",
+        "  openclaw nemoclaw <name> policy get [--full] | set FILE | diff FILE | add-preset NAME",
+        "                                                the network part changes live; static changes need a recreate",
       ].join("\n"),
     )
     .action(
@@ -186,14 +188,22 @@ async function runSandboxVerb(
     .description("The supervisor's and the workload's output")
     .option("--follow", "keep printing until interrupted")
     .option("--tail <lines>", "only the last lines")
+    .option("--egress", "the egress audit log instead: every allow, deny, hold and approval")
+    .option("--json", "with --egress: OCSF JSON lines")
     .action((o) => run("logs")(o));
   json(tree.command("stop").description("Stop the sandbox")).action((o) => run("stop")(o));
   json(tree.command("start").description("Start it; recreates the container from state when gone")).action((o) => run("start")(o));
   json(tree.command("destroy").description("Delete container, volume and state").option("--yes", "confirm")).action((o) => run("destroy")(o));
-  json(tree.command("policy").description("policy apply FILE: replace the network part of its policy").option("--preset <names>", "presets to merge in"))
-    .argument("<action>")
-    .argument("<file>")
-    .action((a: string, f: string, o) => run("policy")(o, [a, f]));
+  json(
+    tree
+      .command("policy")
+      .description("get [--full] | set FILE | diff FILE | add-preset NAME: the network part changes live")
+      .option("--preset <names>", "with set: presets to merge in")
+      .option("--full", "with get: the static sections too"),
+  )
+    .argument("<action>", "get | set | diff | add-preset")
+    .argument("[file-or-preset]")
+    .action((a: string, f: string | undefined, o) => run("policy")(o, f === undefined ? [a] : [a, f]));
   if (verb === undefined) {
     tree.outputHelp();
     return;

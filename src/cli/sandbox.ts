@@ -8,6 +8,7 @@ import { SandboxNameSchema } from "../config/schema.js";
 import { UserError } from "../errors.js";
 import { openclawPackageDir } from "./openclaw-dir.js";
 import { printJson, renderFields } from "./output.js";
+import { egressLogs, sandboxPolicy } from "./egress.js";
 
 type Json = { json?: boolean };
 
@@ -201,7 +202,7 @@ export async function sandboxVerb(
   config: ResolvedConfig,
   name: string,
   verb: string,
-  opts: Json & { follow?: boolean; tail?: string; yes?: boolean; tty?: boolean; preset?: string },
+  opts: Json & { follow?: boolean; tail?: string; yes?: boolean; tty?: boolean; preset?: string; full?: boolean; egress?: boolean },
   rest: readonly string[],
 ): Promise<void> {
   const base = { ...target(config), name };
@@ -245,14 +246,32 @@ export async function sandboxVerb(
       return;
     }
     case "policy": {
-      const [sub, file] = rest;
-      if (sub !== "apply" || !file) throw new UserError(`usage: openclaw nemoclaw ${name} policy apply FILE [--preset a,b]`);
-      const presets = (opts.preset ?? "").split(",").map((s) => s.trim()).filter(Boolean);
-      const path = await import("node:path");
-      const r = await runBlueprint({ command: "sandbox.policy.apply", ...base, file: path.resolve(file), presets }, (p) => p.SandboxPolicyApplyResultSchema);
-      if (opts.json) printJson({ ok: true, ...r });
-      else process.stdout.write(`${renderFields(`Policy of ${name} updated`, [["From", r.file], ["Changed", r.changed.join(", ") || "nothing"]])}\n`);
-      return;
+      const [sub, arg] = rest;
+      if (sub === "set") {
+        if (!arg) throw new UserError(`usage: openclaw nemoclaw ${name} policy set FILE [--preset a,b]`);
+        const presets = (opts.preset ?? "").split(",").map((s) => s.trim()).filter(Boolean);
+        const path = await import("node:path");
+        const r = await runBlueprint({ command: "sandbox.policy.apply", ...base, file: path.resolve(arg), presets }, (p) => p.SandboxPolicyApplyResultSchema);
+        if (opts.json) printJson({ ok: true, ...r });
+        else
+          process.stdout.write(
+            `${renderFields(`Policy of ${name} updated`, [
+              ["From", r.file],
+              ["Changed", r.changed.join(", ") || "nothing"],
+              ["In force", r.live ? `now (${r.closed} connection${r.closed === 1 ? "" : "s"} it no longer allows closed)` : "when the sandbox starts"],
+            ])}\n`,
+          );
+        return;
+      }
+      if (sub === "get" || sub === "diff" || sub === "add-preset") {
+        await assertKnown(config, name);
+        await sandboxPolicy(config, name, sub, arg, { full: Boolean(opts.full), json: Boolean(opts.json) });
+        return;
+      }
+      throw new UserError(
+        `usage: openclaw nemoclaw ${name} policy get [--full] | set FILE [--preset a,b] | diff FILE | add-preset NAME`,
+        "set, diff and add-preset change or compare the network part live; static sections need a recreate",
+      );
     }
     case "exec": {
       if (rest.length === 0) throw new UserError(`usage: openclaw nemoclaw ${name} exec [--tty] -- COMMAND [ARGS…]`);
@@ -273,6 +292,10 @@ export async function sandboxVerb(
     }
     case "logs": {
       await assertKnown(config, name);
+      if (opts.egress) {
+        await egressLogs(config, name, { follow: Boolean(opts.follow), json: Boolean(opts.json), ...(opts.tail ? { limit: Number(opts.tail) } : {}) });
+        return;
+      }
       const tail = opts.tail ? Number(opts.tail) : undefined;
       if (tail !== undefined && (!Number.isInteger(tail) || tail < 1)) throw new UserError(`--tail ${opts.tail}: not a line count`);
       await runBlueprint(
@@ -283,7 +306,7 @@ export async function sandboxVerb(
       return;
     }
     default:
-      throw new UserError(`unknown verb "${verb}" for sandbox ${name}`, "verbs: status, connect, exec, logs, stop, start, destroy, policy apply");
+      throw new UserError(`unknown verb "${verb}" for sandbox ${name}`, "verbs: status, connect, exec, logs, stop, start, destroy, policy");
   }
 }
 

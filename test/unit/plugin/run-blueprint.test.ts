@@ -16,11 +16,15 @@ afterEach(async () => {
 
 /** A sealed blueprint whose runtime is `mainSource`, with the real (built) protocol module. */
 async function blueprintWith(mainSource: string): Promise<string> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), "nemoclaw-run-"));
+  // Inside the repository, so the runtime's own imports (zod, …) resolve from node_modules.
+  await mkdir(path.join(repoRoot, ".tools"), { recursive: true });
+  const dir = await mkdtemp(path.join(repoRoot, ".tools", "test-blueprint-"));
   dirs.push(dir);
-  await mkdir(path.join(dir, "runtime"));
-  await cp(path.join(repoRoot, "dist/blueprint/runtime/protocol.js"), path.join(dir, "runtime/protocol.js"));
-  await writeFile(path.join(dir, "runtime/main.js"), mainSource);
+  await cp(path.join(repoRoot, "dist/blueprint"), dir, { recursive: true });
+  await rm(path.join(dir, "blueprint.yaml"));
+  // A CommonJS scope for the stand-in main.js, whatever the copied tree declares.
+  await writeFile(path.join(dir, "runtime/main.cjs"), mainSource);
+  await writeFile(path.join(dir, "runtime/main.js"), 'import "./main.cjs";\n');
   const files = await hashFiles(dir, await listBlueprintFiles(dir));
   await writeFile(
     path.join(dir, "blueprint.yaml"),
