@@ -16,6 +16,7 @@ import { controlRequest, daemonHealth, ensureDaemon } from "../runtime/daemon-cl
 import { describeDockerHost } from "../runtime/docker-client.js";
 import { writeFileAtomic } from "../state/atomic-write.js";
 import { sandboxPolicyFile, sandboxRunDir } from "../state/paths.js";
+import { installSandboxTrust, TRUST_ENV } from "./trust.js";
 import {
   BLUEPRINT_MOUNT,
   buildContainerSpec,
@@ -272,6 +273,7 @@ export class SandboxDriver {
   }
 
   async #createContainer(record: SandboxRecord): Promise<void> {
+    await installSandboxTrust(this.stateDir, record.name);
     await this.docker.createContainer(this.#spec(record, await stageSupervisor(this.stateDir)));
   }
 
@@ -283,7 +285,7 @@ export class SandboxDriver {
       landlock: record.landlock,
       user: record.user,
       mounts: this.#mounts(record, supervisorDir),
-      env: record.env,
+      env: { ...TRUST_ENV, ...record.env },
       limits: record.limits,
       supervisor: { script: SUPERVISOR_SCRIPT },
       labels: { [STATE_DIR_LABEL]: this.stateDir },
@@ -508,7 +510,7 @@ export class SandboxDriver {
         // The same lists as the workload's (buildContainerSpec adds the mount targets the same way).
         landlock: { ...record.landlock, readOnly: [...record.landlock.readOnly, ...this.#mounts(record, "/").map((m) => m.target)] },
         user: record.user,
-        env: { ...workloadEnv(record.env, { proxy: true }), ...(tty ? { TERM: process.env.TERM ?? "xterm" } : {}) },
+        env: { ...workloadEnv({ ...TRUST_ENV, ...record.env }, { proxy: true }), ...(tty ? { TERM: process.env.TERM ?? "xterm" } : {}) },
         tty,
         stdin: io.stdin !== undefined,
       }),

@@ -1,0 +1,153 @@
+// The egress layer seen from inside a real sandbox: the real driver, the real supervisor's
+// forwarder, the host daemon with the real gateway, upstreams on the host's 127.0.0.1.
+// Every refusal is checked against an upstream that must not have seen the request.
+import { readFile, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startDaemon } from "../../blueprint/runtime/daemon.js";
+import { controlRequest } from "../../blueprint/runtime/daemon-client.js";
+import { createEgressHandler } from "../../blueprint/gateway/egress-gateway.js";
+import { createSandboxHarness, type SandboxHarness } from "../helpers/docker-sandbox.js";
+import { createTestCa, startHttpsUpstream, startHttpUpstream, type Upstream } from "../helpers/gateway-harness.js";
+import { repoRoot } from "../helpers/node24.js";
+
+let h: SandboxHarness;
+let plain: Upstream;
+let secure: Upstream;
+let name: string;
+
+/** Runs a script with the sandbox's node as the workload; prints JSON {status, body} or {error}. */
+function fetchInside(url: string, init: { method?: string; body?: string } = {}, env: string[] = []): Promise<{ status?: number; body?: string; error?: string }> {
+  const script = `fetch(${JSON.stringify(url)}, ${JSON.stringify(init)}).then(async r => console.log(JSON.stringify({status: r.status, body: await r.text()})), e => console.log(JSON.stringify({error: String(e.cause?.code ?? e.cause?.message ?? e.message)})))`;
+  return h.exec(name, [...(env.length ? ["env", ...env] : []), "node", "-e", script]).then((r) => {
+    const line = r.stdout.trim().split("\n").pop() ?? "";
+    try {
+      return JSON.parse(line) as { status?: number; body?: string; error?: string };
+    } catch {
+      throw new Error(`unexpected output: ${r.stdout}\n${r.stderr}`);
+    }
+  });
+}
+
+/** An absolute-form request straight to the forwarder (what curl and most HTTP clients send for http://). */
+function absoluteFormInside(url: string): Promise<{ status?: number; body?: string; error?: string }> {
+  const script = `require("http").get({ host: "127.0.0.1", port: 3128, path: ${JSON.stringify(url)}, headers: { host: new URL(${JSON.stringify(url)}).host } }, (r) => { let b = ""; r.on("data", (c) => (b += c)); r.on("end", () => console.log(JSON.stringify({ status: r.statusCode, body: b }))); }).on("error", (e) => console.log(JSON.stringify({ error: e.code ?? e.message })))`;
+  return h.exec(name, ["node", "-e", script]).then((r) => JSON.parse(r.stdout.trim().split("\n").pop() ?? "{}") as { status?: number; body?: string; error?: string });
+}
+
+beforeAll(async () => {
+  h = await createSandboxHarness({ daemon: false });
+  const ca = await createTestCa(h.stateDir);
+  plain = await startHttpUpstream();
+  secure = await startHttpsUpstream(ca);
+  const caFile = path.join(h.stateDir, "upstream-ca.pem");
+  await writeFile(caFile, ca.certPem);
+  await writeFile(
+    path.join(h.stateDir, "egress.json"),
+    JSON.stringify({
+      hostMap: { "api.sbx.test": "127.0.0.1", "l7.sbx.test": "127.0.0.1", "curl-only.sbx.test": "127.0.0.1", "unknown.sbx.test": "127.0.0.1" },
+      upstreamCaFiles: [caFile],
+      approvalTimeoutMs: 20_000,
+    }),
+  );
+  h.daemon = await startDaemon({ stateDir: h.stateDir, egress: createEgressHandler, log: () => {} });
+  const base = await readFile(path.join(repoRoot, "policies/openclaw-sandbox.yaml"), "utf8");
+  const policyFile = path.join(h.stateDir, "test-policy.yaml");
+  await writeFile(
+    policyFile,
+    `${base}
+  api:
+    endpoints:
+      - { host: api.sbx.test, port: ${plain.port}, allowed_ips: [127.0.0.1/32] }
+    binaries: [{ path: /usr/local/bin/node }]
+  l7:
+    endpoints:
+      - { host: l7.sbx.test, port: ${secure.port}, protocol: rest, tls: terminate, enforcement: enforce, access: read-only, allowed_ips: [127.0.0.1/32] }
+    binaries: [{ path: /usr/local/bin/node }]
+  curl_only:
+    endpoints:
+      - { host: curl-only.sbx.test, port: ${plain.port}, allowed_ips: [127.0.0.1/32] }
+    binaries: [{ path: /usr/bin/curl }]
+`,
+  );
+  name = (await h.create("egress", { policyFile })).name;
+}, 600_000);
+
+afterAll(async () => {
+  await h?.dispose();
+  await plain?.close();
+  await secure?.close();
+});
+
+describe("egress from inside a real sandbox", () => {
+  it("an allowed destination answers, through the forwarder and the gateway", async () => {
+    const r = await fetchInside(`http://api.sbx.test:${plain.port}/hello`);
+    expect(r.status).toBe(200);
+    expect(plain.seen.at(-1)?.url).toBe("/hello");
+  });
+
+  it("HTTPS with L7 rules: the sandbox trusts its CA, GET passes, POST is refused naming the rule", async () => {
+    const get = await fetchInside(`https://l7.sbx.test:${secure.port}/items`);
+    expect(get.status).toBe(200);
+    const before = secure.seen.length;
+    const post = await fetchInside(`https://l7.sbx.test:${secure.port}/items`, { method: "POST", body: "x" });
+    expect(post.status).toBe(403);
+    expect(JSON.parse(post.body ?? "{}")).toMatchObject({ rule: { policy: "l7", endpoint: 0 }, reason: expect.stringMatching(/POST/), next: expect.any(String) });
+    expect(secure.seen.length).toBe(before);
+  });
+
+  it("a binary not named for an allowed host is refused (node on curl's host)", async () => {
+    const before = plain.seen.length;
+    const r = await fetchInside(`http://curl-only.sbx.test:${plain.port}/x`);
+    expect(r.status ?? r.error).not.toBe(200);
+    expect(plain.seen.length).toBe(before);
+  });
+
+  it("an unknown host is held for approval; allow once lets exactly that request through", async () => {
+    const pending = fetchInside(`http://unknown.sbx.test:${plain.port}/held`);
+    let id: string | undefined;
+    for (let i = 0; i < 100 && !id; i++) {
+      const { approvals } = (await controlRequest(h.stateDir, "POST", "/egress/approvals/list", {})) as { approvals: Array<{ id: string; host: string; status: string; binary: string }> };
+      const a = approvals.find((x) => x.host === "unknown.sbx.test" && x.status === "pending");
+      if (a) {
+        expect(a.binary).toBe("/usr/local/bin/node");
+        id = a.id;
+      } else await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(id).toBeDefined();
+    await controlRequest(h.stateDir, "POST", "/egress/approvals/decide", { id, decision: "approve", allowedIps: ["127.0.0.1/32"] });
+    expect((await pending).status).toBe(200);
+    expect(plain.seen.at(-1)?.url).toBe("/held");
+  });
+
+  it("a denied approval answers 403 with a JSON body saying how to ask", async () => {
+    const pending = absoluteFormInside(`http://unknown.sbx.test:${plain.port}/denied`);
+    let id: string | undefined;
+    for (let i = 0; i < 100 && !id; i++) {
+      const { approvals } = (await controlRequest(h.stateDir, "POST", "/egress/approvals/list", {})) as { approvals: Array<{ id: string; host: string; status: string }> };
+      id = approvals.find((x) => x.host === "unknown.sbx.test" && x.status === "pending")?.id;
+      if (!id) await new Promise((r) => setTimeout(r, 100));
+    }
+    await controlRequest(h.stateDir, "POST", "/egress/approvals/decide", { id, decision: "deny" });
+    const r = await pending;
+    expect(r.status).toBe(403);
+    expect(JSON.parse(r.body ?? "{}")).toMatchObject({ host: "unknown.sbx.test", port: plain.port, next: expect.stringMatching(/approv|polic/i) });
+    expect(plain.seen.some((s) => s.url === "/denied")).toBe(false);
+  });
+
+  it("without the proxy variables there is no way out: no DNS, no route to the host's loopback", async () => {
+    const unset = ["-u", "HTTP_PROXY", "-u", "http_proxy", "-u", "HTTPS_PROXY", "-u", "https_proxy", "-u", "ALL_PROXY", "-u", "all_proxy", "NODE_USE_ENV_PROXY=0"];
+    const before = plain.seen.length;
+    const byName = await fetchInside(`http://api.sbx.test:${plain.port}/direct`, {}, unset);
+    expect(byName.error).toMatch(/EAI_AGAIN|ENOTFOUND/);
+    const byIp = await fetchInside(`http://127.0.0.1:${plain.port}/direct`, {}, unset);
+    expect(byIp.error).toMatch(/ECONNREFUSED|EACCES|ENETUNREACH/);
+    expect(plain.seen.length).toBe(before);
+  });
+
+  it("the decisions are in the sandbox's egress log, readable by people", async () => {
+    const answer = (await controlRequest(h.stateDir, "POST", "/egress/logs", { sandbox: name })) as { ok: boolean; lines: string[] };
+    expect(answer.ok).toBe(true);
+    expect(answer.lines.join("\n")).toMatch(/DENIED .*node.* -> curl-only\.sbx\.test/);
+  });
+});
