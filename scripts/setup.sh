@@ -42,4 +42,21 @@ fi
 "${OPENCLAW[@]}" nemoclaw demo status
 "${OPENCLAW[@]}" nemoclaw demo exec -- sh -c 'echo "inside: $(id -un), HOME=$HOME, proxy $HTTPS_PROXY"; touch /etc/escape 2>&1 || true'
 
+step "Egress: default deny, held for the operator"
+# A destination no policy names is held (nothing leaves, not even a DNS lookup) until someone decides.
+"${OPENCLAW[@]}" nemoclaw demo exec -- node -e '
+  fetch("https://example.com/", { signal: AbortSignal.timeout(120000) })
+    .then((r) => console.log("inside: example.com answered", r.status), (e) => console.log("inside: example.com refused:", e.cause?.message ?? e.message))' &
+held=$!
+id=""
+for _ in $(seq 1 40); do
+  id=$("${OPENCLAW[@]}" nemoclaw approvals --sandbox demo --json | node -e 'let s="";process.stdin.on("data",(d)=>(s+=d)).on("end",()=>{const a=JSON.parse(s).approvals.find((x)=>x.host==="example.com");process.stdout.write(a?a.id:"")})')
+  [ -n "$id" ] && break
+  sleep 0.5
+done
+"${OPENCLAW[@]}" nemoclaw approvals --sandbox demo
+[ -n "$id" ] && "${OPENCLAW[@]}" nemoclaw deny "$id"
+wait "$held" || true
+"${OPENCLAW[@]}" nemoclaw demo logs --egress --tail 3
+
 step "Done. Try: openclaw nemoclaw --help, openclaw nemoclaw demo connect; remove it with openclaw nemoclaw demo destroy --yes"
