@@ -23,6 +23,7 @@ import {
   buildExecSpec,
   DEFAULT_LIMITS,
   NODE_PATH,
+  PROXY_URL,
   RUNTIME_DIR,
   SANDBOX_LABEL,
   sandboxContainerName,
@@ -217,6 +218,10 @@ export class SandboxDriver {
       await this.#createContainer(record);
       progress("start", "starting the supervisor and the workload");
       await this.#startAndWait(name);
+      if (record.openclaw) {
+        progress("openclaw", "routing OpenClaw's own traffic through the egress gateway (proxy.proxyUrl)");
+        await this.#seedOpenclawConfig(name);
+      }
       return record;
     } catch (e) {
       // Nothing half-made is left behind: a failed create leaves no state, container or volume.
@@ -226,6 +231,21 @@ export class SandboxDriver {
       await this.registry.remove(name);
       throw e;
     }
+  }
+
+  /**
+   * The sandbox's own OpenClaw config (~/.openclaw/openclaw.json under /sandbox): its fetch, http and
+   * WebSocket clients use the forwarder. Written once, as the workload; an existing file is left alone.
+   */
+  async #seedOpenclawConfig(name: string): Promise<void> {
+    const config = `// Written by nemoclaw when the sandbox was created. OpenClaw's own HTTP and WebSocket\n// traffic goes through the sandbox's forwarder to the host's egress gateway.\n${JSON.stringify({ proxy: { proxyUrl: PROXY_URL } }, null, 2)}\n`;
+    const sink = new PassThrough().resume();
+    const code = await this.exec(name, ["sh", "-c", 'test -e "$HOME/.openclaw/openclaw.json" || { mkdir -p "$HOME/.openclaw" && cat > "$HOME/.openclaw/openclaw.json"; }'], {
+      stdin: PassThrough.from([Buffer.from(config)]),
+      stdout: sink,
+      stderr: sink,
+    });
+    if (code !== 0) throw new RuntimeError("openclaw-config", `could not write OpenClaw's config inside ${name} (exit ${code})`, "check `openclaw nemoclaw <name> logs`");
   }
 
   async #ensureImage(baseImage: string, progress: Progress): Promise<string> {

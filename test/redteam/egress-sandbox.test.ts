@@ -145,6 +145,19 @@ describe("egress from inside a real sandbox", () => {
     expect(plain.seen.length).toBe(before);
   });
 
+  it("OpenClaw inside routes its own traffic through the forwarder (proxy.proxyUrl in its config)", async () => {
+    const record = await h.driver.registry.get(name);
+    expect(record.openclaw).not.toBeNull();
+    const file = await h.exec(name, ["cat", "/sandbox/.openclaw/openclaw.json"]);
+    expect(file.stdout).toContain('"proxyUrl": "http://127.0.0.1:3128"');
+    // OpenClaw itself parses it (and redacts proxy URLs when printing them, as it does for credentials).
+    const r = await h.exec(name, ["node", record.openclaw?.entry ?? "", "config", "get", "proxy.proxyUrl"]);
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout.trim().split("\n").pop()).toMatch(/^(http:\/\/127\.0\.0\.1:3128|__OPENCLAW_REDACTED__)$/);
+    const unset = await h.exec(name, ["node", record.openclaw?.entry ?? "", "config", "get", "proxy.loopbackMode"]);
+    expect(unset.stdout).not.toMatch(/REDACTED|127\.0\.0\.1/);
+  }, 60_000);
+
   it("the decisions are in the sandbox's egress log, readable by people", async () => {
     const answer = (await controlRequest(h.stateDir, "POST", "/egress/logs", { sandbox: name })) as { ok: boolean; lines: string[] };
     expect(answer.ok).toBe(true);
