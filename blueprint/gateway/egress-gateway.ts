@@ -13,6 +13,7 @@ import path from "node:path";
 import { z } from "zod";
 import { loadPolicyFile, PolicyError } from "../policy/load.js";
 import type { EgressHandler } from "../runtime/egress-handler.js";
+import { stagedPresetsDir, stageSupervisor } from "../runtime/compiled-dir.js";
 import type { ApprovalEvent } from "./approvals.js";
 import {
   ApprovalsDecideRequest, ApprovalsListRequest, callRoute, controlRoutes, EgressLogsRequest, PolicyAddPresetRequest,
@@ -96,7 +97,8 @@ export async function createEgressHandler(context: GatewayContext): Promise<Egre
     return pending;
   };
 
-  const routes = controlRoutes(gateway);
+  // Staged now, while the plugin folder this daemon was started from still exists.
+  const routes = controlRoutes(gateway, { presetsDir: stagedPresetsDir(await stageSupervisor(context.stateDir)) });
   const mount = (urlPath: string, name: ControlRouteName, schema: z.ZodType, sandboxOf?: (body: Record<string, unknown>) => string | undefined): void => {
     context.router.addRoute("POST", urlPath, async (body: unknown) => {
       const sandbox = sandboxOf?.(body as Record<string, unknown>);

@@ -3,6 +3,7 @@ import { chmod, cp, mkdir, mkdtemp, rename, rm } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parse } from "yaml";
+import { findPoliciesDir } from "../policy/presets.js";
 
 /**
  * The compiled runtime (dist/blueprint): what the daemon runs from and what sandboxes mount at
@@ -32,7 +33,7 @@ export function runtimeIdentity(dir: string = compiledBlueprintDir()): { version
  * per-invocation copy that is gone when the CLI exits, and an upgrade replaces the folder under
  * a running container. The copy is named by the sealed digest, so each build gets its own and a
  * sandbox keeps the one it started with. The supervisor needs nothing else: it imports only
- * Node's built-ins.
+ * Node's built-ins. The shipped policies/ sit beside it, for the daemon (`stagedPresetsDir`).
  */
 export async function stageSupervisor(stateDir: string): Promise<string> {
   const { digest } = runtimeIdentity();
@@ -43,6 +44,9 @@ export async function stageSupervisor(stateDir: string): Promise<string> {
   const tmp = await mkdtemp(`${dir}.tmp-`);
   try {
     await cp(path.join(compiledBlueprintDir(), "supervisor"), path.join(tmp, "supervisor"), { recursive: true });
+    // The presets too: the daemon reads them long after the CLI that started it (and its copy of
+    // the plugin) is gone.
+    await cp(findPoliciesDir(), path.join(tmp, "policies"), { recursive: true });
     // Read by root inside the container, which has no CAP_DAC_OVERRIDE.
     await chmod(tmp, 0o755);
     await rename(tmp, dir).catch(async (e: NodeJS.ErrnoException) => {
@@ -53,4 +57,9 @@ export async function stageSupervisor(stateDir: string): Promise<string> {
     await rm(tmp, { recursive: true, force: true });
   }
   return dir;
+}
+
+/** The presets in the staged copy: what the daemon offers `policy add-preset`. */
+export function stagedPresetsDir(stagedDir: string): string {
+  return path.join(stagedDir, "policies", "presets");
 }
