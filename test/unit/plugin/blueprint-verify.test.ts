@@ -6,6 +6,7 @@ import { parse, stringify } from "yaml";
 import { verifyBlueprint } from "../../../src/blueprint/verify.js";
 import { digestOf, hashFiles, listBlueprintFiles } from "../../../src/blueprint/digest.js";
 import { compareVersions } from "../../../src/blueprint/versions.js";
+import { repoRoot } from "../../helpers/node24.js";
 
 /** A small sealed blueprint, sealed the way scripts/seal-blueprint.ts does it. */
 async function sealedFixture(): Promise<string> {
@@ -84,6 +85,32 @@ describe("blueprint verification", () => {
     expect((await verifyBlueprint(dir)).problems[0]).toMatchObject({ kind: "manifest", message: expect.stringMatching(/not a sealed blueprint manifest/) });
     await unlink(path.join(dir, "blueprint.yaml"));
     expect((await verifyBlueprint(dir)).problems[0]).toMatchObject({ kind: "manifest", message: expect.stringMatching(/never built or sealed/) });
+  });
+});
+
+describe("the real sealed runtime (dist/blueprint)", () => {
+  it("verifies as built, and refuses a changed byte in every one of its listed files", async () => {
+    const built = path.join(repoRoot, "dist/blueprint");
+    expect((await verifyBlueprint(built)).problems).toEqual([]);
+    const copy = await mkdtemp(path.join(os.tmpdir(), "nemoclaw-bp-real-"));
+    try {
+      await cp(built, copy, { recursive: true });
+      const manifest = parse(await readFile(path.join(copy, "blueprint.yaml"), "utf8")) as { files: Array<{ path: string }> };
+      expect(manifest.files.length).toBeGreaterThan(20);
+      for (const { path: file } of manifest.files) {
+        const full = path.join(copy, file);
+        const original = await readFile(full);
+        const changed = Buffer.from(original);
+        const at = Math.floor(changed.length / 2);
+        changed[at] = (changed[at] ?? 0) ^ 1;
+        await writeFile(full, changed);
+        const r = await verifyBlueprint(copy);
+        expect(r.problems, file).toEqual([expect.objectContaining({ kind: "changed", path: file })]);
+        await writeFile(full, original);
+      }
+    } finally {
+      await rm(copy, { recursive: true, force: true });
+    }
   });
 });
 
