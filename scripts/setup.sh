@@ -59,4 +59,5 @@ done
 wait "$held" || true
 "${OPENCLAW[@]}" nemoclaw demo logs --egress --tail 3
 
-step "Done. Try: openclaw nemoclaw --help, openclaw nemoclaw demo connect; remove it with openclaw nemoclaw demo destroy --yes"
+oc="${OPENCLAW[*]}"
+step "Done. Try: $oc nemoclaw --help, $oc nemoclaw demo connect; remove it with $oc nemoclaw demo destroy --yes"
