@@ -8,7 +8,7 @@ import { fileURLToPath } from "node:url";
 import { loadPresetFile, PolicyError } from "./load.js";
 import type { PolicyIssue } from "./load.js";
 import { endpointPorts, presetDescription } from "./schema.js";
-import type { Preset } from "./schema.js";
+import type { Endpoint, Preset } from "./schema.js";
 
 export interface PresetInfo {
   /** File name without `.yaml`; what users type (`--preset github`). */
@@ -50,14 +50,17 @@ export function presetsDir(policiesDir: string = findPoliciesDir()): string {
   return join(policiesDir, "presets");
 }
 
+/** One endpoint's destinations as `host:port` (an address-only endpoint shows its ranges). */
+export function endpointDestinations(endpoint: Endpoint): string[] {
+  const host = endpoint.host ?? `[${(endpoint.allowed_ips ?? []).join(",")}]`;
+  return endpointPorts(endpoint).map((port) => `${host}:${port}`);
+}
+
 /** What a preset lets through, as sorted unique `host:port` strings. */
 export function presetAllows(preset: Preset): string[] {
   const out = new Set<string>();
   for (const policy of Object.values(preset.network_policies)) {
-    for (const endpoint of policy.endpoints ?? []) {
-      const host = endpoint.host ?? `[${(endpoint.allowed_ips ?? []).join(",")}]`;
-      for (const port of endpointPorts(endpoint)) out.add(`${host}:${port}`);
-    }
+    for (const endpoint of policy.endpoints ?? []) for (const d of endpointDestinations(endpoint)) out.add(d);
   }
   return [...out].sort();
 }

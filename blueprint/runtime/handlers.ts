@@ -10,14 +10,11 @@ import { RuntimeError } from "./runtime-error.js";
 import { egressCall } from "./egress-call.js";
 import { createDockerClient } from "./docker-client.js";
 import { daemonHealth, stopDaemon } from "./daemon-client.js";
-import { formatIssue, loadPolicyFile } from "../policy/load.js";
-import { mergePresets } from "../policy/merge.js";
-import { listPresets, loadPreset } from "../policy/presets.js";
-import { endpointPorts } from "../policy/schema.js";
+import { endpointDestinations, listPresets } from "../policy/presets.js";
 import { buildContainerSpec, sandboxVolumeName } from "../sandbox/container-spec.js";
 import { SandboxDriver } from "../sandbox/driver.js";
 import { imageExists, LAUNCHER_PATH, sandboxImageTag } from "../sandbox/image.js";
-import { policyFailure } from "../sandbox/sandbox-policy.js";
+import { composePolicy, policyFailure } from "../sandbox/sandbox-policy.js";
 import { controlSocketFile, daemonLogFile, sandboxPolicyFile, sandboxDir } from "../state/paths.js";
 
 export type Progress = (step: string, message: string, percent?: number) => void;
@@ -77,28 +74,17 @@ const doctor: Handler<"doctor"> = async (req, progress) => {
 };
 
 const policyCheck: Handler<"policy.check"> = async (req) => {
-  try {
-    const base = await loadPolicyFile(req.file);
-    const presets = await Promise.all(req.presets.map((name) => loadPreset(name)));
-    const merged = mergePresets(
-      { source: req.file, policy: base.policy },
-      presets.map((p) => ({ source: `preset ${p.name}`, policy: p.preset })),
-    );
-    return {
-      file: req.file,
-      presets: presets.map((p) => p.name),
-      warnings: [...base.warnings, ...presets.flatMap((p) => p.warnings)].map(formatIssue),
-      networkPolicies: Object.entries(merged.policy.network_policies ?? {}).map(([name, np]) => ({
-        name,
-        endpoints: (np.endpoints ?? []).flatMap((ep) =>
-          endpointPorts(ep).map((port) => `${ep.host ?? `[${(ep.allowed_ips ?? []).join(",")}]`}:${port}`),
-        ),
-        binaries: (np.binaries ?? []).map((b) => b.path),
-      })),
-    };
-  } catch (e) {
-    policyFailure(e, req.file);
-  }
+  const { policy, presets, warnings } = await composePolicy(req.file, req.presets);
+  return {
+    file: req.file,
+    presets,
+    warnings,
+    networkPolicies: Object.entries(policy.network_policies ?? {}).map(([name, np]) => ({
+      name,
+      endpoints: (np.endpoints ?? []).flatMap(endpointDestinations),
+      binaries: (np.binaries ?? []).map((b) => b.path),
+    })),
+  };
 };
 
 const policyPresets: Handler<"policy.presets"> = async () => {

@@ -173,7 +173,7 @@ export class SandboxDriver {
 
     progress("policy", options.policyFile ? `loading ${options.policyFile}` : "loading the base policy");
     const presets = [...(options.presets ?? [])];
-    const policy = await composePolicy(options.policyFile, presets);
+    const { policy } = await composePolicy(options.policyFile, presets);
     const settings = sandboxSettings(policy);
 
     progress("image", `sandbox image on ${options.baseImage}`);
@@ -492,7 +492,7 @@ export class SandboxDriver {
    */
   async applyPolicy(name: string, file: string, presets: readonly string[]): Promise<{ changed: string[] }> {
     const record = await this.registry.get(name);
-    const policy = await composePolicy(file, presets);
+    const { policy } = await composePolicy(file, presets);
     const changed = staticChanges(record.appliedStatic, policy);
     if (changed.length > 0) {
       throw new RuntimeError(

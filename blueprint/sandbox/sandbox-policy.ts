@@ -17,16 +17,28 @@ export function policyFailure(e: unknown, what: string): never {
   throw e;
 }
 
+/** A composed policy and what loading it said: the presets used and the warnings of every file. */
+export interface ComposedPolicy {
+  policy: Policy;
+  presets: string[];
+  warnings: string[];
+}
+
 /** Loads `file` (default: the shipped base policy) and merges the presets into it. */
-export async function composePolicy(file: string | undefined, presets: readonly string[]): Promise<Policy> {
+export async function composePolicy(file: string | undefined, presets: readonly string[]): Promise<ComposedPolicy> {
   const source = file ?? basePolicyPath();
   try {
     const base = await loadPolicyFile(source);
     const loaded = await Promise.all(presets.map((name) => loadPreset(name)));
-    return mergePresets(
+    const { policy } = mergePresets(
       { source, policy: base.policy },
       loaded.map((p) => ({ source: `preset ${p.name}`, policy: p.preset })),
-    ).policy;
+    );
+    return {
+      policy,
+      presets: loaded.map((p) => p.name),
+      warnings: [...base.warnings, ...loaded.flatMap((p) => p.warnings)].map(formatIssue),
+    };
   } catch (e) {
     policyFailure(e, file ?? "the base policy");
   }
