@@ -35,6 +35,17 @@ function absoluteFormInside(url: string): Promise<{ status?: number; body?: stri
   return h.exec(name, ["node", "-e", script]).then((r) => JSON.parse(r.stdout.trim().split("\n").pop() ?? "{}") as { status?: number; body?: string; error?: string });
 }
 
+/** The pending approval for `host`, once the gateway has created it (up to 10 s). */
+async function pendingApproval(host: string): Promise<{ id: string; binary: string }> {
+  for (let i = 0; i < 100; i++) {
+    const { approvals } = (await controlRequest(h.stateDir, "POST", "/egress/approvals/list", {})) as { approvals: Array<{ id: string; host: string; status: string; binary: string }> };
+    const found = approvals.find((x) => x.host === host && x.status === "pending");
+    if (found) return found;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`no pending approval for ${host} within 10 s`);
+}
+
 beforeAll(async () => {
   h = await createSandboxHarness({ daemon: false });
   const ca = await createTestCa(h.stateDir);
@@ -105,30 +116,17 @@ describe("egress from inside a real sandbox", () => {
 
   it("an unknown host is held for approval; allow once lets exactly that request through", async () => {
     const pending = fetchInside(`http://unknown.sbx.test:${plain.port}/held`);
-    let id: string | undefined;
-    for (let i = 0; i < 100 && !id; i++) {
-      const { approvals } = (await controlRequest(h.stateDir, "POST", "/egress/approvals/list", {})) as { approvals: Array<{ id: string; host: string; status: string; binary: string }> };
-      const a = approvals.find((x) => x.host === "unknown.sbx.test" && x.status === "pending");
-      if (a) {
-        expect(a.binary).toBe("/usr/local/bin/node");
-        id = a.id;
-      } else await new Promise((r) => setTimeout(r, 100));
-    }
-    expect(id).toBeDefined();
-    await controlRequest(h.stateDir, "POST", "/egress/approvals/decide", { id, decision: "approve", allowedIps: ["127.0.0.1/32"] });
+    const approval = await pendingApproval("unknown.sbx.test");
+    expect(approval.binary).toBe("/usr/local/bin/node");
+    await controlRequest(h.stateDir, "POST", "/egress/approvals/decide", { id: approval.id, decision: "approve", allowedIps: ["127.0.0.1/32"] });
     expect((await pending).status).toBe(200);
     expect(plain.seen.at(-1)?.url).toBe("/held");
   });
 
   it("a denied approval answers 403 with a JSON body saying how to ask", async () => {
     const pending = absoluteFormInside(`http://unknown.sbx.test:${plain.port}/denied`);
-    let id: string | undefined;
-    for (let i = 0; i < 100 && !id; i++) {
-      const { approvals } = (await controlRequest(h.stateDir, "POST", "/egress/approvals/list", {})) as { approvals: Array<{ id: string; host: string; status: string }> };
-      id = approvals.find((x) => x.host === "unknown.sbx.test" && x.status === "pending")?.id;
-      if (!id) await new Promise((r) => setTimeout(r, 100));
-    }
-    await controlRequest(h.stateDir, "POST", "/egress/approvals/decide", { id, decision: "deny" });
+    const approval = await pendingApproval("unknown.sbx.test");
+    await controlRequest(h.stateDir, "POST", "/egress/approvals/decide", { id: approval.id, decision: "deny" });
     const r = await pending;
     expect(r.status).toBe(403);
     expect(JSON.parse(r.body ?? "{}")).toMatchObject({ host: "unknown.sbx.test", port: plain.port, next: expect.stringMatching(/approv|polic/i) });
