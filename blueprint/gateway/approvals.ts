@@ -7,8 +7,8 @@
 import { EventEmitter, on } from "node:events";
 import { randomBytes } from "node:crypto";
 import { z } from "zod";
-import { CallerSchema } from "./caller-preamble.js";
-import type { Caller } from "./caller-preamble.js";
+import { CallerSchema } from "./caller.js";
+import type { Caller } from "./caller.js";
 
 export const APPROVAL_DECISIONS = ["allow-once", "allow-always", "deny", "deny-always"] as const;
 export type ApprovalDecision = (typeof APPROVAL_DECISIONS)[number];

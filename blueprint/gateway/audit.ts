@@ -9,7 +9,7 @@ import type { FileHandle } from "node:fs/promises";
 import path from "node:path";
 import { createInterface } from "node:readline";
 import { z } from "zod";
-import type { Caller } from "./caller-preamble.js";
+import type { Caller } from "./caller.js";
 import type { RuleRef } from "./policy-engine.js";
 
 /** What happened, in nemoclaw's words (kept in `unmapped.decision`). */

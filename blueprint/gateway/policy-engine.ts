@@ -9,7 +9,7 @@
 import { isIP } from "node:net";
 import { ENFORCED_PROTOCOLS, UNENFORCED_FIELDS, endpointPorts } from "../policy/schema.js";
 import type { Endpoint, Policy, RequestMatcher } from "../policy/schema.js";
-import type { Caller } from "./caller-preamble.js";
+import type { Caller } from "./caller.js";
 import { hostMatches, pathMatches, valueMatches } from "./globs.js";
 import { addressInList, canonicalAddress } from "./hard-blocks.js";
 import { parseRequestTarget } from "./request-path.js";

@@ -12,12 +12,12 @@ import type { Endpoint, NetworkPolicy, Policy, SectionChanges } from "../policy/
 import { writeFileAtomic } from "../state/atomic-write.js";
 import { AuditLog } from "./audit.js";
 import type { AuditLogOptions } from "./audit.js";
-import type { Caller } from "./caller-preamble.js";
+import type { Caller } from "./caller.js";
 import { PolicyEngine } from "./policy-engine.js";
-import { loadOrCreateSandboxCa } from "./tls/ca.js";
-import type { SandboxCa } from "./tls/ca.js";
-import { LeafCache } from "./tls/leaf-cache.js";
-import type { LeafCacheOptions } from "./tls/leaf-cache.js";
+import { loadOrCreateSandboxCa } from "../ca/sandbox-ca.js";
+import type { SandboxCa } from "../ca/sandbox-ca.js";
+import { LeafCache } from "./leaf-cache.js";
+import type { LeafCacheOptions } from "./leaf-cache.js";
 
 export interface SandboxOptions {
   /** The sandbox's validated policy (base + presets), as the loader returned it. */

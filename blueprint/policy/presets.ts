@@ -3,8 +3,8 @@
 
 import { existsSync } from "node:fs";
 import { readdir } from "node:fs/promises";
-import { basename, dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { basename, join } from "node:path";
+import { policiesDir } from "../state/runtime-files.js";
 import { loadPresetFile, PolicyError } from "./load.js";
 import type { PolicyIssue } from "./load.js";
 import { endpointPorts, presetDescription } from "./schema.js";
@@ -25,29 +25,14 @@ export interface PresetInfo {
 
 const BASE_POLICY = "openclaw-sandbox.yaml";
 
-/**
- * The `policies/` directory shipped with nemoclaw: the nearest ancestor of `from` holding
- * `policies/openclaw-sandbox.yaml` (works from the sources and from `dist/`).
- */
-export function findPoliciesDir(from: string = fileURLToPath(import.meta.url)): string {
-  let dir = dirname(from);
-  for (;;) {
-    const candidate = join(dir, "policies");
-    if (existsSync(join(candidate, BASE_POLICY))) return candidate;
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error(`no policies/${BASE_POLICY} found above ${from}`);
-    dir = parent;
-  }
-}
-
 /** Path of the base policy inside a policies directory. */
-export function basePolicyPath(policiesDir: string = findPoliciesDir()): string {
-  return join(policiesDir, BASE_POLICY);
+export function basePolicyPath(dir: string = policiesDir()): string {
+  return join(dir, BASE_POLICY);
 }
 
 /** Default location of the preset files. */
-export function presetsDir(policiesDir: string = findPoliciesDir()): string {
-  return join(policiesDir, "presets");
+export function presetsDir(dir: string = policiesDir()): string {
+  return join(dir, "presets");
 }
 
 /** One endpoint's destinations as `host:port` (an address-only endpoint shows its ranges). */

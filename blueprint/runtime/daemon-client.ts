@@ -6,9 +6,9 @@ import { openSync, closeSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import http from "node:http";
 import path from "node:path";
-import { compiledBlueprintDir, runtimeIdentity } from "./compiled-dir.js";
+import { compiledBlueprintDir, runtimeIdentity } from "../state/runtime-files.js";
 import { HealthSchema, type Health } from "./daemon.js";
-import { RuntimeError } from "./runtime-error.js";
+import { RuntimeError } from "../state/runtime-error.js";
 import { controlSocketFile, daemonLogFile } from "../state/paths.js";
 import { ensureStateDir } from "../state/state-file.js";
 

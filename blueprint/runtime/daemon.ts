@@ -2,23 +2,23 @@
 // proxy socket (<stateDir>/sandboxes/<name>/run/proxy.sock, bind-mounted at /run/nemoclaw inside)
 // with the egress handler, and the control API on <stateDir>/control.sock.
 //
-// One per state dir: a lock held for the process's lifetime (an abstract Unix socket named after
-// the state dir, released by the kernel however the process ends, so there is no stale lock to
-// clean up), plus daemon.pid for people and tools. Fail closed: when the daemon is gone the proxy
+// One per state dir: a lock held for the process's lifetime, a Unix socket inside the 0700 state
+// dir (daemon.lock), so no other local user can squat it. A daemon that died leaves the socket
+// file behind but nothing listens on it: a connect that is refused proves it stale, and the next
+// daemon replaces it. daemon.pid is for people and tools. Fail closed: when the daemon is gone the proxy
 // sockets refuse connections, and the sandbox's forwarder answers 503; a new daemon re-creates
 // the sockets in the same (bind-mounted) directories, so running sandboxes reconnect as they are.
-import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { chmod, readdir, rm, stat, unlink } from "node:fs/promises";
 import http from "node:http";
 import net from "node:net";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { z } from "zod";
-import { SandboxNameSchema } from "../sandbox/registry.js";
+import { SandboxNameSchema } from "../state/sandbox-name.js";
 import { writeFileAtomic } from "../state/atomic-write.js";
 import {
   controlSocketFile,
+  daemonLockFile,
   daemonPidFile,
   proxySocketFile,
   sandboxesDir,
@@ -27,14 +27,14 @@ import {
   sandboxRunDir,
 } from "../state/paths.js";
 import { ensureStateDir } from "../state/state-file.js";
-import { runtimeIdentity } from "./compiled-dir.js";
-import { ControlRouter, RouteError } from "./control-router.js";
-import type { EgressContext, EgressHandler, EgressHandlerFactory } from "./egress-handler.js";
-import { refuseAllEgress } from "./refuse-egress.js";
+import { runtimeIdentity } from "../state/runtime-files.js";
+import { ControlRouter, RouteError } from "../control/router.js";
+import type { EgressContext, EgressHandler, EgressHandlerFactory } from "../gateway/egress-handler.js";
+import { createEgressHandler } from "../gateway/egress-service.js";
 
 export interface DaemonOptions {
   stateDir: string;
-  /** The egress handler, or a factory given the daemon's context. Default: loadEgressFactory(). */
+  /** The egress handler, or a factory given the daemon's context. Default: the egress gateway. */
   egress?: EgressHandler | EgressHandlerFactory;
   log?: (message: string) => void;
 }
@@ -72,8 +72,33 @@ export interface Daemon {
   close(): Promise<void>;
 }
 
-function lockName(stateDir: string): string {
-  return `\0nemoclaw-daemon-${createHash("sha256").update(path.resolve(stateDir)).digest("hex").slice(0, 24)}`;
+/** Takes the state dir's daemon lock, or throws DaemonRunningError when a live daemon holds it. */
+async function takeLock(stateDir: string): Promise<net.Server> {
+  const file = daemonLockFile(stateDir);
+  const lock = net.createServer((socket) => socket.destroy());
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await listen(lock, file);
+      await chmod(file, 0o600);
+      return lock;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "EADDRINUSE" || attempt > 0) throw e;
+    }
+    if (await answers(file)) throw new DaemonRunningError(stateDir);
+    // Left by a daemon that died: nothing listens there any more.
+    await unlink(file).catch(() => undefined);
+  }
+}
+
+function answers(socketPath: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = net.connect(socketPath);
+    probe.once("connect", () => {
+      probe.destroy();
+      resolve(true);
+    });
+    probe.once("error", () => resolve(false));
+  });
 }
 
 function listen(server: net.Server, target: string): Promise<void> {
@@ -90,30 +115,12 @@ function closeServer(server: net.Server): Promise<void> {
   return new Promise((resolve) => server.close(() => resolve()));
 }
 
-/** The gateway's factory when blueprint/gateway/egress-gateway exists, else undefined. */
-export async function loadEgressFactory(): Promise<EgressHandlerFactory | undefined> {
-  const url = new URL("../gateway/egress-gateway.js", import.meta.url);
-  const file = fileURLToPath(url);
-  if (!existsSync(file) && !existsSync(file.replace(/\.js$/, ".ts"))) return undefined;
-  const mod = (await import(url.href)) as { createEgressHandler?: unknown };
-  if (typeof mod.createEgressHandler !== "function") {
-    throw new Error(`${file} does not export createEgressHandler(context)`);
-  }
-  return mod.createEgressHandler as EgressHandlerFactory;
-}
-
 export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const stateDir = path.resolve(options.stateDir);
   const log = options.log ?? ((m: string) => process.stderr.write(`${new Date().toISOString()} ${m}\n`));
   await ensureStateDir(stateDir);
 
-  const lock = net.createServer();
-  try {
-    await listen(lock, lockName(stateDir));
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "EADDRINUSE") throw new DaemonRunningError(stateDir);
-    throw e;
-  }
+  const lock = await takeLock(stateDir);
 
   const identity = runtimeIdentity();
   const startedAt = new Date().toISOString();
@@ -129,10 +136,9 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     sandboxes: () => [...proxies.keys()].sort(),
     log,
   };
-  const factory = options.egress === undefined ? await loadEgressFactory() : options.egress;
-  const egressName = factory === undefined ? "refuse-all" : typeof factory === "function" ? "gateway" : "custom";
-  const egress: EgressHandler =
-    factory === undefined ? refuseAllEgress() : typeof factory === "function" ? await factory(context) : factory;
+  const factory: EgressHandler | EgressHandlerFactory = options.egress ?? createEgressHandler;
+  const egressName = options.egress === undefined ? "gateway" : "custom";
+  const egress: EgressHandler = typeof factory === "function" ? await factory(context) : factory;
 
   const serve = async (name: string): Promise<void> => {
     const socketPath = proxySocketFile(stateDir, name);
@@ -175,6 +181,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       await egress.close();
       await rm(daemonPidFile(stateDir), { force: true });
       await closeServer(lock);
+      await unlink(daemonLockFile(stateDir)).catch(() => undefined);
       resolveClosed();
     })());
 

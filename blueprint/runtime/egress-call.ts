@@ -2,7 +2,7 @@
 // one call to the host daemon's control API, which serves the gateway's routes under /egress/.
 import { z } from "zod";
 import { controlRequest, ControlError } from "./daemon-client.js";
-import { RuntimeError } from "./runtime-error.js";
+import { RuntimeError } from "../state/runtime-error.js";
 
 export const EGRESS_ROUTES = [
   "approvals/list",

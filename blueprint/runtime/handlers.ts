@@ -3,12 +3,11 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { PassThrough } from "node:stream";
 import type Docker from "dockerode";
-import { parse } from "yaml";
 import type { Request } from "./protocol.js";
 import { runPreflight } from "./preflight.js";
-import { RuntimeError } from "./runtime-error.js";
+import { RuntimeError } from "../state/runtime-error.js";
 import { egressCall } from "./egress-call.js";
-import { createDockerClient } from "./docker-client.js";
+import { createDockerClient } from "../sandbox/docker-client.js";
 import { daemonHealth, stopDaemon } from "./daemon-client.js";
 import { endpointDestinations, listPresets } from "../policy/presets.js";
 import { buildContainerSpec, sandboxVolumeName } from "../sandbox/container-spec.js";
@@ -19,11 +18,6 @@ import { controlSocketFile, daemonLogFile, sandboxPolicyFile, sandboxDir } from 
 
 export type Progress = (step: string, message: string, percent?: number) => void;
 type Handler<C extends Request["command"]> = (req: Extract<Request, { command: C }>, progress: Progress) => Promise<unknown>;
-
-const version: Handler<"version"> = async () => {
-  const manifest = parse(await readFile(new URL("../blueprint.yaml", import.meta.url), "utf8")) as { version: string };
-  return { version: manifest.version, node: process.versions.node };
-};
 
 /**
  * Landlock's exact ABI as a sandbox sees it: `landlock-exec --abi` in a throwaway container of
@@ -255,7 +249,6 @@ const daemonStop: Handler<"daemon.stop"> = async (req) => ({ wasRunning: await s
 
 export const handlers: { [C in Request["command"]]: Handler<C> } = {
   "egress.call": (req) => egressCall(req),
-  version,
   doctor,
   "policy.check": policyCheck,
   "policy.presets": policyPresets,

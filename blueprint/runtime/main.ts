@@ -6,7 +6,7 @@
 // it detached when a sandbox needs its egress path.
 import { writeSync } from "node:fs";
 import { PROTOCOL_FD_ENV, RequestSchema, STREAMING_COMMANDS, type Message, type Request } from "./protocol.js";
-import { RuntimeError } from "./runtime-error.js";
+import { RuntimeError } from "../state/runtime-error.js";
 
 const protocolFd = process.env[PROTOCOL_FD_ENV] ? Number(process.env[PROTOCOL_FD_ENV]) : undefined;
 

@@ -3,7 +3,7 @@ import net from "node:net";
 import os from "node:os";
 import type Docker from "dockerode";
 import type { Check } from "./protocol.js";
-import { createDockerClient, describeDockerHost } from "./docker-client.js";
+import { createDockerClient, describeDockerHost } from "../sandbox/docker-client.js";
 import { ensureStateDir } from "../state/state-file.js";
 
 export type PreflightOptions = {

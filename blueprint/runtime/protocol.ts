@@ -1,8 +1,9 @@
 import { z } from "zod";
+import { SandboxNameSchema } from "../state/sandbox-name.js";
 import { EgressCallRequestFields } from "./egress-call.js";
 
 /** The egress gateway's control-route schemas, for the plugin to validate what the daemon answers. */
-export * as EgressRoutes from "../gateway/control-routes.js";
+export * as EgressRoutes from "../gateway/egress-routes.js";
 
 /**
  * The contract between the plugin and the runtime subprocess.
@@ -17,7 +18,7 @@ export const PROTOCOL_FD_ENV = "NEMOCLAW_PROTOCOL_FD";
 /** Commands that run with inherited stdio and answer on fd 3. */
 export const STREAMING_COMMANDS = ["sandbox.exec", "sandbox.connect", "sandbox.logs"] as const;
 
-const SandboxName = z.string().min(1).max(253);
+const SandboxName = SandboxNameSchema;
 /** Every sandbox verb: where state lives and which Docker Engine to use. */
 const target = {
   stateDir: z.string().min(1),
@@ -27,7 +28,6 @@ const sandbox = { ...target, name: SandboxName };
 
 export const RequestSchema = z.discriminatedUnion("command", [
   z.object({ command: z.literal("egress.call"), ...EgressCallRequestFields }).strict(),
-  z.object({ command: z.literal("version") }).strict(),
   z
     .object({
       command: z.literal("doctor"),
@@ -117,7 +117,6 @@ export type Check = z.infer<typeof CheckSchema>;
 export const DoctorResultSchema = z.object({ checks: z.array(CheckSchema) }).strict();
 export type DoctorResult = z.infer<typeof DoctorResultSchema>;
 
-export const VersionResultSchema = z.object({ version: z.string(), node: z.string() }).strict();
 
 export const PolicyCheckResultSchema = z
   .object({

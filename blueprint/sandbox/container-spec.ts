@@ -17,6 +17,7 @@
 // which it could if they ran as 1000. Root here holds no other capability,
 // and the launcher empties the bounding set before the workload starts.
 import type Docker from "dockerode";
+import { SANDBOX_NAME_RULE, SandboxNameSchema } from "../state/sandbox-name.js";
 import { LAUNCHER_PATH } from "./image.js";
 import { buildSeccompProfile, seccompSecurityOpt, type SeccompProfile } from "./seccomp.js";
 
@@ -113,15 +114,10 @@ export const DEFAULT_LANDLOCK: LandlockOptions = {
 };
 
 export const PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-const RFC1123_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 export function assertSandboxName(name: string): void {
-  if (!RFC1123_LABEL.test(name)) {
-    throw new Error(
-      `invalid sandbox name "${name}": use 1-63 lowercase letters, digits or "-", starting and ending with a letter or digit (RFC 1123 label)`,
-    );
-  }
+  if (!SandboxNameSchema.safeParse(name).success) throw new Error(`invalid sandbox name "${name}": ${SANDBOX_NAME_RULE}`);
 }
 
 export function sandboxContainerName(name: string): string {

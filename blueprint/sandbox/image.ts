@@ -6,8 +6,8 @@ import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import type Docker from "dockerode";
+import { compiledBlueprintDir } from "../state/runtime-files.js";
 
 export const DEFAULT_BASE_IMAGE = "node:24-bookworm-slim";
 export const DEFAULT_IMAGE_REPOSITORY = "nemoclaw-sandbox";
@@ -57,20 +57,6 @@ export class ImageBuildError extends Error {
 }
 
 /**
- * The blueprint folder next to this module. Compiled code lives under
- * dist/blueprint/, where the Dockerfile is not copied, so the package root's
- * blueprint/ is the fallback.
- */
-export function defaultBlueprintDir(): string {
-  const candidates = [new URL("../", import.meta.url), new URL("../../../blueprint/", import.meta.url)];
-  for (const candidate of candidates) {
-    const dir = fileURLToPath(candidate);
-    if (existsSync(path.join(dir, "Dockerfile"))) return dir;
-  }
-  throw new Error(`blueprint/Dockerfile not found next to ${fileURLToPath(import.meta.url)}`);
-}
-
-/**
  * Files sent as build context, relative to blueprintDir, in a stable order: the Dockerfile and
  * the native sources under supervisor/. The supervisor's JavaScript is mounted at run time, not
  * baked in, so changing it must not change the image tag.
@@ -95,7 +81,7 @@ export async function sandboxImageTag(options: {
   baseImage?: string;
   repository?: string;
 }): Promise<string> {
-  const dir = options.blueprintDir ?? defaultBlueprintDir();
+  const dir = options.blueprintDir ?? compiledBlueprintDir();
   const hash = createHash("sha256");
   hash.update(`base\0${options.baseImage ?? DEFAULT_BASE_IMAGE}\0`);
   for (const file of await buildContextFiles(dir)) {
@@ -125,7 +111,7 @@ export async function imageSize(docker: Docker, tag: string): Promise<number> {
 /** Builds the sandbox image unless one for the same context already exists. */
 export async function buildSandboxImage(options: BuildSandboxImageOptions): Promise<SandboxImage> {
   const { docker, onProgress } = options;
-  const blueprintDir = options.blueprintDir ?? defaultBlueprintDir();
+  const blueprintDir = options.blueprintDir ?? compiledBlueprintDir();
   const baseImage = options.baseImage ?? DEFAULT_BASE_IMAGE;
   const tag = await sandboxImageTag({ blueprintDir, baseImage, repository: options.repository });
   if (!options.force && (await imageExists(docker, tag))) return { tag, built: false };

@@ -4,14 +4,12 @@
 // volume holds /sandbox, and the state dir holds the rest.
 import { mkdir, readdir, rm, stat } from "node:fs/promises";
 import { z } from "zod";
-import { RuntimeError } from "../runtime/runtime-error.js";
+import { RuntimeError } from "../state/runtime-error.js";
 import { sandboxDir, sandboxesDir, sandboxRecordFile, sandboxRunDir } from "../state/paths.js";
 import { ensureStateDir, StateFile } from "../state/state-file.js";
+import { SANDBOX_NAME_RULE, SandboxNameSchema } from "../state/sandbox-name.js";
 
-export const SANDBOX_NAME_RULE =
-  "a sandbox name is an RFC 1123 label: 1-63 characters, lowercase letters, digits and '-', starting and ending with a letter or digit";
-
-export const SandboxNameSchema = z.string().regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, SANDBOX_NAME_RULE);
+export { SANDBOX_NAME_RULE, SandboxNameSchema } from "../state/sandbox-name.js";
 
 const absolute = z.string().startsWith("/");
 

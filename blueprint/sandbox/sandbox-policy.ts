@@ -5,7 +5,7 @@ import { MergeConflictError, mergePresets } from "../policy/merge.js";
 import { basePolicyPath, loadPreset } from "../policy/presets.js";
 import { changedSections, STATIC_SECTIONS, type Policy } from "../policy/schema.js";
 import { serializePolicy } from "../policy/serialize.js";
-import { RuntimeError } from "../runtime/runtime-error.js";
+import { RuntimeError } from "../state/runtime-error.js";
 import { DEFAULT_LANDLOCK, DEFAULT_USER, FORWARDER_PORT, SANDBOX_HOME, type LandlockOptions, type SandboxUser } from "./container-spec.js";
 
 /** Turns the policy layer's located errors into a runtime error the plugin renders line by line. */

@@ -3,7 +3,7 @@
 // certificate enters the sandbox, through the run/ folder mounted at /run/nemoclaw.
 import { rootCertificates } from "node:tls";
 import path from "node:path";
-import { loadOrCreateSandboxCa } from "../gateway/tls/ca.js";
+import { loadOrCreateSandboxCa } from "../ca/sandbox-ca.js";
 import { writeFileAtomic } from "../state/atomic-write.js";
 import { sandboxDir, sandboxRunDir } from "../state/paths.js";
 import { RUNTIME_DIR } from "./container-spec.js";

@@ -3,6 +3,7 @@
 //
 //   <stateDir>/                     0700
 //     control.sock                  0600  the daemon's control API (HTTP)
+//     daemon.lock                   0600  held (listened on) by the one live daemon
 //     daemon.pid, daemon.log              the daemon's pid and its output
 //     sandboxes/<name>/             0700
 //       sandbox.json                      what the sandbox was created with (SandboxRecord)
@@ -37,6 +38,10 @@ export function proxySocketFile(stateDir: string, name: string): string {
 
 export function controlSocketFile(stateDir: string): string {
   return path.join(stateDir, "control.sock");
+}
+
+export function daemonLockFile(stateDir: string): string {
+  return path.join(stateDir, "daemon.lock");
 }
 
 export function daemonPidFile(stateDir: string): string {

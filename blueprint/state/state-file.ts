@@ -1,7 +1,7 @@
 import * as realFs from "node:fs/promises";
 import path from "node:path";
 import type { z } from "zod";
-import { RuntimeError } from "../runtime/runtime-error.js";
+import { RuntimeError } from "./runtime-error.js";
 import { writeFileAtomic, type FsPromises } from "./atomic-write.js";
 
 /**

@@ -35,9 +35,8 @@ function processes(): Array<{ pid: number; ppid: number; argv: string[] }> {
   const out: Array<{ pid: number; ppid: number; argv: string[] }> = [];
   for (const entry of readdirSync("/proc")) {
     if (!/^\d+$/.test(entry)) continue;
-    const stat = read(`/proc/${entry}/stat`);
-    if (!stat) continue;
-    const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+    const ppid = Number(statusFields(Number(entry)).PPid);
+    if (!Number.isInteger(ppid)) continue;
     out.push({ pid: Number(entry), ppid, argv: cmdline(Number(entry)) });
   }
   return out;

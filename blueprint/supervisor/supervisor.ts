@@ -6,8 +6,8 @@
 //      └─ landlock-exec … -- workload   drops to uid 1000, empties every capability set
 //                                       (bounding included), no_new_privs, Landlock
 //
-// It runs from the plugin's dist/blueprint, mounted read-only at /opt/nemoclaw, with Node's
-// built-ins only: nothing in node_modules is reachable from here, and nothing in the image is
+// It runs from a staged copy of dist/blueprint/supervisor, mounted read-only at /opt/nemoclaw, with
+// Node's built-ins and this folder only: nothing in node_modules is reachable from here, and nothing in the image is
 // trusted beyond node and the launcher.
 //
 // Configuration comes in one environment variable, NEMOCLAW_SUPERVISOR (JSON, written by
@@ -26,6 +26,7 @@ import { readdirSync, readFileSync, readlinkSync, statSync } from "node:fs";
 import net from "node:net";
 import { constants } from "node:os";
 import { pathToFileURL } from "node:url";
+import { formatPreamble, MAX_ANCESTORS, type Caller } from "./caller-preamble.js";
 
 export interface SupervisorConfig {
   /** argv of the launcher, ending in `-- <workload argv>`. */
@@ -37,17 +38,8 @@ export interface SupervisorConfig {
   caller: { uid: number; gid: number };
 }
 
-/** Same text as gateway/caller-preamble.ts; restated because this file may import nothing. */
-const PREAMBLE_PREFIX = "NEMOCLAW-CALLER ";
-const MAX_PREAMBLE_BYTES = 8192;
-const MAX_ANCESTORS = 64;
 const FORWARDED_SIGNALS = ["SIGTERM", "SIGINT", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGWINCH"] as const;
 
-export interface Caller {
-  pid: number | null;
-  exe: string | null;
-  ancestors: string[];
-}
 
 function log(message: string): void {
   process.stderr.write(`nemoclaw-supervisor: ${message}\n`);
@@ -176,17 +168,6 @@ function identifyFromProc(clientPort: number, serverPort: number): Caller {
     if (exe) ancestors.push(exe);
   }
   return { pid, exe: exeOf(pid), ancestors };
-}
-
-export function formatPreamble(caller: Caller): string {
-  const fit = { pid: caller.pid, exe: caller.exe, ancestors: [...caller.ancestors] };
-  let line = `${PREAMBLE_PREFIX}${JSON.stringify(fit)}\n`;
-  while (Buffer.byteLength(line) > MAX_PREAMBLE_BYTES && fit.ancestors.length > 0) {
-    fit.ancestors.pop();
-    line = `${PREAMBLE_PREFIX}${JSON.stringify(fit)}\n`;
-  }
-  if (Buffer.byteLength(line) > MAX_PREAMBLE_BYTES) line = `${PREAMBLE_PREFIX}${JSON.stringify({ pid: null, exe: null, ancestors: [] })}\n`;
-  return line;
 }
 
 // ── Forwarder ────────────────────────────────────────────────────────────────────────────────

@@ -7,6 +7,7 @@ import type { ProgressMessage } from "../../blueprint/runtime/protocol.js";
 type Protocol = typeof import("../../blueprint/runtime/protocol.js");
 import { UserError } from "../errors.js";
 import { blueprintDir as defaultBlueprintDir, packageVersion } from "../package-root.js";
+import { openclawVersion } from "../openclaw-package.js";
 import { describeProblem, verifyBlueprint } from "./verify.js";
 import { compareVersions } from "./versions.js";
 
@@ -43,6 +44,13 @@ export async function assertBlueprintVerified(dir = defaultBlueprintDir): Promis
     throw new UserError(
       `The nemoclaw runtime ${m.version} needs plugin ≥ ${m.min_plugin_version}; this plugin is ${packageVersion}.`,
       "Reinstall nemoclaw so the plugin and runtime come from the same release.",
+    );
+  }
+  const openclaw = openclawVersion();
+  if (openclaw !== undefined && compareVersions(openclaw, m.min_openclaw_version) < 0) {
+    throw new UserError(
+      `The nemoclaw runtime ${m.version} needs OpenClaw ≥ ${m.min_openclaw_version}; this is OpenClaw ${openclaw}.`,
+      "Update OpenClaw (`npm install -g openclaw@latest`), then run the command again.",
     );
   }
   if (compareVersions(process.versions.node, m.min_node_version) < 0) {

@@ -6,7 +6,7 @@ import { runBlueprint } from "../blueprint/run.js";
 import type { ResolvedConfig } from "../config/resolve.js";
 import { SandboxNameSchema } from "../config/schema.js";
 import { UserError } from "../errors.js";
-import { openclawPackageDir } from "./openclaw-dir.js";
+import { openclawPackageDir } from "../openclaw-package.js";
 import { printJson, renderFields } from "./output.js";
 import { egressLogs, sandboxPolicy } from "./egress.js";
 

@@ -1,16 +1,14 @@
 import { z } from "zod";
+// The one sandbox-name rule. A pure zod schema: the only runtime module the plugin loads before it
+// verifies the blueprint (the config schema is needed at registration).
+import { SandboxNameSchema } from "../../blueprint/state/sandbox-name.js";
 
 /**
  * The plugin's own settings (`plugins.entries.nemoclaw.config` in openclaw.json).
  * The manifest's `configSchema` is generated from this schema; a unit test keeps them in step.
  * Every field is optional: defaults are resolved in one place, `resolvePluginConfig`.
  */
-export const SandboxNameSchema = z
-  .string()
-  .regex(
-    /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/,
-    "a sandbox name is an RFC 1123 label: 1-63 characters, lowercase letters, digits and '-', starting and ending with a letter or digit",
-  );
+export { SandboxNameSchema };
 
 export const PluginConfigSchema = z
   .object({

@@ -6,7 +6,7 @@
 
 import net from "node:net";
 import { createInterface } from "node:readline";
-import { createEgressGateway } from "../../blueprint/gateway/proxy.js";
+import { createEgressGateway } from "../../blueprint/gateway/egress-gateway.js";
 import { parsePolicy } from "../../blueprint/policy/load.js";
 
 interface Config {

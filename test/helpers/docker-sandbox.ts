@@ -8,7 +8,7 @@ import path from "node:path";
 import { PassThrough } from "node:stream";
 import { startDaemon, type Daemon } from "../../blueprint/runtime/daemon.js";
 import { stopDaemon } from "../../blueprint/runtime/daemon-client.js";
-import { refuseAllEgress } from "../../blueprint/runtime/refuse-egress.js";
+import { refuseAllEgress } from "./refuse-all-egress.js";
 import { SandboxDriver, type CreateOptions } from "../../blueprint/sandbox/driver.js";
 import type { SandboxRecord } from "../../blueprint/sandbox/registry.js";
 import { BASE_IMAGE, dockerClient, ensureSandboxImage } from "./docker-images.js";

@@ -1,8 +1,8 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { callRoute, controlRoutes } from "../../blueprint/gateway/control-routes.js";
-import type { ControlRoutes } from "../../blueprint/gateway/control-routes.js";
+import { callRoute, controlRoutes } from "../../blueprint/gateway/egress-routes.js";
+import type { ControlRoutes } from "../../blueprint/gateway/egress-routes.js";
 import { parsePolicy } from "../../blueprint/policy/load.js";
 import { CURL, policy, proxyRequest, startGateway, startHttpUpstream } from "../helpers/gateway-harness.js";
 import type { GatewayHarness, Upstream } from "../helpers/gateway-harness.js";

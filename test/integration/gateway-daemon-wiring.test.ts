@@ -6,8 +6,8 @@ import net from "node:net";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { z } from "zod";
-import { createEgressHandler } from "../../blueprint/gateway/egress-gateway.js";
-import type { EgressHandlerWithGateway, GatewayContext } from "../../blueprint/gateway/egress-gateway.js";
+import { createEgressHandler } from "../../blueprint/gateway/egress-service.js";
+import type { EgressHandlerWithGateway, GatewayContext } from "../../blueprint/gateway/egress-service.js";
 import { CURL, proxyRequest, startHttpUpstream, tempDir } from "../helpers/gateway-harness.js";
 import type { Upstream } from "../helpers/gateway-harness.js";
 

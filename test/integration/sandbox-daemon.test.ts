@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { DaemonRunningError, startDaemon } from "../../blueprint/runtime/daemon.js";
 import { controlRequest, daemonHealth, ensureDaemon, stopDaemon } from "../../blueprint/runtime/daemon-client.js";
-import { refuseAllEgress } from "../../blueprint/runtime/refuse-egress.js";
+import { refuseAllEgress } from "../helpers/refuse-all-egress.js";
 import { controlSocketFile, daemonPidFile, proxySocketFile } from "../../blueprint/state/paths.js";
 import { createSandboxHarness, type SandboxHarness } from "../helpers/docker-sandbox.js";
 

@@ -7,7 +7,6 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   buildSandboxImage,
-  defaultBlueprintDir,
   ImageBuildError,
   imageExists,
   imageSize,
@@ -18,6 +17,7 @@ import {
 import { BASE_IMAGE, dockerClient, ensureBaseImage, ensureSandboxImage } from "../helpers/docker-images.js";
 import { runInSandbox } from "../helpers/docker-run.js";
 import { buildExecSpec } from "../../blueprint/sandbox/container-spec.js";
+import { compiledBlueprintDir } from "../../blueprint/state/runtime-files.js";
 
 const docker = dockerClient();
 let image: string;
@@ -115,7 +115,7 @@ describe("image build failure", () => {
 
   it("names the failing step and carries the log tail", async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), "nemoclaw-broken-"));
-    await cp(defaultBlueprintDir(), dir, { recursive: true });
+    await cp(compiledBlueprintDir(), dir, { recursive: true });
     await appendFile(path.join(dir, "Dockerfile"), "RUN echo 'about to fail' && exit 3\n");
     const error = await buildSandboxImage({ docker, baseImage: BASE_IMAGE, blueprintDir: dir, repository: "nemoclaw-broken" }).then(
       () => undefined,

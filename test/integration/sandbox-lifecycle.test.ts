@@ -5,7 +5,7 @@ import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import Docker from "dockerode";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { RuntimeError } from "../../blueprint/runtime/runtime-error.js";
+import { RuntimeError } from "../../blueprint/state/runtime-error.js";
 import { sandboxContainerName, sandboxVolumeName } from "../../blueprint/sandbox/container-spec.js";
 import { SandboxDriver } from "../../blueprint/sandbox/driver.js";
 import { sandboxPolicyFile } from "../../blueprint/state/paths.js";

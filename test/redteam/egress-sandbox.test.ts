@@ -6,7 +6,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startDaemon } from "../../blueprint/runtime/daemon.js";
 import { controlRequest } from "../../blueprint/runtime/daemon-client.js";
-import { createEgressHandler } from "../../blueprint/gateway/egress-gateway.js";
+import { createEgressHandler } from "../../blueprint/gateway/egress-service.js";
 import { createSandboxHarness, type SandboxHarness } from "../helpers/docker-sandbox.js";
 import { createTestCa, startHttpsUpstream, startHttpUpstream, type Upstream } from "../helpers/gateway-harness.js";
 import { repoRoot } from "../helpers/node24.js";

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { PolicyEngine } from "../../../blueprint/gateway/policy-engine.js";
-import type { Caller } from "../../../blueprint/gateway/caller-preamble.js";
+import type { Caller } from "../../../blueprint/gateway/caller.js";
 import { hostMatches, pathMatches } from "../../../blueprint/gateway/globs.js";
 import { parsePolicy } from "../../../blueprint/policy/load.js";
 

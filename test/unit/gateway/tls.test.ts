@@ -4,8 +4,8 @@ import os from "node:os";
 import path from "node:path";
 import tls from "node:tls";
 import { describe, expect, it } from "vitest";
-import { loadOrCreateSandboxCa } from "../../../blueprint/gateway/tls/ca.js";
-import { LeafCache } from "../../../blueprint/gateway/tls/leaf-cache.js";
+import { loadOrCreateSandboxCa } from "../../../blueprint/ca/sandbox-ca.js";
+import { LeafCache } from "../../../blueprint/gateway/leaf-cache.js";
 
 describe("sandbox CA", () => {
   it("keeps the key 0600 on the host, exports only the certificate, and reloads the same CA", async () => {

@@ -15,7 +15,7 @@ afterEach(async () => {
 });
 
 /** A sealed blueprint whose runtime is `mainSource`, with the real (built) protocol module. */
-async function blueprintWith(mainSource: string): Promise<string> {
+async function blueprintWith(mainSource: string, minOpenclaw = "2026.9.0"): Promise<string> {
   // Inside the repository, so the runtime's own imports (zod, …) resolve from node_modules.
   await mkdir(path.join(repoRoot, ".tools"), { recursive: true });
   const dir = await mkdtemp(path.join(repoRoot, ".tools", "test-blueprint-"));
@@ -28,7 +28,7 @@ async function blueprintWith(mainSource: string): Promise<string> {
   const files = await hashFiles(dir, await listBlueprintFiles(dir));
   await writeFile(
     path.join(dir, "blueprint.yaml"),
-    stringify({ name: "t", version: "0.1.0", min_plugin_version: "0.0.1", min_openclaw_version: "2026.9.0", min_node_version: "20.0.0", files, digest: digestOf(files) }),
+    stringify({ name: "t", version: "0.1.0", min_plugin_version: "0.0.1", min_openclaw_version: minOpenclaw, min_node_version: "20.0.0", files, digest: digestOf(files) }),
   );
   return dir;
 }
@@ -36,41 +36,41 @@ async function blueprintWith(mainSource: string): Promise<string> {
 const say = (...messages: unknown[]) =>
   messages.map((m) => `process.stdout.write(${JSON.stringify(JSON.stringify(m) + "\n")});`).join("\n");
 
-const anyResult = (p: typeof import("../../../blueprint/runtime/protocol.js")) => p.VersionResultSchema;
+const anyResult = (p: typeof import("../../../blueprint/runtime/protocol.js")) => p.DaemonStopResultSchema;
 
 describe("running the blueprint runtime", () => {
   it("streams progress and returns the validated result", async () => {
     const dir = await blueprintWith(
-      say({ type: "progress", step: "build", message: "step 1/2", percent: 50 }, { type: "result", data: { version: "1.0.0", node: "24" } }),
+      say({ type: "progress", step: "build", message: "step 1/2", percent: 50 }, { type: "result", data: { wasRunning: true } }),
     );
     const progress: string[] = [];
-    const result = await runBlueprint({ command: "version" }, anyResult, { blueprintDir: dir, onProgress: (p) => progress.push(p.message) });
-    expect(result).toEqual({ version: "1.0.0", node: "24" });
+    const result = await runBlueprint({ command: "daemon.stop" }, anyResult, { blueprintDir: dir, onProgress: (p) => progress.push(p.message) });
+    expect(result).toEqual({ wasRunning: true });
     expect(progress).toEqual(["step 1/2"]);
   });
 
   it("turns a runtime error into a UserError with its hint and details", async () => {
     const dir = await blueprintWith(say({ type: "error", code: "x", message: "Docker is down", hint: "start it", details: ["a"] }) + "\nprocess.exitCode = 1;");
-    const err = await runBlueprint({ command: "version" }, anyResult, { blueprintDir: dir }).catch((e: unknown) => e);
+    const err = await runBlueprint({ command: "daemon.stop" }, anyResult, { blueprintDir: dir }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(UserError);
     expect(err).toMatchObject({ message: "Docker is down", hint: "start it", details: ["a"] });
   });
 
   it("rejects output that is not the protocol, showing what came instead", async () => {
-    const dir = await blueprintWith(`console.log("hello there"); ${say({ type: "result", data: { version: "1", node: "24" } })}`);
-    const err = await runBlueprint({ command: "version" }, anyResult, { blueprintDir: dir }).catch((e: unknown) => e);
+    const dir = await blueprintWith(`console.log("hello there"); ${say({ type: "result", data: { wasRunning: false } })}`);
+    const err = await runBlueprint({ command: "daemon.stop" }, anyResult, { blueprintDir: dir }).catch((e: unknown) => e);
     expect(err).toMatchObject({ message: expect.stringMatching(/without a valid answer/), details: expect.arrayContaining(["not JSON: hello there"]) });
   });
 
   it("rejects a result of the wrong shape", async () => {
-    const dir = await blueprintWith(say({ type: "result", data: { version: 1 } }));
-    const err = await runBlueprint({ command: "version" }, anyResult, { blueprintDir: dir }).catch((e: unknown) => e);
+    const dir = await blueprintWith(say({ type: "result", data: { wasRunning: 1 } }));
+    const err = await runBlueprint({ command: "daemon.stop" }, anyResult, { blueprintDir: dir }).catch((e: unknown) => e);
     expect((err as UserError).details[0]).toMatch(/result does not match/);
   });
 
   it("reports a crash with the runtime's stderr tail", async () => {
     const dir = await blueprintWith(`console.error("boom: something broke"); process.exit(3);`);
-    const err = await runBlueprint({ command: "version" }, anyResult, { blueprintDir: dir }).catch((e: unknown) => e);
+    const err = await runBlueprint({ command: "daemon.stop" }, anyResult, { blueprintDir: dir }).catch((e: unknown) => e);
     expect(err).toMatchObject({ message: expect.stringMatching(/exit code 3/), details: ["boom: something broke"] });
   });
 
@@ -78,8 +78,17 @@ describe("running the blueprint runtime", () => {
     const marker = path.join(os.tmpdir(), `nemoclaw-ran-${process.pid}-${Date.now()}`);
     const dir = await blueprintWith(`require("node:fs").writeFileSync(${JSON.stringify(marker)}, "ran");`);
     await appendFile(path.join(dir, "runtime/main.js"), "\n// tampered\n");
-    const err = await runBlueprint({ command: "version" }, anyResult, { blueprintDir: dir }).catch((e: unknown) => e);
+    const err = await runBlueprint({ command: "daemon.stop" }, anyResult, { blueprintDir: dir }).catch((e: unknown) => e);
     expect(err).toMatchObject({ message: expect.stringMatching(/failed verification; refusing to run it/), details: [expect.stringMatching(/^changed: runtime\/main\.js \(expected sha256 [0-9a-f]{12}…, found [0-9a-f]{12}…\)$/)] });
+    expect(existsSync(marker)).toBe(false);
+  });
+
+  it("refuses a runtime that needs a newer OpenClaw than the one running, before running it", async () => {
+    const marker = path.join(os.tmpdir(), `nemoclaw-ran-${process.pid}-${Date.now()}-oc`);
+    const dir = await blueprintWith(`require("node:fs").writeFileSync(${JSON.stringify(marker)}, "ran");`, "9999.1.0");
+    const err = await runBlueprint({ command: "daemon.stop" }, anyResult, { blueprintDir: dir }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UserError);
+    expect(err).toMatchObject({ message: expect.stringMatching(/needs OpenClaw ≥ 9999\.1\.0; this is OpenClaw 2026\.\d+\.\d+/) });
     expect(existsSync(marker)).toBe(false);
   });
 });

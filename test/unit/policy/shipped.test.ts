@@ -2,7 +2,8 @@ import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { loadPolicyFile, parsePolicy } from "../../../blueprint/policy/load.js";
-import { basePolicyPath, findPoliciesDir, listPresets, presetsDir } from "../../../blueprint/policy/presets.js";
+import { basePolicyPath, listPresets, presetsDir } from "../../../blueprint/policy/presets.js";
+import { policiesDir as shippedPoliciesDir } from "../../../blueprint/state/runtime-files.js";
 import { ENFORCED_PROTOCOLS, isWithin } from "../../../blueprint/policy/schema.js";
 
 const policiesDir = fileURLToPath(new URL("../../../policies/", import.meta.url)).replace(/\/$/, "");
@@ -13,7 +14,7 @@ const REQUIRED_PRESETS = [
 
 describe("the shipped base policy", () => {
   it("is found from the source tree", () => {
-    expect(findPoliciesDir()).toBe(policiesDir);
+    expect(shippedPoliciesDir()).toBe(policiesDir);
   });
 
   it("loads without warnings", async () => {

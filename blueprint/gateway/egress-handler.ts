@@ -1,5 +1,5 @@
 import type net from "node:net";
-import type { ControlRouter } from "./control-router.js";
+import type { ControlRouter } from "../control/router.js";
 
 /**
  * What the host runtime plugs behind each sandbox's proxy socket. The daemon accepts a connection on
@@ -26,7 +26,7 @@ export interface EgressContext {
 
 /**
  * The gateway's entry point. The daemon imports `blueprint/gateway/egress-gateway.ts` (compiled:
- * dist/blueprint/gateway/egress-gateway.js) when it exists and calls its exported
+ * dist/blueprint/gateway/egress-service.js) when it exists and calls its exported
  * `createEgressHandler(context)`; without that module every sandbox gets `refuseAllEgress()`.
  */
 export type EgressHandlerFactory = (context: EgressContext) => EgressHandler | Promise<EgressHandler>;

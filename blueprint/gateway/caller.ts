@@ -1,34 +1,21 @@
+// Reads and validates the caller preamble the sandbox's forwarder writes first on every connection
+// (format: supervisor/caller-preamble.ts).
 import type { Socket } from "node:net";
 import { z } from "zod";
+import { MAX_ANCESTORS, MAX_PREAMBLE_BYTES, PREAMBLE_PREFIX, type Caller } from "../supervisor/caller-preamble.js";
 
-/**
- * The first line the sandbox's forwarder writes on every connection to proxy.sock, before the
- * client's own bytes: who is calling, as found by the forwarder (a process the workload cannot
- * tamper with) from /proc inside the sandbox.
- *
- *   NEMOCLAW-CALLER {"pid":1234,"exe":"/usr/bin/curl","ancestors":["/usr/bin/bash","/usr/local/bin/node"]}\n
- *
- * `exe` is the caller's executable, `ancestors` its parents' executables from nearest to farthest,
- * stopping before the supervisor. Unknown identity is `{"pid":null,"exe":null,"ancestors":[]}`: it
- * matches no policy entry that names binaries.
- */
-export const PREAMBLE_PREFIX = "NEMOCLAW-CALLER ";
-export const MAX_PREAMBLE_BYTES = 8192;
+export type { Caller } from "../supervisor/caller-preamble.js";
 
 export const CallerSchema = z
   .object({
     pid: z.number().int().positive().nullable(),
     exe: z.string().startsWith("/").nullable(),
-    ancestors: z.array(z.string().startsWith("/")).max(64),
+    ancestors: z.array(z.string().startsWith("/")).max(MAX_ANCESTORS),
   })
-  .strict();
-export type Caller = z.infer<typeof CallerSchema>;
+  .strict() satisfies z.ZodType<Caller>;
 
 export const UNKNOWN_CALLER: Caller = { pid: null, exe: null, ancestors: [] };
 
-export function formatPreamble(caller: Caller): string {
-  return `${PREAMBLE_PREFIX}${JSON.stringify(caller)}\n`;
-}
 
 /** Parse one preamble line (without its newline). Anything malformed is refused, never guessed. */
 export function parsePreamble(line: string): Caller {

@@ -7,8 +7,8 @@ import { isIP } from "node:net";
 import tls from "node:tls";
 import "reflect-metadata";
 import * as x509 from "@peculiar/x509";
-import { EC_KEY, EC_SIGN, pem } from "./ca.js";
-import type { SandboxCa } from "./ca.js";
+import { EC_KEY, EC_SIGN, pem } from "../ca/sandbox-ca.js";
+import type { SandboxCa } from "../ca/sandbox-ca.js";
 
 export interface LeafCacheOptions {
   /** Contexts kept. Default 1000. */

@@ -4,6 +4,7 @@
 // about HTTP. Requests are validated on arrival, responses are what the schemas say.
 
 import { z } from "zod";
+import { SandboxNameSchema } from "../state/sandbox-name.js";
 import { formatIssue, parsePolicy, PolicyError } from "../policy/load.js";
 import type { PolicyIssue } from "../policy/load.js";
 import { MergeConflictError, mergePresets } from "../policy/merge.js";
@@ -13,10 +14,10 @@ import type { Policy } from "../policy/schema.js";
 import { serializePolicy } from "../policy/serialize.js";
 import { ApprovalSchema } from "./approvals.js";
 import { readAuditEvents, renderAuditEvent } from "./audit.js";
-import type { EgressGateway } from "./proxy.js";
+import type { EgressGateway } from "./egress-gateway.js";
 import { RecreateNeededError } from "./sandbox-state.js";
 
-const SandboxName = z.string().min(1).max(128);
+const SandboxName = SandboxNameSchema;
 const PolicyIssueSchema = z.object({ file: z.string(), line: z.number(), column: z.number(), field: z.string(), message: z.string() });
 const Invalid = z.object({ ok: z.literal(false), error: z.literal("invalid-policy"), issues: z.array(PolicyIssueSchema), message: z.string() });
 const RecreateNeeded = z.object({ ok: z.literal(false), error: z.literal("recreate-needed"), sections: z.array(z.enum(STATIC_SECTIONS)), message: z.string() });

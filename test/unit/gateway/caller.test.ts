@@ -1,6 +1,7 @@
 import net from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
-import { formatPreamble, MAX_PREAMBLE_BYTES, parsePreamble, readPreamble } from "../../../blueprint/gateway/caller-preamble.js";
+import { parsePreamble, readPreamble } from "../../../blueprint/gateway/caller.js";
+import { formatPreamble, MAX_PREAMBLE_BYTES } from "../../../blueprint/supervisor/caller-preamble.js";
 
 const servers: net.Server[] = [];
 afterEach(() => {

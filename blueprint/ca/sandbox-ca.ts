@@ -8,7 +8,7 @@ import { mkdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import "reflect-metadata";
 import * as x509 from "@peculiar/x509";
-import { writeFileAtomic } from "../../state/atomic-write.js";
+import { writeFileAtomic } from "../state/atomic-write.js";
 
 x509.cryptoProvider.set(webcrypto as unknown as Crypto);
 

@@ -1,24 +1,44 @@
+// Where the runtime's own files are: the package root, the compiled runtime (dist/blueprint:
+// what the daemon runs from, what the image is built from and what sandboxes mount) and the
+// shipped policies. One walk up from this module finds them all, running compiled or from the
+// sources (tests), and from a bundle as well.
 import { existsSync, readFileSync } from "node:fs";
 import { chmod, cp, mkdir, mkdtemp, rename, rm } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parse } from "yaml";
-import { findPoliciesDir } from "../policy/presets.js";
+
+/** The nearest ancestor of `from` (inclusive) for which `holds` is true. */
+export function findAbove(from: string, holds: (dir: string) => boolean): string | undefined {
+  for (let dir = path.resolve(from); ; dir = path.dirname(dir)) {
+    if (holds(dir)) return dir;
+    if (path.dirname(dir) === dir) return undefined;
+  }
+}
+
+/** The nemoclaw package this module belongs to: the folder with package.json and policies/. */
+export function packageRootDir(): string {
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  const root = findAbove(here, (dir) => existsSync(path.join(dir, "package.json")) && existsSync(path.join(dir, "policies", "openclaw-sandbox.yaml")));
+  if (!root) throw new Error(`the nemoclaw package (package.json beside policies/) was not found above ${here}`);
+  return root;
+}
+
+/** The shipped policies: the base policy and presets/. */
+export function policiesDir(): string {
+  return path.join(packageRootDir(), "policies");
+}
 
 /**
- * The compiled runtime (dist/blueprint): what the daemon runs from and what sandboxes mount at
- * /opt/nemoclaw. Running compiled, that is the folder above this file; running from the sources
- * (tests), the package's dist/blueprint, which `npm run build` must have produced.
+ * The compiled runtime, `<package>/dist/blueprint`, which `npm run build` produces and seals.
+ * Tests running from the sources use the same folder, so they must build first.
  */
 export function compiledBlueprintDir(): string {
-  const candidates = [new URL("../", import.meta.url), new URL("../../dist/blueprint/", import.meta.url)];
-  for (const candidate of candidates) {
-    const dir = fileURLToPath(candidate);
-    if (existsSync(path.join(dir, "supervisor", "supervisor.js")) && existsSync(path.join(dir, "runtime", "main.js"))) {
-      return path.resolve(dir);
-    }
+  const dir = path.join(packageRootDir(), "dist", "blueprint");
+  if (!existsSync(path.join(dir, "supervisor", "supervisor.js")) || !existsSync(path.join(dir, "blueprint.yaml"))) {
+    throw new Error(`the compiled runtime (${dir}) is missing; run \`npm run build\``);
   }
-  throw new Error(`the compiled runtime (dist/blueprint) was not found next to ${fileURLToPath(import.meta.url)}; run \`npm run build\``);
+  return dir;
 }
 
 /** Version and sealed digest of the compiled runtime; the digest tells one build from another. */
@@ -46,7 +66,7 @@ export async function stageSupervisor(stateDir: string): Promise<string> {
     await cp(path.join(compiledBlueprintDir(), "supervisor"), path.join(tmp, "supervisor"), { recursive: true });
     // The presets too: the daemon reads them long after the CLI that started it (and its copy of
     // the plugin) is gone.
-    await cp(findPoliciesDir(), path.join(tmp, "policies"), { recursive: true });
+    await cp(policiesDir(), path.join(tmp, "policies"), { recursive: true });
     // Read by root inside the container, which has no CAP_DAC_OVERRIDE.
     await chmod(tmp, 0o755);
     await rename(tmp, dir).catch(async (e: NodeJS.ErrnoException) => {
