@@ -7,7 +7,8 @@
 // without it (it denies more, never less).
 
 import { isIP } from "node:net";
-import { ENFORCED_PROTOCOLS, UNENFORCED_FIELDS, endpointPorts } from "../policy/schema.js";
+import { ENFORCED_PROTOCOLS, endpointPorts } from "../policy/schema.js";
+import { UNENFORCED_FIELDS } from "../policy/warnings.js";
 import type { Endpoint, Policy, RequestMatcher } from "../policy/schema.js";
 import type { Caller } from "./caller.js";
 import { hostMatches, pathMatches, valueMatches } from "./globs.js";

@@ -6,8 +6,10 @@ import { readFile } from "node:fs/promises";
 import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument } from "yaml";
 import type { Document, Node, Pair } from "yaml";
 import type { z } from "zod";
-import { PolicySchema, PresetSchema, policyWarnings, UNENFORCED_FIELDS } from "./schema.js";
-import type { PathIssue, Policy, Preset } from "./schema.js";
+import { PolicySchema, PresetSchema } from "./schema.js";
+import { policyWarnings, UNENFORCED_FIELDS } from "./warnings.js";
+import type { Policy, Preset } from "./schema.js";
+import type { PathIssue } from "./warnings.js";
 
 /** One located problem (or warning) in a policy file. Lines and columns start at 1. */
 export interface PolicyIssue {

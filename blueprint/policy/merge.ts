@@ -4,7 +4,8 @@
 // may not redefine it: that would silently widen or narrow someone else's rule.
 
 import { isDeepStrictEqual } from "node:util";
-import { normalizeFsPath, sameNetworkPolicy } from "./schema.js";
+import { normalizeFsPath } from "./schema.js";
+import { sameNetworkPolicy } from "./diff.js";
 import type { Endpoint, NetworkPolicy, Policy, Preset } from "./schema.js";
 
 /** A policy or preset together with where it came from (a file path or preset name). */

@@ -12,7 +12,7 @@ import { daemonHealth, stopDaemon } from "./daemon-client.js";
 import { endpointDestinations, listPresets } from "../policy/presets.js";
 import { buildContainerSpec, sandboxVolumeName } from "../sandbox/container-spec.js";
 import { SandboxDriver } from "../sandbox/driver.js";
-import { imageExists, LAUNCHER_PATH, sandboxImageTag } from "../sandbox/image.js";
+import { DEFAULT_BASE_IMAGE, imageExists, LAUNCHER_PATH, sandboxImageTag } from "../sandbox/image.js";
 import { composePolicy, policyFailure } from "../sandbox/sandbox-policy.js";
 import { controlSocketFile, daemonLogFile, sandboxPolicyFile, sandboxDir } from "../state/paths.js";
 
@@ -111,7 +111,7 @@ const sandboxCreate: Handler<"sandbox.create"> = async (req, progress) => {
   const record = await driver.create(
     {
       name: req.name,
-      baseImage: req.baseImage,
+      baseImage: req.baseImage ?? DEFAULT_BASE_IMAGE,
       policyFile: req.policyFile,
       presets: req.presets,
       limits,

@@ -50,7 +50,7 @@ export const RequestSchema = z.discriminatedUnion("command", [
     .object({
       command: z.literal("sandbox.create"),
       ...sandbox,
-      baseImage: z.string().min(1),
+      baseImage: z.string().min(1).optional(),
       policyFile: z.string().min(1).optional(),
       presets: z.array(z.string().min(1)),
       memoryBytes: z.number().int().positive().optional(),

@@ -9,7 +9,7 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { PassThrough, type Readable, type Writable } from "node:stream";
 import type Docker from "dockerode";
-import { changedSections } from "../policy/schema.js";
+import { changedSections } from "../policy/diff.js";
 import { RuntimeError } from "../state/runtime-error.js";
 import { compiledBlueprintDir, stageSupervisor } from "../state/runtime-files.js";
 import { controlRequest, daemonHealth, ensureDaemon } from "../runtime/daemon-client.js";

@@ -3,7 +3,8 @@
 import { formatIssue, loadPolicyFile, parsePolicy, PolicyError } from "../policy/load.js";
 import { MergeConflictError, mergePresets } from "../policy/merge.js";
 import { basePolicyPath, loadPreset } from "../policy/presets.js";
-import { changedSections, STATIC_SECTIONS, type Policy } from "../policy/schema.js";
+import { type Policy } from "../policy/schema.js";
+import { changedSections, STATIC_SECTIONS } from "../policy/diff.js";
 import { serializePolicy } from "../policy/serialize.js";
 import { RuntimeError } from "../state/runtime-error.js";
 import { DEFAULT_LANDLOCK, DEFAULT_USER, FORWARDER_PORT, SANDBOX_HOME, type LandlockOptions, type SandboxUser } from "./container-spec.js";

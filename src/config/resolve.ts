@@ -1,17 +1,14 @@
 import os from "node:os";
 import path from "node:path";
-import { DEFAULTS, PluginConfigSchema, type PluginConfig } from "./schema.js";
+import { DEFAULTS, PluginConfigSchema } from "./schema.js";
 import { UserError } from "../errors.js";
 
 export type ResolvedConfig = {
   defaultSandbox: string;
-  sandboxes: string[];
   stateDir: string;
   dockerHost: string | undefined;
-  baseImage: string;
-  approvalTimeoutSeconds: number;
-  launchIntercept: boolean;
-  inference: NonNullable<PluginConfig["inference"]>;
+  /** Unset: the runtime's default base image. */
+  baseImage: string | undefined;
 };
 
 /** OpenClaw's own state dir, by the same rules OpenClaw uses (env override, else ~/.openclaw). */
@@ -37,12 +34,8 @@ export function resolvePluginConfig(raw: unknown, env: NodeJS.ProcessEnv = proce
   const defaultSandbox = c.defaultSandbox ?? DEFAULTS.defaultSandbox;
   return {
     defaultSandbox,
-    sandboxes: c.sandboxes ?? [],
     stateDir: c.stateDir ? path.resolve(c.stateDir) : path.join(openclawStateDir(env), "nemoclaw"),
     dockerHost: c.dockerHost ?? env.DOCKER_HOST,
-    baseImage: c.baseImage ?? env.NEMOCLAW_BASE_IMAGE ?? DEFAULTS.baseImage,
-    approvalTimeoutSeconds: c.approvals?.timeoutSeconds ?? DEFAULTS.approvalTimeoutSeconds,
-    launchIntercept: c.launch?.intercept ?? DEFAULTS.launchIntercept,
-    inference: c.inference ?? {},
+    baseImage: c.baseImage ?? env.NEMOCLAW_BASE_IMAGE,
   };
 }

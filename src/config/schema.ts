@@ -15,10 +15,6 @@ export const PluginConfigSchema = z
     defaultSandbox: SandboxNameSchema.optional().describe(
       "Sandbox that verbs act on when no name is given, and that `openclaw gateway` is relaunched in.",
     ),
-    sandboxes: z
-      .array(SandboxNameSchema)
-      .optional()
-      .describe("Names of the sandboxes this host manages (filled in by onboarding)."),
     stateDir: z
       .string()
       .min(1)
@@ -34,37 +30,6 @@ export const PluginConfigSchema = z
       .min(1)
       .optional()
       .describe("Base image for the sandbox image (default: node:24-bookworm-slim)."),
-    inference: z
-      .object({
-        provider: z
-          .enum(["nvidia", "openai", "anthropic", "ollama", "vllm", "llamacpp", "openai-compatible"])
-          .optional(),
-        model: z.string().min(1).optional(),
-        baseUrl: z.string().url().optional(),
-      })
-      .strict()
-      .optional()
-      .describe("Default inference provider and model for new sandboxes."),
-    approvals: z
-      .object({
-        timeoutSeconds: z.number().int().min(1).max(3600).optional(),
-        route: z
-          .object({ channel: z.string().min(1), to: z.string().min(1) })
-          .strict()
-          .optional()
-          .describe("Chat that receives egress approval prompts (default: the operator's most recent conversation)."),
-      })
-      .strict()
-      .optional(),
-    launch: z
-      .object({
-        intercept: z
-          .boolean()
-          .optional()
-          .describe("Relaunch `openclaw gateway` inside the sandbox (default true). Turning it off runs OpenClaw unprotected."),
-      })
-      .strict()
-      .optional(),
   })
   .strict();
 
@@ -72,7 +37,4 @@ export type PluginConfig = z.infer<typeof PluginConfigSchema>;
 
 export const DEFAULTS = {
   defaultSandbox: "openclaw",
-  baseImage: "node:24-bookworm-slim",
-  approvalTimeoutSeconds: 60,
-  launchIntercept: true,
 } as const;

@@ -25,22 +25,22 @@ describe("plugin config schema", () => {
     expect(c).toMatchObject({
       defaultSandbox: "openclaw",
       stateDir: "/home/op/.openclaw/nemoclaw",
-      baseImage: "node:24-bookworm-slim",
-      approvalTimeoutSeconds: 60,
-      launchIntercept: true,
     });
+    // Unset means the runtime's own default (blueprint/sandbox/image.ts), not a second copy here.
+    expect(c.baseImage).toBeUndefined();
+    expect(resolvePluginConfig({}, { NEMOCLAW_BASE_IMAGE: "base:x" }).baseImage).toBe("base:x");
     expect(resolvePluginConfig({}, { OPENCLAW_STATE_DIR: "/srv/oc" }).stateDir).toBe("/srv/oc/nemoclaw");
   });
 
   it("refuses present-but-invalid settings instead of falling back to defaults", () => {
-    const attempt = () => resolvePluginConfig({ defaultSandbox: "Bad_Name", approvals: { timeoutSeconds: 0 }, extra: 1 }, {});
+    const attempt = () => resolvePluginConfig({ defaultSandbox: "Bad_Name", dockerHost: "docker.example:2375", extra: 1 }, {});
     expect(attempt).toThrow(UserError);
     try {
       attempt();
     } catch (e) {
       const msg = (e as UserError).message;
       expect(msg).toContain("plugins.entries.nemoclaw.config.defaultSandbox: a sandbox name is an RFC 1123 label");
-      expect(msg).toContain("plugins.entries.nemoclaw.config.approvals.timeoutSeconds");
+      expect(msg).toContain("plugins.entries.nemoclaw.config.dockerHost: dockerHost is a URL");
       expect(msg).toMatch(/extra/);
       expect((e as UserError).hint).toMatch(/openclaw config/);
     }

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { loadPolicyFile, parsePolicy, parsePreset } from "../../../blueprint/policy/load.js";
 import { mergePresets, MergeConflictError } from "../../../blueprint/policy/merge.js";
 import { basePolicyPath, listPresets, presetsDir } from "../../../blueprint/policy/presets.js";
-import { changedSections } from "../../../blueprint/policy/schema.js";
+import { changedSections } from "../../../blueprint/policy/diff.js";
 
 const policiesDir = fileURLToPath(new URL("../../../policies/", import.meta.url));
 

@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { parsePolicy } from "../../../blueprint/policy/load.js";
-import { changedSections, cidrProblem, hostProblem, PolicySchema, policyWarnings } from "../../../blueprint/policy/schema.js";
+import { cidrProblem, hostProblem, PolicySchema } from "../../../blueprint/policy/schema.js";
+import { changedSections } from "../../../blueprint/policy/diff.js";
+import { policyWarnings } from "../../../blueprint/policy/warnings.js";
 
 describe("hostProblem", () => {
   it.each([
