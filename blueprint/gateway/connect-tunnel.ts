@@ -1,0 +1,101 @@
+// CONNECT host:port: the target names the destination (a Host header, if sent, must agree),
+// authorization decides it, then either a pure byte tunnel to the checked address, or — for
+// endpoints that inspect requests — TLS termination (tls-terminate.ts).
+
+import type http from "node:http";
+import net from "node:net";
+import { parseAuthority } from "./authority.js";
+import type { Authorizer } from "./authorize.js";
+import { upstreamPort } from "./gateway-context.js";
+import type { GatewayContext } from "./gateway-context.js";
+import type { Decision } from "./policy-engine.js";
+import { denial, refuseRaw } from "./refusals.js";
+import type { Tracked } from "./sandbox-state.js";
+import type { TlsTerminator } from "./tls-terminate.js";
+
+export async function handleConnect(
+  ctx: GatewayContext,
+  authorizer: Authorizer,
+  terminator: TlsTerminator,
+  conn: Tracked,
+  req: http.IncomingMessage,
+  socket: net.Socket,
+  head: Buffer,
+): Promise<void> {
+  const target = parseAuthority(req.url, undefined);
+  if (target === undefined) {
+    const reason = `CONNECT target "${req.url ?? ""}" is not host:port`;
+    ctx.record(conn, { decision: "deny", host: "-", port: 0, rule: null, reason });
+    refuseRaw(socket, 400, denial("bad request", null, null, null, reason, "CONNECT host:port"));
+    return;
+  }
+  const { host, port } = target;
+  if (req.headers.host !== undefined) {
+    const hostHeader = parseAuthority(req.headers.host, port);
+    if (hostHeader === undefined || hostHeader.host !== host || hostHeader.port !== port) {
+      const reason = `Host header "${req.headers.host}" does not name the CONNECT target ${host}:${port}`;
+      ctx.record(conn, { decision: "deny", host, port, rule: null, reason });
+      refuseRaw(socket, 403, denial("host mismatch", host, port, null, reason, "send a Host header equal to the CONNECT target"));
+      return;
+    }
+  }
+  const granted = await authorizer.authorize(conn, host, port);
+  if (!granted.ok) {
+    refuseRaw(socket, granted.status, granted.body);
+    return;
+  }
+  if (socket.destroyed) return;
+  const { address, decision } = granted;
+  const pinned = granted.approvalId === undefined ? {} : { pinned: true };
+  if (decision.inspect) {
+    conn.uses.set(`${host}:${port}`, { host, port, address, mode: "terminated", ...pinned });
+    ctx.record(conn, { decision: "allow", host, port, address, rule: decision.rule, reason: `${decision.reason} (TLS terminated)` });
+    await terminator.terminate(conn, socket, head, host, port, address);
+    return;
+  }
+  conn.uses.set(`${host}:${port}`, { host, port, address, mode: "tunnel", ...pinned });
+  tunnel(ctx, conn, socket, head, { host, port, address, decision, ...(granted.approvalId === undefined ? {} : { approvalId: granted.approvalId }) });
+}
+
+interface TunnelTarget {
+  host: string;
+  port: number;
+  address: string;
+  decision: Decision;
+  approvalId?: string;
+}
+
+/** A pure byte tunnel to the checked address; opened (200) only once the upstream accepted. */
+function tunnel(ctx: GatewayContext, conn: Tracked, socket: net.Socket, head: Buffer, t: TunnelTarget): void {
+  const { host, port, address, decision, approvalId } = t;
+  const started = performance.now();
+  const upstream = net.connect({ host: address, port: upstreamPort(ctx.options, host, port), noDelay: true });
+  conn.linked.add(upstream);
+  let open = false;
+  upstream.setTimeout(ctx.options.connectTimeoutMs, () => upstream.destroy(new Error("connect timed out")));
+  upstream.once("connect", () => {
+    open = true;
+    upstream.setTimeout(0);
+    ctx.record(conn, { decision: "allow", host, port, address, rule: decision.rule, reason: decision.reason, ...(approvalId === undefined ? {} : { approvalId }) });
+    socket.setTimeout(0);
+    socket.write("HTTP/1.1 200 Connection Established\r\n\r\n");
+    if (head.length > 0) upstream.write(head);
+    socket.pipe(upstream);
+    upstream.pipe(socket);
+  });
+  upstream.on("error", (error: NodeJS.ErrnoException) => {
+    if (!open) {
+      ctx.record(conn, { decision: "deny", host, port, address, rule: decision.rule, reason: `upstream unreachable: ${error.code ?? error.message}` });
+      refuseRaw(socket, 502, denial("upstream unreachable", host, port, decision.rule, `${host}:${port} (${address}): ${error.code ?? error.message}`, "check that the destination is up"));
+    }
+    socket.destroy();
+  });
+  upstream.once("close", () => {
+    conn.linked.delete(upstream);
+    socket.destroy();
+    if (open) {
+      ctx.record(conn, { decision: "close", host, port, address, rule: decision.rule, reason: "tunnel closed", bytesUp: upstream.bytesWritten, bytesDown: upstream.bytesRead, durationMs: performance.now() - started });
+    }
+  });
+  socket.once("close", () => upstream.destroy());
+}

@@ -1,0 +1,117 @@
+// CONNECT tunnels to endpoints that inspect requests (`protocol: rest`): the TLS is terminated
+// with the sandbox's CA (a leaf for the CONNECT host; the SNI must name it), and the requests
+// inside are parsed by a second HTTP server and checked one by one — each must name the
+// tunnel's destination (Host header, or absolute-form URL) and pass the L7 rules — before
+// being forwarded over TLS verified against the real upstream.
+
+import http from "node:http";
+import type net from "node:net";
+import tls from "node:tls";
+import { originForm, parseAuthority } from "./authority.js";
+import { addressAllowed } from "./authorize.js";
+import type { GatewayContext } from "./gateway-context.js";
+import { canonicalHost, evaluate } from "./policy-engine.js";
+import type { RuleRef } from "./policy-engine.js";
+import { denial, nextStep, refuseMalformed, refuseRaw, respond } from "./refusals.js";
+import type { Tracked } from "./sandbox-state.js";
+import type { UpstreamForwarder } from "./upstream-request.js";
+
+interface Inner {
+  conn: Tracked;
+  host: string;
+  port: number;
+  address: string;
+}
+
+export class TlsTerminator {
+  private readonly ctx: GatewayContext;
+  private readonly upstream: UpstreamForwarder;
+  private readonly inner = new WeakMap<net.Socket, Inner>();
+  private readonly server: http.Server;
+
+  constructor(ctx: GatewayContext, upstream: UpstreamForwarder, serverOptions: http.ServerOptions) {
+    this.ctx = ctx;
+    this.upstream = upstream;
+    this.server = http.createServer(serverOptions);
+    this.server.on("request", (req, res) => void this.onRequest(req, res));
+    this.server.on("upgrade", (_req: http.IncomingMessage, socket: net.Socket) => {
+      refuseRaw(socket, 403, denial("upgrade refused", null, null, null, "protocol upgrades on inspected endpoints are not supported yet", "give the endpoint a policy without protocol: rest to tunnel it unread"));
+    });
+    this.server.on("clientError", (error: NodeJS.ErrnoException, socket: net.Socket) => refuseMalformed(ctx, this.inner.get(socket)?.conn, error, socket));
+  }
+
+  /** Answers the CONNECT, terminates TLS on the client's side and serves its requests. */
+  async terminate(conn: Tracked, socket: net.Socket, head: Buffer, host: string, port: number, address: string): Promise<void> {
+    const leaves = this.ctx.sandbox(conn.sandbox)?.leaves;
+    if (leaves === undefined) {
+      socket.destroy();
+      return;
+    }
+    const context = await leaves.context(host);
+    if (socket.destroyed) return;
+    socket.setTimeout(0);
+    socket.write("HTTP/1.1 200 Connection Established\r\n\r\n");
+    if (head.length > 0) socket.unshift(head);
+    const secure = new tls.TLSSocket(socket, {
+      isServer: true,
+      secureContext: context,
+      ALPNProtocols: ["http/1.1"],
+      SNICallback: (servername, callback) => {
+        const sni = canonicalHost(servername);
+        if (sni !== host) {
+          const reason = `TLS SNI "${servername}" does not match the CONNECT target ${host}`;
+          this.ctx.record(conn, { decision: "deny", host, port, address, rule: null, reason });
+          callback(new Error(reason), undefined);
+          return;
+        }
+        callback(null, context);
+      },
+    });
+    conn.linked.add(secure);
+    secure.on("error", () => socket.destroy());
+    secure.once("secure", () => {
+      this.inner.set(secure, { conn, host, port, address });
+      this.server.emit("connection", secure);
+    });
+  }
+
+  private async onRequest(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const ctx = this.inner.get(req.socket);
+    if (ctx === undefined) {
+      req.socket.destroy();
+      return;
+    }
+    const { conn, host, port, address } = ctx;
+    const method = req.method ?? "GET";
+    const started = performance.now();
+    let target = req.url ?? "/";
+    const deny = (status: number, error: string, rule: RuleRef | null, reason: string): void => {
+      this.ctx.record(conn, { decision: "deny", host, port, address, rule, reason, http: { method, target, scheme: "https" } });
+      respond(res, status, denial(error, host, port, rule, reason, nextStep(conn.sandbox, "policy")));
+    };
+    const absolute = /^([a-z][a-z0-9+.-]*):\/\/([^/?#]*)(.*)$/is.exec(target);
+    if (absolute !== null) {
+      const named = parseAuthority(absolute[2], absolute[1]?.toLowerCase() === "http" ? 80 : 443);
+      if (named === undefined || named.host !== host || named.port !== port) {
+        return deny(403, "host mismatch", null, `absolute-form URL ${target.slice(0, 200)} inside the tunnel to ${host}:${port} names another destination`);
+      }
+      target = originForm(absolute[3] ?? "");
+    }
+    const hostHeader = parseAuthority(req.headers.host, port === 443 ? 443 : port);
+    if (hostHeader === undefined || hostHeader.host !== host || hostHeader.port !== port) {
+      return deny(403, "host mismatch", null, `Host header "${req.headers.host ?? ""}" does not name the tunnel's destination ${host}:${port}`);
+    }
+    const state = this.ctx.sandbox(conn.sandbox);
+    if (state === undefined) return deny(403, "sandbox removed", null, "the sandbox is no longer registered");
+    const matched = state.engine.match(host, port, conn.caller);
+    const candidates = matched.candidates.filter((c) => addressAllowed(this.ctx.options, host, address, c.endpoint.allowed_ips).allowed);
+    if (candidates.length === 0) return deny(403, "denied by policy", matched.rule, matched.action === "allow" ? `${address} is not allowed for this endpoint any more` : matched.reason);
+    const decision = evaluate(candidates, { method, target });
+    if (decision.action !== "allow") return deny(403, "denied by policy", decision.rule, decision.reason);
+    this.upstream.forward(conn, req, res, { host, port, address, target, decision, started, tls: true });
+  }
+
+  close(): void {
+    this.server.closeAllConnections();
+  }
+}

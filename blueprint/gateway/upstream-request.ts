@@ -1,0 +1,134 @@
+// One allowed request, forwarded upstream: hop-by-hop headers dropped both ways, plain HTTP or
+// TLS verified against the name the sandbox asked for, a connect timeout (but none on slow
+// responses: long polls and streamed completions stay quiet for minutes), one audit line when
+// it ends. Used for absolute-form requests and for requests inside terminated tunnels.
+
+import http from "node:http";
+import https from "node:https";
+import net from "node:net";
+import { upstreamPort } from "./gateway-context.js";
+import type { GatewayContext } from "./gateway-context.js";
+import type { Decision } from "./policy-engine.js";
+import { denial, respond } from "./refusals.js";
+import type { Tracked } from "./sandbox-state.js";
+
+const HOP_BY_HOP = new Set([
+  "connection", "keep-alive", "proxy-connection", "proxy-authenticate", "proxy-authorization", "te", "trailer",
+  "transfer-encoding", "upgrade", "http2-settings",
+]);
+
+/** Headers without the hop-by-hop ones (fixed, `proxy-*`, and those `Connection` names). */
+export function endToEndHeaders(headers: http.IncomingHttpHeaders): http.OutgoingHttpHeaders {
+  const named = new Set(
+    String(headers.connection ?? "")
+      .split(",")
+      .map((h) => h.trim().toLowerCase())
+      .filter((h) => h !== ""),
+  );
+  const out: http.OutgoingHttpHeaders = {};
+  for (const [key, value] of Object.entries(headers)) {
+    if (value === undefined || HOP_BY_HOP.has(key) || named.has(key) || key.startsWith("proxy-")) continue;
+    out[key] = value;
+  }
+  return out;
+}
+
+export interface ForwardTarget {
+  host: string;
+  port: number;
+  /** The address authorization resolved and checked: what we connect to. */
+  address: string;
+  /** Origin-form target, forwarded as received. */
+  target: string;
+  decision: Decision;
+  started: number;
+  /** True inside a terminated tunnel: the upstream is spoken to over TLS. */
+  tls: boolean;
+  approvalId?: string;
+}
+
+export class UpstreamForwarder {
+  private readonly ctx: GatewayContext;
+  private readonly httpAgent = new http.Agent({ keepAlive: true, maxFreeSockets: 64 });
+  private readonly httpsAgent = new https.Agent({ keepAlive: true, maxFreeSockets: 64 });
+
+  constructor(ctx: GatewayContext) {
+    this.ctx = ctx;
+  }
+
+  forward(conn: Tracked, req: http.IncomingMessage, res: http.ServerResponse, f: ForwardTarget): void {
+    const { options } = this.ctx;
+    const method = req.method ?? "GET";
+    const headers = endToEndHeaders(req.headers);
+    const internal = options.internalHosts?.[f.host] !== undefined;
+    const common = { host: f.address, port: upstreamPort(options, f.host, f.port), method, path: f.target, headers, setHost: false };
+    const upstream = f.tls && !internal
+      ? https.request({
+          ...common,
+          agent: this.httpsAgent,
+          // Verified against the name the sandbox asked for (servername), or the literal address.
+          // No per-request checkServerIdentity: a closure in the options defeats the agent's reuse.
+          ...(net.isIP(f.host) === 0 ? { servername: f.host } : {}),
+          ...(options.upstreamCa === undefined ? {} : { ca: options.upstreamCa }),
+        })
+      : http.request({ ...common, agent: this.httpAgent });
+    let up = 0;
+    let down = 0;
+    let status: number | undefined;
+    let done = false;
+    const finish = (reason: string): void => {
+      if (done) return;
+      done = true;
+      this.ctx.record(conn, {
+        decision: "allow",
+        host: f.host,
+        port: f.port,
+        address: f.address,
+        rule: f.decision.rule,
+        reason,
+        http: { method, target: f.target, scheme: f.tls ? "https" : "http", ...(status === undefined ? {} : { status }) },
+        bytesUp: up,
+        bytesDown: down,
+        durationMs: performance.now() - f.started,
+        auditOnly: f.decision.audit,
+        ...(f.approvalId === undefined ? {} : { approvalId: f.approvalId }),
+      });
+    };
+    upstream.on("socket", (s: net.Socket) => {
+      s.setNoDelay(true);
+      // A connect timeout only: long polls and slow streams may stay quiet for minutes.
+      if (s.connecting) {
+        const timer = setTimeout(() => upstream.destroy(Object.assign(new Error("connect timed out"), { code: "ETIMEDOUT" })), options.connectTimeoutMs);
+        s.once("connect", () => clearTimeout(timer));
+        s.once("close", () => clearTimeout(timer));
+      }
+    });
+    upstream.on("response", (upRes) => {
+      status = upRes.statusCode ?? 502;
+      res.writeHead(status, upRes.statusMessage, endToEndHeaders(upRes.headers));
+      upRes.on("data", (chunk: Buffer) => (down += chunk.length));
+      upRes.pipe(res);
+      upRes.on("end", () => finish(f.decision.reason));
+      upRes.on("error", () => res.destroy());
+      upRes.on("aborted", () => res.destroy());
+    });
+    upstream.on("error", (error: NodeJS.ErrnoException) => {
+      finish(`${f.decision.reason}; upstream failed: ${error.code ?? error.message}`);
+      if (!res.headersSent) {
+        respond(res, 502, denial("upstream unreachable", f.host, f.port, f.decision.rule, `${f.host}:${f.port} (${f.address}): ${error.code ?? error.message}`, "check that the destination is up"));
+      } else {
+        res.destroy();
+      }
+    });
+    req.on("data", (chunk: Buffer) => (up += chunk.length));
+    req.pipe(upstream);
+    res.on("close", () => {
+      if (!res.writableFinished) upstream.destroy();
+    });
+  }
+
+  close(): void {
+    this.httpAgent.destroy();
+    this.httpsAgent.destroy();
+  }
+}
