@@ -368,6 +368,26 @@ describe("streams, switches and sandboxes", () => {
     expect(anthropicStub.requests[0]?.chunkTimes[0]).toBeLessThan(openaiStub.requests[0]?.chunkTimes.at(-1) ?? 0);
   });
 
+  it("an upstream that is not listening: 502 in the client's shape saying so", async () => {
+    const gone = await startStub("openai");
+    await gone.close();
+    await router.routes.set("alpha", { provider: "vllm", model: "m", baseUrl: gone.baseUrl });
+    const reply = await call(alpha, { path: "/v1/chat/completions", body: chat() });
+    expect(reply.status).toBe(502);
+    expect(JSON.parse(reply.text)).toMatchObject({ error: { code: "upstream_unreachable", message: expect.stringContaining("connection refused; is the server running?") } });
+  });
+
+  it("no total timeout, but an idle gap over the route's limit ends the call (audited)", async () => {
+    openaiStub.options.hold = true;
+    await router.routes.set("alpha", { provider: "openai", model: "stub-model", baseUrl: openaiStub.baseUrl, options: { idleTimeoutMs: 300 } });
+    const reply = await call(alpha, { path: "/v1/chat/completions", body: chat({ stream: true }) }).catch((e: unknown) => e);
+    // Headers and the first chunk were already sent: the stream is cut, not answered with an error.
+    expect(reply).toBeInstanceOf(Error);
+    await until(() => openaiStub.requests[0]?.aborted === true, "the upstream call to be abandoned");
+    await router.flush();
+    expect((await readInferenceEvents(inferenceLogFile(stateDir, "alpha"))).at(-1)).toMatchObject({ outcome: "idle_timeout", status: 504 });
+  });
+
   it("a sandbox without a route: 503 naming the command", async () => {
     const gamma = await serveInferenceRouter(router, "gamma");
     try {
