@@ -1,0 +1,75 @@
+import { mkdtemp, readFile, readdir, rm, stat, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { CredentialStore } from "../../../blueprint/credentials/store.js";
+
+let dir: string;
+beforeEach(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), "nemoclaw-cred-"));
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe("credential store", () => {
+  it("stores 0600 in a 0700 dir, lists without the secret, replaces on re-add, removes", async () => {
+    const store = new CredentialStore(path.join(dir, "state"));
+    const added = await store.add({ name: "openai", secret: "sk-real-1" });
+    expect(added).toMatchObject({ replaced: false, credential: { name: "openai", kind: "openai" } });
+    expect((await stat(store.file)).mode & 0o777).toBe(0o600);
+    expect((await stat(path.join(dir, "state"))).mode & 0o777).toBe(0o700);
+    const list = await store.list();
+    expect(JSON.stringify(list)).not.toContain("sk-real-1");
+    expect(list[0]?.bindings).toEqual([{ in: "header", host: "api.openai.com", port: 443, name: "authorization" }]);
+    expect((await store.add({ name: "openai", secret: "sk-real-2" })).replaced).toBe(true);
+    expect((await store.get("openai"))?.secret).toBe("sk-real-2");
+    await store.remove("openai");
+    expect(await store.list()).toEqual([]);
+    await expect(store.remove("openai")).rejects.toMatchObject({ code: "credential-not-found" });
+    expect((await readdir(path.join(dir, "state"))).filter((f) => f.endsWith(".tmp"))).toEqual([]);
+  });
+
+  it("sees a change made by another process (another store object) on the next read", async () => {
+    const a = new CredentialStore(dir);
+    const b = new CredentialStore(dir);
+    await a.add({ name: "nvidia", secret: "nvapi-1" });
+    expect((await b.get("nvidia"))?.secret).toBe("nvapi-1");
+    await a.add({ name: "nvidia", secret: "nvapi-2" });
+    expect((await b.get("nvidia"))?.secret).toBe("nvapi-2");
+  });
+
+  it.each([
+    [{ name: "Bad Name", secret: "x" }, /name: a credential name is/],
+    [{ name: "mine", secret: "x" }, /"mine" is not a credential kind/],
+    [{ name: "openai", secret: "two words" }, /secret: a secret is one line/],
+    [{ name: "openai", secret: "a\r\nx-evil: 1" }, /secret: a secret is one line/],
+    [{ name: "t", kind: "telegram-bot", secret: "1:A", bindings: [{ in: "path", host: "http://x" }] }, /bindings\.0\.host/],
+  ] as const)("refuses bad input with a message that says what to fix: %j", async (input, message) => {
+    const store = new CredentialStore(dir);
+    await expect(store.add(input as never)).rejects.toMatchObject({ code: "invalid-credential", message: expect.stringMatching(message) });
+    expect(await store.list()).toEqual([]);
+  });
+
+  it("a corrupted file is moved aside and the error says what to do", async () => {
+    await writeFile(path.join(dir, "credentials.json"), "{not json", { mode: 0o600 });
+    const store = new CredentialStore(dir);
+    const err = (await store.list().catch((e: unknown) => e)) as { code: string; message: string; hint: string };
+    expect(err.code).toBe("state-corrupt");
+    expect(err.hint).toMatch(/credentials add/);
+    expect((await readdir(dir)).some((f) => f.startsWith("credentials.json.corrupt-"))).toBe(true);
+  });
+
+  it("placeholders: stable per (sandbox, credential), different across sandboxes, key persisted, never the secret", async () => {
+    const store = new CredentialStore(dir);
+    await store.add({ name: "slack-bot", secret: "xoxb-real-token-value" });
+    const p1 = await store.placeholder("alpha", "slack-bot");
+    expect(await new CredentialStore(dir).placeholder("alpha", "slack-bot")).toBe(p1);
+    expect(await store.placeholder("beta", "slack-bot")).not.toBe(p1);
+    expect(p1).not.toContain("real");
+    const file = JSON.parse(await readFile(store.file, "utf8")) as { placeholderKey: string };
+    expect(file.placeholderKey).toMatch(/^[0-9a-f]{64}$/);
+    const index = await store.placeholderIndex("alpha");
+    expect(index.byPlaceholder.get(p1)?.secret).toBe("xoxb-real-token-value");
+  });
+});
