@@ -5,7 +5,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import * as realFs from "node:fs/promises";
 import path from "node:path";
-import { RuntimeError } from "../runtime/runtime-error.js";
+import { RuntimeError } from "../state/runtime-error.js";
 import type { FsPromises } from "../state/atomic-write.js";
 import { StateFile } from "../state/state-file.js";
 import { KINDS } from "./kinds.js";

@@ -10,9 +10,9 @@ import { z } from "zod";
 import { CredentialStore } from "../credentials/store.js";
 import { CredentialNameSchema } from "../credentials/schema.js";
 import { blockedRange, canonicalAddress, neverAllowed } from "../gateway/hard-blocks.js";
-import { RuntimeError } from "../runtime/runtime-error.js";
+import { RuntimeError } from "../state/runtime-error.js";
 // The sandbox-name rule; moves to state/sandbox-name.ts with the layout refactor.
-import { SandboxNameSchema } from "../sandbox/registry.js";
+import { SandboxNameSchema } from "../state/sandbox-name.js";
 import { sandboxDir } from "../state/paths.js";
 import { StateFile } from "../state/state-file.js";
 import { getProvider, ProviderKindSchema, type ProviderKind } from "./providers/index.js";

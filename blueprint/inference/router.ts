@@ -9,7 +9,7 @@ import { isIP } from "node:net";
 import { performance } from "node:perf_hooks";
 import { CredentialStore } from "../credentials/store.js";
 import { KINDS } from "../credentials/kinds.js";
-import { SandboxNameSchema } from "../sandbox/registry.js";
+import { SandboxNameSchema } from "../state/sandbox-name.js";
 import { InferenceAuditLog, inferenceLogFile, type InferenceEvent, type RotationOptions } from "./audit.js";
 import { classifyRequest, ROUTER_HOST, type ClientShape, type Endpoint } from "./endpoints.js";
 import { errorBody, hintFor, scrubSecrets, sendError, upstreamMessage } from "./errors.js";
