@@ -6,7 +6,10 @@
 //   absolute-form.ts   plain-HTTP proxy requests
 //   connect-tunnel.ts  CONNECT: pure tunnels (or hand-off to TLS termination)
 //   tls-terminate.ts   terminated TLS and the requests inside it
-//   upstream-request.ts forwarding one request upstream (hop-by-hop headers, agents)
+//   upstream-request.ts forwarding one request upstream (hop-by-hop headers, per-caller pools)
+//   method-override.ts L7 rules on the wire method and on X-HTTP-Method-Override & co.
+//   client-hello.ts    the SNI of a pure tunnel's ClientHello, read without terminating
+//   head-deadline.ts   every request head on a connection is due within headersTimeoutMs
 //   refusals.ts        refusal bodies and responses; authority.ts  host[:port] parsing
 // Every outcome goes to the audit log.
 

@@ -253,10 +253,12 @@ describe("keep-alive connections", () => {
     // Now trickle the next head, one byte at a time: every byte resets an idle timer, not the deadline.
     const head = `GET http://api.example.test:${plain.port}/second-head HTTP/1.1\r\nHost: api.example.test:${plain.port}\r\nX-Slow: ${"a".repeat(400)}`;
     let sent = 0;
+    // The gateway closing the socket mid-trickle can surface as EPIPE on our next write.
+    socket.on("error", () => {});
     const closed = new Promise<boolean>((resolve) => {
       socket.once("close", () => resolve(true));
       const tick = setInterval(() => {
-        if (socket.destroyed) return;
+        if (socket.destroyed || !socket.writable) return;
         if (sent >= head.length) {
           clearInterval(tick);
           resolve(false);
