@@ -6,6 +6,7 @@ import type http from "node:http";
 import { originForm, parseAuthority } from "./authority.js";
 import type { Authorizer } from "./authorize.js";
 import type { GatewayContext } from "./gateway-context.js";
+import { methodOverrides } from "./method-override.js";
 import { denial, nextStep, respond } from "./refusals.js";
 import type { Tracked } from "./sandbox-state.js";
 import type { UpstreamForwarder } from "./upstream-request.js";
@@ -44,7 +45,7 @@ export async function handleAbsoluteForm(
     return;
   }
   const started = performance.now();
-  const granted = await authorizer.authorize(conn, host, port, { method, target });
+  const granted = await authorizer.authorize(conn, host, port, { method, target, overrides: methodOverrides(req.headers) });
   if (!granted.ok) {
     respond(res, granted.status, granted.body);
     return;

@@ -1,8 +1,11 @@
 // The approval queue: a request to a destination no policy names is held while a person
-// decides. One approval per (sandbox, host, port, binary) is shared by every request that
-// arrives while it is pending; a decision (or the timeout) settles all of them at once.
-// Applying a decision to the policy is the gateway's job (gateway.ts); this file only holds,
-// lists, publishes and settles.
+// decides. Requests share one approval only when they are what the operator is shown: the
+// same caller (pid, executable, ancestors — the whole caller record), host, port and, for
+// plain HTTP, method and path (the query string is not shown and may differ). A decision (or
+// the timeout) settles all of them at once; `waiting` says how many that is. Each sandbox has
+// at most `maxPendingPerSandbox` approvals open: a flood of new destinations is refused past
+// that instead of growing the queue. Applying a decision to the policy is authorize.ts's job;
+// this file only holds, lists, publishes and settles.
 
 import { EventEmitter, on } from "node:events";
 import { randomBytes } from "node:crypto";
@@ -23,7 +26,7 @@ export const ApprovalSchema = z.object({
   /** The caller's executable: what an "always" rule would name in `binaries`. */
   binary: z.string().nullable(),
   caller: CallerSchema,
-  /** Method and path of the first held request, when it was plain HTTP. */
+  /** Method and path (without query) shared by the held requests, when they are plain HTTP. */
   request: z.object({ method: z.string(), path: z.string() }).nullable(),
   createdAt: z.string(),
   expiresAt: z.string(),
@@ -53,28 +56,39 @@ interface Entry {
 export interface ApprovalQueueOptions {
   /** How long a request is held before it is refused. Default 60 000 ms. */
   timeoutMs?: number;
+  /** Open approvals per sandbox; a request that would open another is refused. Default 32. */
+  maxPendingPerSandbox?: number;
 }
+
+/** What `hold` returns: the shared approval and its outcome, or why nothing was held. */
+export type HoldResult = { held: true; approval: Approval; outcome: Promise<ApprovalOutcome> } | { held: false; pending: number };
 
 export class ApprovalQueue {
   private readonly timeoutMs: number;
+  readonly maxPendingPerSandbox: number;
   private readonly byId = new Map<string, Entry>();
   private readonly byKey = new Map<string, Entry>();
   private readonly events = new EventEmitter();
 
   constructor(options: ApprovalQueueOptions = {}) {
     this.timeoutMs = options.timeoutMs ?? 60_000;
+    this.maxPendingPerSandbox = options.maxPendingPerSandbox ?? 32;
     this.events.setMaxListeners(0);
   }
 
   /**
    * Holds a request until its approval is decided. `onCreated` runs when this call opened a
-   * new approval (for the audit log); joiners share the existing one.
+   * new approval (for the audit log); joiners share the existing one. When the sandbox already
+   * has its maximum of open approvals and none matches, nothing is held.
    */
-  hold(request: HoldRequest, onCreated?: (approval: Approval) => void): { approval: Approval; outcome: Promise<ApprovalOutcome> } {
+  hold(request: HoldRequest, onCreated?: (approval: Approval) => void): HoldResult {
     const binary = request.caller.exe;
-    const key = JSON.stringify([request.sandbox, request.host, request.port, binary]);
+    const shown = request.request === undefined ? null : [request.request.method, request.request.path];
+    const key = JSON.stringify([request.sandbox, request.host, request.port, request.caller, shown]);
     let entry = this.byKey.get(key);
     if (entry === undefined) {
+      const pending = this.list(request.sandbox).length;
+      if (pending >= this.maxPendingPerSandbox) return { held: false, pending };
       const now = Date.now();
       const approval: Approval = {
         id: randomBytes(4).toString("hex"),
@@ -100,7 +114,7 @@ export class ApprovalQueue {
     const current = entry;
     current.approval.waiting += 1;
     const outcome = new Promise<ApprovalOutcome>((resolve) => current.waiters.push(resolve));
-    return { approval: current.approval, outcome };
+    return { held: true, approval: current.approval, outcome };
   }
 
   get(id: string): Approval | undefined {

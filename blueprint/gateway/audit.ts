@@ -11,6 +11,7 @@ import { createInterface } from "node:readline";
 import { z } from "zod";
 import type { Caller } from "./caller.js";
 import type { RuleRef } from "./policy-engine.js";
+import { visible } from "../state/terminal-text.js";
 
 /** What happened, in nemoclaw's words (kept in `unmapped.decision`). */
 export type AuditDecision = "allow" | "deny" | "held" | "approved" | "timeout" | "close";
@@ -154,7 +155,10 @@ const LABELS: Record<AuditDecision, string> = {
   allow: "ALLOWED", deny: "DENIED", held: "HELD", approved: "APPROVED", timeout: "TIMEOUT", close: "CLOSED",
 };
 
-/** One line for people: `DENIED /usr/bin/curl(64) -> evil.com:443 [policy:- rule:-] [reason:…]`. */
+/**
+ * One line for people: `DENIED /usr/bin/curl(64) -> evil.com:443 [policy:- rule:-] [reason:…]`.
+ * Paths, hosts and reasons come from inside the sandbox: the line is made terminal-safe.
+ */
 export function renderAuditEvent(event: OcsfEvent): string {
   const u = event.unmapped;
   let label = LABELS[u.decision];
@@ -169,7 +173,7 @@ export function renderAuditEvent(event: OcsfEvent): string {
   if (event.duration !== undefined) extra.push(`${event.duration}ms`);
   if (u.approval_id !== undefined) extra.push(`approval:${u.approval_id}`);
   const time = new Date(event.time).toISOString();
-  return `${time} ${label} ${who} -> ${dest}${request} ${rule} [reason:${event.message}]${extra.length > 0 ? ` [${extra.join(" ")}]` : ""}`;
+  return visible(`${time} ${label} ${who} -> ${dest}${request} ${rule} [reason:${event.message}]${extra.length > 0 ? ` [${extra.join(" ")}]` : ""}`);
 }
 
 export interface AuditLogOptions {

@@ -8,6 +8,8 @@ import type { Approval, ApprovalDecision, ApprovalOutcome } from "./approvals.js
 import type { AuditInput } from "./audit.js";
 import type { GatewayContext, ResolvedGatewayOptions } from "./gateway-context.js";
 import { checkAddress, resolveHost } from "./hard-blocks.js";
+import { evaluateRequest } from "./method-override.js";
+import type { RequestToCheck } from "./method-override.js";
 import { evaluate } from "./policy-engine.js";
 import type { Candidate, Decision, RuleRef } from "./policy-engine.js";
 import { denial, nextStep } from "./refusals.js";
@@ -41,10 +43,12 @@ export class Authorizer {
   private readonly ctx: GatewayContext;
   /** allowedIps of allow-once decisions, read by the held requests as they wake. */
   private readonly onceIps = new Map<string, string[] | undefined>();
+  /** Approvals whose allow-always is being applied: the policy change must not cancel them. */
+  private readonly deciding = new Set<string>();
 
   constructor(ctx: GatewayContext) {
     this.ctx = ctx;
-    this.approvals = new ApprovalQueue({ timeoutMs: ctx.options.approvalTimeoutMs });
+    this.approvals = new ApprovalQueue({ timeoutMs: ctx.options.approvalTimeoutMs, maxPendingPerSandbox: ctx.options.maxPendingApprovalsPerSandbox });
   }
 
   /**
@@ -63,32 +67,43 @@ export class Authorizer {
     if (approval === undefined) throw new Error(`no pending approval ${id}; it may have been decided or timed out (openclaw nemoclaw approvals lists the pending ones)`);
     const state = this.ctx.sandbox(approval.sandbox);
     if (state === undefined) throw new Error(`no sandbox named ${approval.sandbox} is registered with the egress gateway`);
+    // Settled in the same turn as the change it makes, so watchers, the audit log and the
+    // answer all carry the operator's decision; the held requests wake after it is in force.
+    let persisted: Promise<void> = Promise.resolve();
     if (decision === "allow-always") {
       if (approval.binary === null) throw new Error(`approval ${id} comes from an unidentified process; only allow-once is possible`);
-      setPolicy(approval.sandbox, state.withApprovedRule(approval.host, approval.port, approval.binary, options.allowedIps));
-      await state.persistPolicy();
+      this.deciding.add(id);
+      try {
+        setPolicy(approval.sandbox, state.withApprovedRule(approval.host, approval.port, approval.binary, options.allowedIps));
+      } finally {
+        this.deciding.delete(id);
+      }
+      persisted = state.persistPolicy();
     } else if (decision === "deny-always") {
-      await state.addDenied({ host: approval.host, port: approval.port, binary: approval.binary });
+      persisted = state.addDenied({ host: approval.host, port: approval.port, binary: approval.binary });
     }
     this.onceIps.set(id, options.allowedIps);
     const settled = this.approvals.settle(id, decision);
     // Held requests read it as they wake, within this turn of the event loop.
     setTimeout(() => this.onceIps.delete(id), 0).unref();
-    return settled ?? { ...approval, status: decision };
+    await persisted;
+    if (settled === undefined) throw new Error(`approval ${id} was settled while the decision was applied`);
+    return settled;
   }
 
   /** Held requests whose destination the (new) policy now decides are woken to decide again. */
   recheckHeld(sandbox: string, state: SandboxState): void {
     for (const approval of this.approvals.list(sandbox)) {
+      if (this.deciding.has(approval.id)) continue;
       if (state.engine.match(approval.host, approval.port, approval.caller).action !== "ask") this.approvals.settle(approval.id, "cancelled");
     }
   }
 
   /** Name-level policy (holding unknown names for approval), then resolution and hard blocks. */
-  async authorize(conn: Tracked, host: string, port: number, http?: { method: string; target: string }): Promise<Granted | Refusal> {
+  async authorize(conn: Tracked, host: string, port: number, http?: RequestToCheck): Promise<Granted | Refusal> {
     const { options } = this.ctx;
     const refuse = (status: number, error: string, rule: RuleRef | null, reason: string, kind: "unknown" | "policy", decision: AuditInput["decision"] = "deny", approvalId?: string): Refusal => {
-      this.ctx.record(conn, { decision, host, port, rule, reason, ...(http === undefined ? {} : { http: { ...http, scheme: "http" as const } }), ...(approvalId === undefined ? {} : { approvalId }) });
+      this.ctx.record(conn, { decision, host, port, rule, reason, ...(http === undefined ? {} : { http: { method: http.method, target: http.target, scheme: "http" as const } }), ...(approvalId === undefined ? {} : { approvalId }) });
       return { ok: false, status, body: denial(error, host, port, rule, reason, nextStep(conn.sandbox, kind)) };
     };
     let candidates: Candidate[] | undefined;
@@ -110,6 +125,9 @@ export class Authorizer {
         { sandbox: conn.sandbox, host, port, caller: conn.caller, ...(http === undefined ? {} : { request: { method: http.method, path: http.target.split("?")[0] ?? "/" } }) },
         (approval) => this.ctx.record(conn, { decision: "held", host, port, rule: null, reason: `${matched.reason}; held for approval ${approval.id}`, approvalId: approval.id }),
       );
+      if (!held.held) {
+        return refuse(403, "too many pending approvals", null, `${matched.reason}; ${held.pending} approvals are already pending for this sandbox, so no new one is opened`, "unknown");
+      }
       approvalId = held.approval.id;
       const outcome: ApprovalOutcome = await held.outcome;
       if (outcome === "timeout") return refuse(403, "approval timed out", null, `approval ${approvalId} timed out after ${options.approvalTimeoutMs} ms`, "unknown", "timeout", approvalId);
@@ -138,7 +156,8 @@ export class Authorizer {
         return verdict.allowed;
       });
       if (passing.length > 0) {
-        return { ok: true, address, decision: evaluate(passing, http), ...(approvalId === undefined ? {} : { approvalId }) };
+        const decision = http === undefined ? evaluate(passing) : evaluateRequest(passing, http);
+        return { ok: true, address, decision, ...(approvalId === undefined ? {} : { approvalId }) };
       }
     }
     return refuse(403, "blocked address", candidates[0]?.ref ?? null, firstProblem ?? `${host} resolved to no address`, "policy");

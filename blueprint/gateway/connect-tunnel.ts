@@ -1,6 +1,14 @@
 // CONNECT host:port: the target names the destination (a Host header, if sent, must agree),
 // authorization decides it, then either a pure byte tunnel to the checked address, or — for
 // endpoints that inspect requests — TLS termination (tls-terminate.ts).
+//
+// A pure tunnel is not read, except its first client bytes: when they are a TLS ClientHello,
+// its server name (SNI) must be the CONNECT host — otherwise one allowed name on a shared
+// front (a CDN, a cloud load balancer) would carry TLS to any other name it serves. A hello
+// without SNI is refused for a named host (every client sends it for names) and accepted for
+// an address literal (clients never send it for addresses). Tunnels whose first bytes are not
+// a TLS handshake (other protocols on `protocol: tcp` endpoints) pass unread; server-first
+// protocols work since upstream bytes flow from the start.
 
 import type http from "node:http";
 import net from "node:net";
@@ -8,6 +16,8 @@ import { parseAuthority } from "./authority.js";
 import type { Authorizer } from "./authorize.js";
 import { upstreamPort } from "./gateway-context.js";
 import type { GatewayContext } from "./gateway-context.js";
+import { MAX_CLIENT_HELLO, peekClientHello } from "./client-hello.js";
+import { canonicalHost } from "./policy-engine.js";
 import type { Decision } from "./policy-engine.js";
 import { denial, refuseRaw } from "./refusals.js";
 import type { Tracked } from "./sandbox-state.js";
@@ -65,6 +75,18 @@ interface TunnelTarget {
   approvalId?: string;
 }
 
+/** Why the tunnel's first client bytes may not go to `host`, or undefined when they may (so far: "need-more"). */
+function sniProblem(data: Buffer, host: string): { problem?: string; alert?: number; needMore?: true } {
+  const peek = peekClientHello(data);
+  if (peek.state === "need-more") return data.length > MAX_CLIENT_HELLO + 1024 ? { problem: "TLS ClientHello larger than 64 KiB", alert: 50 } : { needMore: true };
+  if (peek.state === "not-tls") return {};
+  if (peek.state === "malformed") return { problem: peek.reason, alert: 50 }; // decode_error
+  if (peek.sni === null) {
+    return net.isIP(host) !== 0 ? {} : { problem: `TLS ClientHello names no server (SNI) for the CONNECT target ${host}`, alert: 112 }; // unrecognized_name
+  }
+  return canonicalHost(peek.sni) === host ? {} : { problem: `TLS SNI "${peek.sni.slice(0, 255)}" does not match the CONNECT target ${host}`, alert: 112 };
+}
+
 /** A pure byte tunnel to the checked address; opened (200) only once the upstream accepted. */
 function tunnel(ctx: GatewayContext, conn: Tracked, socket: net.Socket, head: Buffer, t: TunnelTarget): void {
   const { host, port, address, decision, approvalId } = t;
@@ -72,6 +94,35 @@ function tunnel(ctx: GatewayContext, conn: Tracked, socket: net.Socket, head: Bu
   const upstream = net.connect({ host: address, port: upstreamPort(ctx.options, host, port), noDelay: true });
   conn.linked.add(upstream);
   let open = false;
+  let refused = false;
+  // Client bytes are held until the first ones are known not to be a TLS hello to another name.
+  const checkFirstBytes = (): void => {
+    let buffered = head;
+    const onData = (chunk: Buffer): void => {
+      buffered = Buffer.concat([buffered, chunk]);
+      decide();
+    };
+    const decide = (): void => {
+      const verdict = sniProblem(buffered, host);
+      if (verdict.needMore === true) return;
+      socket.off("data", onData);
+      socket.pause();
+      if (verdict.problem !== undefined) {
+        refused = true;
+        ctx.record(conn, { decision: "deny", host, port, address, rule: decision.rule, reason: verdict.problem });
+        // A fatal TLS alert: the client's TLS stack reports it instead of a bare reset.
+        socket.end(Buffer.from([0x15, 0x03, 0x03, 0x00, 0x02, 0x02, verdict.alert ?? 40]));
+        socket.destroySoon();
+        upstream.destroy();
+        return;
+      }
+      if (buffered.length > 0) upstream.write(buffered);
+      socket.pipe(upstream);
+    };
+    socket.on("data", onData);
+    if (buffered.length > 0) decide();
+    if (!socket.destroyed && socket.listenerCount("data") > 0) socket.resume();
+  };
   upstream.setTimeout(ctx.options.connectTimeoutMs, () => upstream.destroy(new Error("connect timed out")));
   upstream.once("connect", () => {
     open = true;
@@ -79,9 +130,8 @@ function tunnel(ctx: GatewayContext, conn: Tracked, socket: net.Socket, head: Bu
     ctx.record(conn, { decision: "allow", host, port, address, rule: decision.rule, reason: decision.reason, ...(approvalId === undefined ? {} : { approvalId }) });
     socket.setTimeout(0);
     socket.write("HTTP/1.1 200 Connection Established\r\n\r\n");
-    if (head.length > 0) upstream.write(head);
-    socket.pipe(upstream);
     upstream.pipe(socket);
+    checkFirstBytes();
   });
   upstream.on("error", (error: NodeJS.ErrnoException) => {
     if (!open) {
@@ -92,8 +142,8 @@ function tunnel(ctx: GatewayContext, conn: Tracked, socket: net.Socket, head: Bu
   });
   upstream.once("close", () => {
     conn.linked.delete(upstream);
-    socket.destroy();
-    if (open) {
+    if (!refused) socket.destroy();
+    if (open && !refused) {
       ctx.record(conn, { decision: "close", host, port, address, rule: decision.rule, reason: "tunnel closed", bytesUp: upstream.bytesWritten, bytesDown: upstream.bytesRead, durationMs: performance.now() - started });
     }
   });

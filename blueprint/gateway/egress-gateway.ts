@@ -6,7 +6,10 @@
 //   absolute-form.ts   plain-HTTP proxy requests
 //   connect-tunnel.ts  CONNECT: pure tunnels (or hand-off to TLS termination)
 //   tls-terminate.ts   terminated TLS and the requests inside it
-//   upstream-request.ts forwarding one request upstream (hop-by-hop headers, agents)
+//   upstream-request.ts forwarding one request upstream (hop-by-hop headers, per-caller pools)
+//   method-override.ts L7 rules on the wire method and on X-HTTP-Method-Override & co.
+//   client-hello.ts    the SNI of a pure tunnel's ClientHello, read without terminating
+//   head-deadline.ts   every request head on a connection is due within headersTimeoutMs
 //   refusals.ts        refusal bodies and responses; authority.ts  host[:port] parsing
 // Every outcome goes to the audit log.
 
@@ -21,6 +24,7 @@ import type { AuditInput, AuditLog } from "./audit.js";
 import { addressAllowed, Authorizer } from "./authorize.js";
 import { readPreamble } from "./caller.js";
 import { handleConnect } from "./connect-tunnel.js";
+import { HeadDeadlines } from "./head-deadline.js";
 import type { EgressHandler } from "./egress-handler.js";
 import { resolveGatewayOptions } from "./gateway-context.js";
 import type { EgressGatewayOptions, GatewayContext, ResolvedGatewayOptions } from "./gateway-context.js";
@@ -51,6 +55,7 @@ export class EgressGateway implements EgressHandler {
   private readonly upstream: UpstreamForwarder;
   private readonly terminator: TlsTerminator;
   private readonly server: http.Server;
+  private readonly deadlines: HeadDeadlines;
   private closed = false;
 
   constructor(options: EgressGatewayOptions = {}) {
@@ -72,14 +77,17 @@ export class EgressGateway implements EgressHandler {
       requireHostHeader: true,
       noDelay: true,
     };
+    this.deadlines = new HeadDeadlines(this.options.headersTimeoutMs);
     this.terminator = new TlsTerminator(this.ctx, this.upstream, serverOptions);
     this.server = http.createServer(serverOptions);
     this.server.on("request", (req: http.IncomingMessage, res: http.ServerResponse) => {
-      const conn = this.spoke(req.socket);
+      this.deadlines.request(req, res);
+      const conn = this.connection(req.socket);
       if (conn !== undefined) void handleAbsoluteForm(this.ctx, this.authorizer, this.upstream, conn, req, res);
     });
     this.server.on("connect", (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => {
-      const conn = this.spoke(socket);
+      this.deadlines.release(socket);
+      const conn = this.connection(socket);
       if (conn !== undefined) void handleConnect(this.ctx, this.authorizer, this.terminator, conn, req, socket, head);
     });
     this.server.on("upgrade", (_req: http.IncomingMessage, socket: net.Socket) => {
@@ -88,14 +96,10 @@ export class EgressGateway implements EgressHandler {
     this.server.on("clientError", (error: NodeJS.ErrnoException, socket: net.Socket) => refuseMalformed(this.ctx, this.tracked.get(socket), error, socket));
   }
 
-  /** The connection a request arrived on, marked as having spoken; an untracked socket is closed. */
-  private spoke(socket: net.Socket): Tracked | undefined {
+  /** The connection a request arrived on; an untracked socket is closed. */
+  private connection(socket: net.Socket): Tracked | undefined {
     const conn = this.tracked.get(socket);
-    if (conn === undefined) {
-      socket.destroy();
-      return undefined;
-    }
-    conn.spoke = true;
+    if (conn === undefined) socket.destroy();
     return conn;
   }
 
@@ -224,14 +228,9 @@ export class EgressGateway implements EgressHandler {
           refuseRaw(socket, 503, denial("too many connections", null, null, null, `the sandbox has ${state.connections.size} open connections`, "close idle connections and retry"));
           return;
         }
-        const conn: Tracked = { sandbox, caller, socket, uses: new Map(), linked: new Set(), spoke: false };
+        const conn: Tracked = { sandbox, caller, socket, uses: new Map(), linked: new Set() };
         this.tracked.set(socket, conn);
-        // Node's own headersTimeout only runs for servers that listen; ours are fed sockets.
-        const silent = setTimeout(() => {
-          if (!conn.spoke) socket.destroy();
-        }, this.options.headersTimeoutMs);
-        silent.unref();
-        socket.once("close", () => clearTimeout(silent));
+        this.deadlines.watch(socket);
         state.connections.add(conn);
         socket.once("close", () => {
           state.connections.delete(conn);

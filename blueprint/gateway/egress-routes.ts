@@ -13,6 +13,7 @@ import { cidrProblem } from "../policy/schema.js";
 import { changedSections, sameNetworkPolicy, STATIC_SECTIONS } from "../policy/diff.js";
 import type { Policy } from "../policy/schema.js";
 import { serializePolicy } from "../policy/serialize.js";
+import { visibleJson } from "../state/terminal-text.js";
 import { ApprovalSchema } from "./approvals.js";
 import { readAuditEvents, renderAuditEvent } from "./audit.js";
 import type { EgressGateway } from "./egress-gateway.js";
@@ -243,7 +244,7 @@ export function controlRoutes(gateway: EgressGateway, options: ControlRouteOptio
         const log = gateway.auditLog(req.sandbox);
         await log.flush();
         const events = (await readAuditEvents(log.file)).slice(-req.limit);
-        return { ok: true as const, lines: events.map((e) => (req.json ? JSON.stringify(e) : renderAuditEvent(e))) };
+        return { ok: true as const, lines: events.map((e) => (req.json ? visibleJson(JSON.stringify(e)) : renderAuditEvent(e))) };
       },
     } satisfies Route<typeof EgressLogsRequest, typeof EgressLogsResponse>,
   };

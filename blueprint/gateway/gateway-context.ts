@@ -13,6 +13,8 @@ export interface EgressGatewayOptions {
   hostMap?: HostMap;
   /** How long a request to an unknown destination is held for approval. Default 60 000 ms. */
   approvalTimeoutMs?: number;
+  /** Approvals open at once per sandbox; requests that would open more are refused. Default 32. */
+  maxPendingApprovalsPerSandbox?: number;
   /** How long a new connection may take to send its caller preamble. Default 5000 ms. */
   preambleTimeoutMs?: number;
   /** Largest request head accepted (Node's maxHeaderSize). Default 16 KiB. */
@@ -41,6 +43,7 @@ export interface EgressGatewayOptions {
 const DEFAULTS = {
   maxConnectionsPerSandbox: 4096,
   approvalTimeoutMs: 60_000,
+  maxPendingApprovalsPerSandbox: 32,
   preambleTimeoutMs: 5_000,
   maxHeaderSize: 16 * 1024,
   headersTimeoutMs: 30_000,

@@ -1,8 +1,13 @@
 // Request targets, reduced to the one form rules are matched against. Upstream servers decode
 // and resolve paths in their own ways, so anything that two reasonable servers could read
 // differently — dot segments (plain, encoded or `..;`), empty segments, backslashes, encoded
-// slashes, double encoding, control bytes, invalid UTF-8 — is refused rather than rewritten:
-// the path we match is then the path the upstream serves.
+// slashes, double encoding, control bytes, invalid UTF-8, `;` path parameters — is refused
+// rather than rewritten: the path we match is then the path the upstream serves.
+//
+// `;` (raw or `%3B`): servlet containers, Spring and others strip `;params` from each segment
+// before routing, so `/repos/a/b/hooks;x` is served as `/repos/a/b/hooks` while a deny rule on
+// `/repos/*/*/hooks` would not match the text. Normalising would guess one server's rules;
+// refusing is exact, and real APIs do not use matrix parameters.
 
 export interface RequestTarget {
   /** Decoded path, e.g. `/repos/a b/x`. */
@@ -68,6 +73,7 @@ export function parseRequestTarget(raw: string, options: TargetOptions = {}): Ta
     if (/^\.\.?(;.*)?$/.test(segment)) return refuse(`path has a dot segment ("${segment}"); send the resolved path`);
     if (segment === "" && i < segments.length - 1) return refuse("path has an empty segment (//)");
   }
+  if (path.includes(";")) return refuse("path has a ; parameter (servers that strip path parameters would serve another path than the rules match)");
   const query: Array<[string, string]> = [];
   if (rawQuery.length > 0) {
     for (const part of rawQuery.split("&")) {

@@ -65,8 +65,6 @@ export interface Tracked {
   uses: Map<string, Use>;
   /** Sockets to close with it (upstream side of tunnels). */
   linked: Set<net.Socket>;
-  /** True once a request or CONNECT arrived (a silent connection is closed). */
-  spoke: boolean;
 }
 
 export class SandboxState {

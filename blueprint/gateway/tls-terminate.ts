@@ -9,8 +9,10 @@ import type net from "node:net";
 import tls from "node:tls";
 import { originForm, parseAuthority } from "./authority.js";
 import { addressAllowed } from "./authorize.js";
+import { HeadDeadlines } from "./head-deadline.js";
 import type { GatewayContext } from "./gateway-context.js";
-import { canonicalHost, evaluate } from "./policy-engine.js";
+import { evaluateRequest, methodOverrides } from "./method-override.js";
+import { canonicalHost } from "./policy-engine.js";
 import type { RuleRef } from "./policy-engine.js";
 import { denial, nextStep, refuseMalformed, refuseRaw, respond } from "./refusals.js";
 import type { Tracked } from "./sandbox-state.js";
@@ -28,12 +30,17 @@ export class TlsTerminator {
   private readonly upstream: UpstreamForwarder;
   private readonly inner = new WeakMap<net.Socket, Inner>();
   private readonly server: http.Server;
+  private readonly deadlines: HeadDeadlines;
 
   constructor(ctx: GatewayContext, upstream: UpstreamForwarder, serverOptions: http.ServerOptions) {
     this.ctx = ctx;
     this.upstream = upstream;
+    this.deadlines = new HeadDeadlines(ctx.options.headersTimeoutMs);
     this.server = http.createServer(serverOptions);
-    this.server.on("request", (req, res) => void this.onRequest(req, res));
+    this.server.on("request", (req, res) => {
+      this.deadlines.request(req, res);
+      void this.onRequest(req, res);
+    });
     this.server.on("upgrade", (_req: http.IncomingMessage, socket: net.Socket) => {
       refuseRaw(socket, 403, denial("upgrade refused", null, null, null, "protocol upgrades on inspected endpoints are not supported yet", "give the endpoint a policy without protocol: rest to tunnel it unread"));
     });
@@ -69,8 +76,14 @@ export class TlsTerminator {
     });
     conn.linked.add(secure);
     secure.on("error", () => socket.destroy());
+    // The handshake is bounded like a request head: a client that never finishes it is closed.
+    const handshake = setTimeout(() => secure.destroy(), this.ctx.options.headersTimeoutMs);
+    handshake.unref();
+    secure.once("close", () => clearTimeout(handshake));
     secure.once("secure", () => {
+      clearTimeout(handshake);
       this.inner.set(secure, { conn, host, port, address });
+      this.deadlines.watch(secure);
       this.server.emit("connection", secure);
     });
   }
@@ -106,7 +119,7 @@ export class TlsTerminator {
     const matched = state.engine.match(host, port, conn.caller);
     const candidates = matched.candidates.filter((c) => addressAllowed(this.ctx.options, host, address, c.endpoint.allowed_ips).allowed);
     if (candidates.length === 0) return deny(403, "denied by policy", matched.rule, matched.action === "allow" ? `${address} is not allowed for this endpoint any more` : matched.reason);
-    const decision = evaluate(candidates, { method, target });
+    const decision = evaluateRequest(candidates, { method, target, overrides: methodOverrides(req.headers) });
     if (decision.action !== "allow") return deny(403, "denied by policy", decision.rule, decision.reason);
     this.upstream.forward(conn, req, res, { host, port, address, target, decision, started, tls: true });
   }

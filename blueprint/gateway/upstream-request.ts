@@ -47,13 +47,47 @@ export interface ForwardTarget {
   approvalId?: string;
 }
 
+/** Keep-alive agents of one (sandbox, caller) and the client connections using them. */
+interface Pool {
+  http: http.Agent;
+  https: https.Agent;
+  users: Set<Tracked>;
+}
+
+/**
+ * Upstream connections are pooled per sandbox and caller identity (the whole caller record),
+ * never across them: an upstream connection can carry authentication bound to it (NTLM,
+ * Negotiate, TLS client state, server-side sessions keyed on the connection), which must not
+ * serve another sandbox or another program. A pool lives while a client connection of its
+ * caller is open.
+ */
 export class UpstreamForwarder {
   private readonly ctx: GatewayContext;
-  private readonly httpAgent = new http.Agent({ keepAlive: true, maxFreeSockets: 64 });
-  private readonly httpsAgent = new https.Agent({ keepAlive: true, maxFreeSockets: 64 });
+  private readonly pools = new Map<string, Pool>();
 
   constructor(ctx: GatewayContext) {
     this.ctx = ctx;
+  }
+
+  private pool(conn: Tracked): Pool {
+    const key = JSON.stringify([conn.sandbox, conn.caller]);
+    let pool = this.pools.get(key);
+    if (pool === undefined) {
+      pool = { http: new http.Agent({ keepAlive: true, maxFreeSockets: 64 }), https: new https.Agent({ keepAlive: true, maxFreeSockets: 64 }), users: new Set() };
+      this.pools.set(key, pool);
+    }
+    const used = pool;
+    if (!used.users.has(conn)) {
+      used.users.add(conn);
+      conn.socket.once("close", () => {
+        used.users.delete(conn);
+        if (used.users.size > 0 || this.pools.get(key) !== used) return;
+        this.pools.delete(key);
+        used.http.destroy();
+        used.https.destroy();
+      });
+    }
+    return used;
   }
 
   forward(conn: Tracked, req: http.IncomingMessage, res: http.ServerResponse, f: ForwardTarget): void {
@@ -61,17 +95,18 @@ export class UpstreamForwarder {
     const method = req.method ?? "GET";
     const headers = endToEndHeaders(req.headers);
     const internal = options.internalHosts?.[f.host] !== undefined;
+    const pool = this.pool(conn);
     const common = { host: f.address, port: upstreamPort(options, f.host, f.port), method, path: f.target, headers, setHost: false };
     const upstream = f.tls && !internal
       ? https.request({
           ...common,
-          agent: this.httpsAgent,
+          agent: pool.https,
           // Verified against the name the sandbox asked for (servername), or the literal address.
           // No per-request checkServerIdentity: a closure in the options defeats the agent's reuse.
           ...(net.isIP(f.host) === 0 ? { servername: f.host } : {}),
           ...(options.upstreamCa === undefined ? {} : { ca: options.upstreamCa }),
         })
-      : http.request({ ...common, agent: this.httpAgent });
+      : http.request({ ...common, agent: pool.http });
     let up = 0;
     let down = 0;
     let status: number | undefined;
@@ -128,7 +163,10 @@ export class UpstreamForwarder {
   }
 
   close(): void {
-    this.httpAgent.destroy();
-    this.httpsAgent.destroy();
+    for (const pool of this.pools.values()) {
+      pool.http.destroy();
+      pool.https.destroy();
+    }
+    this.pools.clear();
   }
 }

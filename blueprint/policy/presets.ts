@@ -17,6 +17,8 @@ export interface PresetInfo {
   file: string;
   /** Every destination it opens, as `host:port` (address-only endpoints show their ranges). */
   allows: string[];
+  /** What each endpoint lets through, generated from its rules (`host:port: GET /**, POST /graphql; never * /x`). */
+  permits: string[];
   /** The network policy names it adds. */
   policies: string[];
   preset: Preset;
@@ -48,6 +50,27 @@ export function presetAllows(preset: Preset): string[] {
     for (const endpoint of policy.endpoints ?? []) for (const d of endpointDestinations(endpoint)) out.add(d);
   }
   return [...out].sort();
+}
+
+const ACCESS_METHODS = { "read-only": "GET, HEAD, OPTIONS", "read-write": "GET, HEAD, OPTIONS, POST, PUT, PATCH, DELETE", full: "any method" } as const;
+
+function describeMatcher(m: { method?: string | undefined; path?: string | undefined; query?: Record<string, unknown> | undefined }): string {
+  const query = m.query === undefined ? "" : `?${Object.keys(m.query).map((k) => `${k}=…`).join("&")}`;
+  return `${m.method ?? "*"} ${m.path ?? "/**"}${query}`;
+}
+
+/**
+ * What one endpoint lets through, from its rules rather than from prose: a description can
+ * promise "no DELETE" while a rule allows `POST /graphql`; this line cannot.
+ */
+export function endpointPermits(endpoint: Endpoint): string {
+  const where = endpointDestinations(endpoint).join(", ");
+  if (endpoint.protocol !== "rest") return `${where}: any traffic (not inspected)`;
+  const allowed = endpoint.access !== undefined ? ACCESS_METHODS[endpoint.access] : (endpoint.rules ?? []).map((r) => describeMatcher(r.allow)).join(", ") || "nothing";
+  const scope = endpoint.path === undefined ? "" : ` under ${endpoint.path}`;
+  const denied = (endpoint.deny_rules ?? []).map(describeMatcher);
+  const audit = endpoint.enforcement === "audit" ? " (audit only: not enforced)" : "";
+  return `${where}: ${allowed}${scope}${denied.length > 0 ? `; never ${denied.join(", ")}` : ""}${audit}`;
 }
 
 /** Loads every `*.yaml` preset in `dir`, sorted by name. Throws PolicyError listing every invalid file. */
@@ -88,6 +111,7 @@ async function readPreset(path: string): Promise<PresetInfo> {
     description: presetDescription(policy),
     file: path,
     allows: presetAllows(policy),
+    permits: Object.values(policy.network_policies).flatMap((np) => (np.endpoints ?? []).map(endpointPermits)),
     policies: Object.keys(policy.network_policies),
     preset: policy,
     warnings,

@@ -84,7 +84,7 @@ const policyCheck: Handler<"policy.check"> = async (req) => {
 const policyPresets: Handler<"policy.presets"> = async () => {
   try {
     const presets = await listPresets();
-    return { presets: presets.map((p) => ({ name: p.name, description: p.description, allows: p.allows })) };
+    return { presets: presets.map((p) => ({ name: p.name, description: p.description, allows: p.allows, permits: p.permits })) };
   } catch (e) {
     policyFailure(e, "a shipped preset");
   }

@@ -132,7 +132,7 @@ export type PolicyCheckResult = z.infer<typeof PolicyCheckResultSchema>;
 
 export const PresetsResultSchema = z
   .object({
-    presets: z.array(z.object({ name: z.string(), description: z.string(), allows: z.array(z.string()) }).strict()),
+    presets: z.array(z.object({ name: z.string(), description: z.string(), allows: z.array(z.string()), permits: z.array(z.string()) }).strict()),
   })
   .strict();
 export type PresetsResult = z.infer<typeof PresetsResultSchema>;

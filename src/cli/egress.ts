@@ -7,6 +7,7 @@ import type { z } from "zod";
 import { runBlueprint } from "../blueprint/run.js";
 import type { ResolvedConfig } from "../config/resolve.js";
 import { UserError } from "../errors.js";
+import { visible, visibleJson } from "../../blueprint/state/terminal-text.js";
 import { printJson, renderFields } from "./output.js";
 
 type Protocol = typeof import("../../blueprint/runtime/protocol.js");
@@ -35,10 +36,15 @@ function unwrap<T extends { ok: boolean }>(answer: T): Extract<T, { ok: true }> 
 
 type Approval = z.infer<Routes["ApprovalsListResponse"]>["approvals"][number];
 
-function describeApproval(a: Approval): string {
+/**
+ * One approval for people. Binary, host and path come from inside the sandbox: shown
+ * terminal-safe. `held` is what one decision releases (identical requests share an approval).
+ */
+export function describeApproval(a: Approval): string {
   const what = a.request ? `${a.request.method} ${a.request.path}` : "connection";
   const who = `${a.binary ?? "unknown binary"}${a.caller.pid ? `(${a.caller.pid})` : ""}`;
-  return `  ${a.id}  [${a.sandbox}] ${who} -> ${a.host}:${a.port}  ${what}  (${a.status}, ${a.waiting} waiting, expires ${a.expiresAt})`;
+  const held = `${a.waiting} request${a.waiting === 1 ? "" : "s"} held`;
+  return visible(`  ${a.id}  [${a.sandbox}] ${who} -> ${a.host}:${a.port}  ${what}  (${a.status}, ${held}, expires ${a.expiresAt})`);
 }
 
 export async function approvalsList(config: ResolvedConfig, opts: { sandbox?: string; watch?: boolean; json?: boolean }): Promise<void> {
@@ -59,7 +65,7 @@ export async function approvalsList(config: ResolvedConfig, opts: { sandbox?: st
   for (;;) {
     const answer = await call(config, "approvals/wait", { ...filter, waitMs: 8_000 }, (r) => r.ApprovalsWaitResponse);
     for (const event of answer.events) {
-      if (opts.json) process.stdout.write(`${JSON.stringify(event)}\n`);
+      if (opts.json) process.stdout.write(`${visibleJson(JSON.stringify(event))}\n`);
       else process.stdout.write(`${event.type === "pending" ? "new " : `${event.approval.status} `}${describeApproval(event.approval).trim()}\n`);
     }
   }
@@ -85,7 +91,9 @@ export async function approvalsDecide(
   }
   const a = answer.approval;
   const verdict = decision === "approve" ? (opts.always ? "Allowed always (rule added to the sandbox's policy)" : "Allowed once") : opts.always ? "Denied always" : "Denied";
-  process.stdout.write(`${renderFields(verdict, [["Approval", a.id], ["Sandbox", a.sandbox], ["Destination", `${a.host}:${a.port}`], ["Binary", a.binary ?? "unknown"]])}\n`);
+  const released = decision === "approve" && !opts.always ? [["Released", `${a.waiting} held request${a.waiting === 1 ? "" : "s"}`] as const] : [];
+  const fields: Array<readonly [string, string]> = [["Approval", a.id], ["Sandbox", a.sandbox], ["Destination", visible(`${a.host}:${a.port}`)], ["Binary", visible(a.binary ?? "unknown")], ...released];
+  process.stdout.write(`${renderFields(verdict, fields)}\n`);
 }
 
 export async function sandboxPolicy(

@@ -1,3 +1,4 @@
+import { visibleJson } from "../../blueprint/state/terminal-text.js";
 import { UserError } from "../errors.js";
 
 /** House style: a heading, a blank line, then two-space indented `Key: value` fields. */
@@ -7,8 +8,9 @@ export function renderFields(heading: string, fields: ReadonlyArray<readonly [st
   return lines.join("\n");
 }
 
+/** JSON on stdout; what JSON.stringify leaves raw that a terminal would act on is escaped. */
 export function printJson(value: unknown): void {
-  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+  process.stdout.write(`${visibleJson(JSON.stringify(value, null, 2))}\n`);
 }
 
 /** Print an error for a person (never a stack trace for a UserError) and set a failing exit code. */

@@ -33,7 +33,7 @@ export async function policyPresets(opts: { json?: boolean }): Promise<void> {
   }
   const lines = ["Policy presets", ""];
   for (const p of presets) {
-    lines.push(`  ${p.name}: ${p.description}`, `    allows: ${p.allows.join(", ") || "nothing"}`);
+    lines.push(`  ${p.name}: ${p.description}`, `    allows: ${p.allows.join(", ") || "nothing"}`, ...p.permits.map((line) => `      ${line}`));
   }
   lines.push("", "  Use: openclaw nemoclaw policy check FILE --preset name1,name2");
   process.stdout.write(`${lines.join("\n")}\n`);
