@@ -70,14 +70,25 @@ describe("layout", () => {
     expect(wrong).toEqual([]);
   });
 
-  it("the plugin runs no runtime code before verifying it: only the sandbox-name rule, and types", () => {
-    const allowed = path.join(blueprint, "state", "sandbox-name.js");
+  it("the plugin runs no runtime code before verifying it: only two pure helpers, and types", () => {
+    // The sandbox-name rule (its config schema needs it) and the terminal-text escaper (every
+    // line it prints): pure functions with no imports of their own.
+    const pure = ["sandbox-name.js", "terminal-text.js"].map((f) => path.join(blueprint, "state", f));
     const wrong = sources(path.join(repoRoot, "src")).flatMap((file) =>
       imports(file)
         .map(({ spec, typeOnly }) => ({ spec, typeOnly, target: path.resolve(path.dirname(file), spec) }))
-        .filter(({ target, typeOnly }) => target.startsWith(blueprint + path.sep) && !typeOnly && target !== allowed)
+        .filter(({ target, typeOnly }) => target.startsWith(blueprint + path.sep) && !typeOnly && !pure.includes(target))
         .map(({ spec }) => `${path.relative(repoRoot, file)} → ${spec}`),
     );
     expect(wrong).toEqual([]);
+  });
+});
+
+describe("the helpers the plugin loads before verification", () => {
+  it("import nothing but zod", () => {
+    for (const file of ["sandbox-name.ts", "terminal-text.ts"]) {
+      const specs = imports(path.join(repoRoot, "blueprint", "state", file)).map((i) => i.spec);
+      expect(specs.filter((s) => s !== "zod")).toEqual([]);
+    }
   });
 });
