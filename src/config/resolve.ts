@@ -2,6 +2,7 @@ import os from "node:os";
 import path from "node:path";
 import { DEFAULTS, PluginConfigSchema, type PluginConfig } from "./schema.js";
 import { UserError } from "../errors.js";
+import { parseSize } from "./size.js";
 
 export type ResolvedConfig = {
   defaultSandbox: string;
@@ -11,6 +12,8 @@ export type ResolvedConfig = {
   baseImage: string;
   approvalTimeoutSeconds: number;
   launchIntercept: boolean;
+  /** /sandbox size limit for new sandboxes, bytes; 0 for none. */
+  sandboxDiskBytes: number;
   inference: NonNullable<PluginConfig["inference"]>;
 };
 
@@ -43,6 +46,7 @@ export function resolvePluginConfig(raw: unknown, env: NodeJS.ProcessEnv = proce
     baseImage: c.baseImage ?? env.NEMOCLAW_BASE_IMAGE ?? DEFAULTS.baseImage,
     approvalTimeoutSeconds: c.approvals?.timeoutSeconds ?? DEFAULTS.approvalTimeoutSeconds,
     launchIntercept: c.launch?.intercept ?? DEFAULTS.launchIntercept,
+    sandboxDiskBytes: parseSize(c.sandboxDisk ?? DEFAULTS.sandboxDisk),
     inference: c.inference ?? {},
   };
 }
