@@ -86,8 +86,9 @@ export async function streamLogs(docker: Docker, container: Docker.Container, op
 /** The container's last `lines` lines of output, for an error message; none when unreadable. */
 export async function logTail(docker: Docker, container: Docker.Container, lines: number): Promise<string[]> {
   try {
+    // Both streams, interleaved as they came: the supervisor and the launcher report on stderr.
     const { stdout } = await captureOutput(async (io) => {
-      await streamLogs(docker, container, { follow: false, tail: lines, ...io });
+      await streamLogs(docker, container, { follow: false, tail: lines, stdout: io.stdout, stderr: io.stdout });
       return 0;
     });
     return stdout.trim().split("\n").filter(Boolean);
