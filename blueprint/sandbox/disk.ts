@@ -17,7 +17,9 @@
 import type Docker from "dockerode";
 import { RuntimeError } from "../state/runtime-error.js";
 import { captureOutput } from "./container-io.js";
-import { SANDBOX_LABEL, type SandboxUser } from "./container-spec.js";
+import { isNotFound } from "./docker-client.js";
+import { SANDBOX_LABEL, sandboxVolumeName, type SandboxUser } from "./container-spec.js";
+import type { SandboxRecord } from "./registry.js";
 
 export function sandboxDiskVolumeName(name: string): string {
   return `nemoclaw-${name}-disk`;
@@ -104,7 +106,7 @@ async function runHelper(docker: Docker, image: string, name: string, script: st
  * and the volume pointing at the loop device that holds it. Resolves with whether the /sandbox
  * volume was (re)made; a container made with an older one must be recreated.
  */
-export async function ensureSandboxDisk(
+async function ensureSandboxDisk(
   docker: Docker,
   options: { name: string; image: string; sizeBytes: number; user: SandboxUser; volume: string; labels: Record<string, string> },
 ): Promise<{ device: string; remade: boolean }> {
@@ -124,7 +126,7 @@ export async function ensureSandboxDisk(
 }
 
 /** Detaches the loop device and removes the image's volume (the /sandbox volume must be gone already). */
-export async function removeSandboxDisk(docker: Docker, name: string, image: string): Promise<boolean> {
+async function removeSandboxDisk(docker: Docker, name: string, image: string): Promise<boolean> {
   const volume = docker.getVolume(sandboxDiskVolumeName(name));
   if (!(await volume.inspect().then(() => true, () => false))) return false;
   await runHelper(docker, image, name, DETACH, [diskDir(name)]);
@@ -132,3 +134,30 @@ export async function removeSandboxDisk(docker: Docker, name: string, image: str
   return true;
 }
 
+
+/**
+ * /sandbox's volume: with a quota, the loop-mounted ext4 image (attached again after a reboot);
+ * else a plain volume. True when a quota volume was remade (its container must be too).
+ */
+export async function ensureSandboxVolume(docker: Docker, record: Pick<SandboxRecord, "name" | "image" | "limits" | "user">, labels: Record<string, string>): Promise<boolean> {
+  const volume = sandboxVolumeName(record.name);
+  if (record.limits.diskBytes === 0) {
+    await docker.createVolume({ Name: volume, Labels: labels });
+    return false;
+  }
+  const { remade } = await ensureSandboxDisk(docker, { name: record.name, image: record.image, sizeBytes: record.limits.diskBytes, user: record.user, volume, labels });
+  return remade;
+}
+
+/** Removes /sandbox's volume (and the quota's image, loop device included); says what went. */
+export async function removeSandboxVolumes(docker: Docker, record: Pick<SandboxRecord, "name" | "image">): Promise<string[]> {
+  const removed: string[] = [];
+  try {
+    await docker.getVolume(sandboxVolumeName(record.name)).remove();
+    removed.push(`volume ${sandboxVolumeName(record.name)}`);
+  } catch (e) {
+    if (!isNotFound(e)) throw e;
+  }
+  if (await removeSandboxDisk(docker, record.name, record.image)) removed.push(`volume ${sandboxDiskVolumeName(record.name)}`);
+  return removed;
+}

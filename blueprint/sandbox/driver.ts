@@ -11,12 +11,11 @@
 // /sandbox across. Serving the egress path belongs to the runtime (`egress`, egress-path.ts).
 import { readFile } from "node:fs/promises";
 import path from "node:path";
-import { PassThrough } from "node:stream";
 import type Docker from "dockerode";
 import { changedSections } from "../policy/schema.js";
 import { RuntimeError } from "../state/runtime-error.js";
 import { compiledBlueprintDir, runtimeIdentity } from "../state/runtime-files.js";
-import { describeDockerHost } from "./docker-client.js";
+import { describeDockerHost, isNotFound } from "./docker-client.js";
 import { writeFileAtomic } from "../state/atomic-write.js";
 import { sandboxPolicyFile, sandboxRunDir } from "../state/paths.js";
 import { installSandboxTrust, TRUST_ENV } from "./trust.js";
@@ -25,7 +24,6 @@ import {
   buildContainerSpec,
   buildExecSpec,
   DEFAULT_LIMITS,
-  PROXY_URL,
   RUNTIME_DIR,
   SANDBOX_LABEL,
   sandboxContainerName,
@@ -36,10 +34,10 @@ import {
   type SandboxMount,
 } from "./container-spec.js";
 import { captureOutput, runExec, startAndWait, streamLogs, type ExecIo, type LogsOptions } from "./container-io.js";
-import { ensureSandboxDisk, removeSandboxDisk, sandboxDiskVolumeName } from "./disk.js";
+import { ensureSandboxVolume, removeSandboxVolumes, sandboxDiskVolumeName } from "./disk.js";
 import { CLOSED_EGRESS, type EgressPath } from "./egress-path.js";
-import { buildSandboxImage, imageExists, ImageBuildError, type ImageBuildEvent } from "./image.js";
-import { OPENCLAW_NODE_MODULES, openclawClosure, stageOpenclaw } from "./openclaw-stage.js";
+import { ensureImage, imageExists, type Progress } from "./image.js";
+import { OPENCLAW_NODE_MODULES, openclawClosure, seedOpenclawConfig, stageOpenclaw } from "./openclaw-stage.js";
 import { parseSandboxName, SandboxRegistry, type SandboxRecord } from "./registry.js";
 import { ensureRunDir } from "./run-dir.js";
 import { composePolicy, policyText, readStoredPolicy, sandboxSettings, staticChanges, staticSections } from "./sandbox-policy.js";
@@ -50,7 +48,7 @@ export type { ExecIo } from "./container-io.js";
 export type { ContainerState, InsideReport, LayerReport, SandboxStatus } from "./status.js";
 export { OPENCLAW_MOUNT } from "./openclaw-stage.js";
 
-export type Progress = (step: string, message: string, percent?: number) => void;
+export type { Progress } from "./image.js";
 
 /** The default workload until launch interception runs `openclaw gateway`: idle, forever. */
 export const IDLE_COMMAND = ["sleep", "infinity"];
@@ -85,10 +83,6 @@ export interface SandboxSummary {
   createdAt: string;
   presets: string[];
   openclaw: string | null;
-}
-
-function isNotFound(error: unknown): boolean {
-  return typeof error === "object" && error !== null && (error as { statusCode?: unknown }).statusCode === 404;
 }
 
 /** The staged supervisor's volume: one per sealed build, as the supervisor must match the runtime. */
@@ -133,6 +127,10 @@ export class SandboxDriver {
     }
   }
 
+  #volumeLabels(name: string): Record<string, string> {
+    return { [SANDBOX_LABEL]: name, [STATE_DIR_LABEL]: this.stateDir };
+  }
+
   #container(name: string): Docker.Container {
     return this.docker.getContainer(sandboxContainerName(name));
   }
@@ -172,7 +170,7 @@ export class SandboxDriver {
     const settings = sandboxSettings(policy);
 
     progress("image", `sandbox image on ${options.baseImage}`);
-    const image = await this.#ensureImage(options.baseImage, progress);
+    const image = await ensureImage(this.docker, options.baseImage, progress);
 
     const mounts: SandboxMount[] = [];
     let openclaw: SandboxRecord["openclaw"] = null;
@@ -212,99 +210,24 @@ export class SandboxDriver {
       progress("daemon", "starting the egress path (host daemon)");
       await this.#egress.serve(name);
       progress("volume", record.limits.diskBytes > 0 ? `/sandbox limited to ${record.limits.diskBytes} bytes (ext4 image)` : "/sandbox without a size limit");
-      await this.#ensureVolume(record);
+      await ensureSandboxVolume(this.docker, record, this.#volumeLabels(record.name));
       progress("container", `creating ${sandboxContainerName(name)}`);
       await this.#createContainer(record);
       progress("start", "starting the supervisor and the workload");
       await startAndWait(this.docker, this.#container(name), name);
       if (record.openclaw) {
         progress("openclaw", "routing OpenClaw's own traffic through the egress gateway (proxy.proxyUrl)");
-        await this.#seedOpenclawConfig(name);
+        await seedOpenclawConfig(name, (command, io) => this.exec(name, command, io));
       }
       return record;
     } catch (e) {
       // Nothing half-made is left behind: a failed create leaves no state, container or volume.
       await this.#container(name).remove({ force: true }).catch(() => undefined);
-      await this.#removeVolumes(record).catch(() => undefined);
+      await removeSandboxVolumes(this.docker, record).catch(() => undefined);
       await this.#egress.release(name);
       await this.registry.remove(name);
       throw e;
     }
-  }
-
-  /**
-   * The sandbox's own OpenClaw config (~/.openclaw/openclaw.json under /sandbox): its fetch, http and
-   * WebSocket clients use the forwarder. Written once, as the workload; an existing file is left alone.
-   */
-  async #seedOpenclawConfig(name: string): Promise<void> {
-    const config = `// Written by nemoclaw when the sandbox was created. OpenClaw's own HTTP and WebSocket\n// traffic goes through the sandbox's forwarder to the host's egress gateway.\n${JSON.stringify({ proxy: { proxyUrl: PROXY_URL } }, null, 2)}\n`;
-    const sink = new PassThrough().resume();
-    const code = await this.exec(name, ["sh", "-c", 'test -e "$HOME/.openclaw/openclaw.json" || { mkdir -p "$HOME/.openclaw" && cat > "$HOME/.openclaw/openclaw.json"; }'], {
-      stdin: PassThrough.from([Buffer.from(config)]),
-      stdout: sink,
-      stderr: sink,
-    });
-    if (code !== 0) throw new RuntimeError("openclaw-config", `could not write OpenClaw's config inside ${name} (exit ${code})`, "check `openclaw nemoclaw <name> logs`");
-  }
-
-  async #ensureImage(baseImage: string, progress: Progress): Promise<string> {
-    try {
-      let lastPercent = -1;
-      const { tag, built } = await buildSandboxImage({
-        docker: this.docker,
-        baseImage,
-        onProgress: (event: ImageBuildEvent) => {
-          if (event.type === "step") {
-            const percent = Math.round(((event.index - 1) / event.total) * 100);
-            if (percent !== lastPercent) progress("image", `step ${event.index}/${event.total}: ${event.instruction}`, percent);
-            lastPercent = percent;
-          } else if (event.type === "done") progress("image", `built ${event.tag}`, 100);
-        },
-      });
-      if (!built) progress("image", `reusing ${tag}`, 100);
-      return tag;
-    } catch (e) {
-      if (e instanceof ImageBuildError) {
-        throw new RuntimeError(
-          "image-build-failed",
-          `the sandbox image did not build${e.step ? ` at ${e.step}` : ""}`,
-          `fix the cause in the log above; is the base image ${baseImage} present (\`docker image ls\`) and the Debian mirror reachable?`,
-          [e.message.split("\n")[0] ?? "", ...e.logTail],
-        );
-      }
-      if (isNotFound(e) || /pull access denied|not found|manifest unknown/i.test((e as Error).message)) {
-        throw new RuntimeError("base-image-missing", `the base image ${baseImage} is not available: ${(e as Error).message}`, "build it with scripts/build-base-image.sh or set plugins.entries.nemoclaw.config.baseImage");
-      }
-      throw e;
-    }
-  }
-
-  /**
-   * /sandbox's volume: with a quota, the loop-mounted ext4 image (attached again after a
-   * reboot); else a plain volume. True when a quota volume was remade (its container must be too).
-   */
-  async #ensureVolume(record: SandboxRecord): Promise<boolean> {
-    const labels = { [SANDBOX_LABEL]: record.name, [STATE_DIR_LABEL]: this.stateDir };
-    const volume = sandboxVolumeName(record.name);
-    if (record.limits.diskBytes === 0) {
-      await this.docker.createVolume({ Name: volume, Labels: labels });
-      return false;
-    }
-    const { remade } = await ensureSandboxDisk(this.docker, { name: record.name, image: record.image, sizeBytes: record.limits.diskBytes, user: record.user, volume, labels });
-    return remade;
-  }
-
-  /** Removes /sandbox's volume (and the quota's image, loop device included); says what went. */
-  async #removeVolumes(record: Pick<SandboxRecord, "name" | "image">): Promise<string[]> {
-    const removed: string[] = [];
-    try {
-      await this.docker.getVolume(sandboxVolumeName(record.name)).remove();
-      removed.push(`volume ${sandboxVolumeName(record.name)}`);
-    } catch (e) {
-      if (!isNotFound(e)) throw e;
-    }
-    if (await removeSandboxDisk(this.docker, record.name, record.image)) removed.push(`volume ${sandboxDiskVolumeName(record.name)}`);
-    return removed;
   }
 
   /**
@@ -392,10 +315,10 @@ export class SandboxDriver {
     await this.#egress.serve(name);
     let info = await this.#inspect(name);
     if (info?.State.Running) return { recreated: false, alreadyRunning: true };
-    if (!(await imageExists(this.docker, record.image))) await this.#ensureImage(record.baseImage, progress);
+    if (!(await imageExists(this.docker, record.image))) await ensureImage(this.docker, record.baseImage, progress);
     // A quota's loop device does not survive a reboot: attached again, it may get another
     // number, and the volume naming the old one is remade, and with it the container.
-    if (await this.#ensureVolume(record)) {
+    if (await ensureSandboxVolume(this.docker, record, this.#volumeLabels(record.name))) {
       progress("volume", `the /sandbox disk was attached again; recreating ${sandboxContainerName(name)}`);
       info = undefined;
     }
@@ -430,7 +353,7 @@ export class SandboxDriver {
     } catch (e) {
       if (!isNotFound(e)) throw e;
     }
-    removed.push(...(await this.#removeVolumes(record)));
+    removed.push(...(await removeSandboxVolumes(this.docker, record)));
     await this.#egress.release(name);
     await this.registry.remove(name);
     removed.push(`state ${path.join(this.stateDir, "sandboxes", name)}`);

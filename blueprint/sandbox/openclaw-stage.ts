@@ -9,8 +9,11 @@ import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { readFile, realpath } from "node:fs/promises";
 import path from "node:path";
+import { PassThrough } from "node:stream";
 import type Docker from "dockerode";
 import { RuntimeError } from "../state/runtime-error.js";
+import type { ExecIo } from "./container-io.js";
+import { PROXY_URL } from "./container-spec.js";
 import { ensureStagedVolume } from "./staged-volume.js";
 
 /** Where the staged node_modules appears inside. */
@@ -120,4 +123,19 @@ export async function stageOpenclaw(docker: Docker, image: string, closure: Open
     skip: (p) => nested.has(p),
   });
   return name;
+}
+
+/**
+ * The sandbox's own OpenClaw config (~/.openclaw/openclaw.json under /sandbox): its fetch, http and
+ * WebSocket clients use the forwarder. Written once, as the workload; an existing file is left alone.
+ */
+export async function seedOpenclawConfig(name: string, exec: (command: readonly string[], io: ExecIo) => Promise<number>): Promise<void> {
+  const config = `// Written by nemoclaw when the sandbox was created. OpenClaw's own HTTP and WebSocket\n// traffic goes through the sandbox's forwarder to the host's egress gateway.\n${JSON.stringify({ proxy: { proxyUrl: PROXY_URL } }, null, 2)}\n`;
+  const sink = new PassThrough().resume();
+  const code = await exec(["sh", "-c", 'test -e "$HOME/.openclaw/openclaw.json" || { mkdir -p "$HOME/.openclaw" && cat > "$HOME/.openclaw/openclaw.json"; }'], {
+    stdin: PassThrough.from([Buffer.from(config)]),
+    stdout: sink,
+    stderr: sink,
+  });
+  if (code !== 0) throw new RuntimeError("openclaw-config", `could not write OpenClaw's config inside ${name} (exit ${code})`, "check `openclaw nemoclaw <name> logs`");
 }

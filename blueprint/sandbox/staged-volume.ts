@@ -10,14 +10,11 @@
 // Old volumes are not removed automatically: `docker volume ls -f label=nemoclaw.staged`.
 import type Docker from "dockerode";
 import tar from "tar-fs";
+import { isNotFound } from "./docker-client.js";
 
 export const STAGED_LABEL = "nemoclaw.staged";
 const MARKER = ".nemoclaw-staged";
 const STAGE = "/stage";
-
-function isNotFound(error: unknown): boolean {
-  return typeof error === "object" && error !== null && (error as { statusCode?: unknown }).statusCode === 404;
-}
 
 /** One fill per volume at a time within this process (several sandboxes created at once). */
 const filling = new Map<string, Promise<boolean>>();
