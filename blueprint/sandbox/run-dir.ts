@@ -2,7 +2,7 @@
 // /run/nemoclaw). It lives under /tmp/nemoclaw-<uid>/ (see state/paths.ts for why), a folder
 // other local users could create first: it is used only when it is ours, a real directory and
 // closed to everyone else.
-import { lstat, mkdir, chmod, rm } from "node:fs/promises";
+import { lstat, mkdir, chmod, rm, rmdir } from "node:fs/promises";
 import { RuntimeError } from "../state/runtime-error.js";
 import { runDirsRoot, sandboxRunDir, stateRunDir } from "../state/paths.js";
 
@@ -34,4 +34,6 @@ export async function ensureRunDir(stateDir: string, name: string): Promise<stri
 
 export async function removeRunDir(stateDir: string, name: string): Promise<void> {
   await rm(sandboxRunDir(stateDir, name), { recursive: true, force: true });
+  // The state dir's folder goes with its last sandbox.
+  await rmdir(stateRunDir(stateDir)).catch(() => undefined);
 }
