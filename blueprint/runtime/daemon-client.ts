@@ -11,6 +11,7 @@ import { HealthSchema, type Health } from "./daemon.js";
 import { RuntimeError } from "../state/runtime-error.js";
 import { controlSocketFile, daemonLogFile } from "../state/paths.js";
 import { ensureStateDir } from "../state/state-file.js";
+import type { EgressPath } from "../sandbox/egress-path.js";
 
 const START_TIMEOUT_MS = 10_000;
 
@@ -126,4 +127,23 @@ export async function stopDaemon(stateDir: string): Promise<boolean> {
   await controlRequest(stateDir, "POST", "/shutdown", {});
   await waitFor(async () => ((await daemonHealth(stateDir)) ? undefined : true), START_TIMEOUT_MS);
   return true;
+}
+
+/** The sandbox driver's egress path: this state dir's daemon, started when a sandbox needs it. */
+export function daemonEgressPath(stateDir: string): EgressPath {
+  return {
+    async serve(name) {
+      await ensureDaemon(stateDir);
+      await controlRequest(stateDir, "POST", "/sandboxes/serve", { name });
+    },
+    async release(name) {
+      if (await daemonHealth(stateDir).catch(() => undefined)) {
+        await controlRequest(stateDir, "POST", "/sandboxes/release", { name }).catch(() => undefined);
+      }
+    },
+    async describe(name) {
+      const health = await daemonHealth(stateDir).catch(() => undefined);
+      return health?.sandboxes.includes(name) ? `daemon pid ${health.pid} serving proxy.sock (${health.egress})` : undefined;
+    },
+  };
 }

@@ -8,7 +8,7 @@ import { runPreflight } from "./preflight.js";
 import { RuntimeError } from "../state/runtime-error.js";
 import { egressCall } from "./egress-call.js";
 import { createDockerClient } from "../sandbox/docker-client.js";
-import { daemonHealth, stopDaemon } from "./daemon-client.js";
+import { daemonEgressPath, daemonHealth, stopDaemon } from "./daemon-client.js";
 import { endpointDestinations, listPresets } from "../policy/presets.js";
 import { buildContainerSpec, sandboxVolumeName } from "../sandbox/container-spec.js";
 import { SandboxDriver } from "../sandbox/driver.js";
@@ -92,6 +92,7 @@ const policyPresets: Handler<"policy.presets"> = async () => {
 
 // ── sandboxes ────────────────────────────────────────────────────────────────────────────────
 
+/** The driver, with this state dir's daemon serving the egress path (started when a sandbox needs it). */
 function driverFor(req: { stateDir: string; dockerHost?: string | undefined }): SandboxDriver {
   let docker: Docker;
   try {
@@ -99,7 +100,7 @@ function driverFor(req: { stateDir: string; dockerHost?: string | undefined }): 
   } catch (e) {
     throw new RuntimeError("docker-host-invalid", (e as Error).message, "fix plugins.entries.nemoclaw.config.dockerHost");
   }
-  return new SandboxDriver({ docker, stateDir: req.stateDir, dockerHost: req.dockerHost });
+  return new SandboxDriver({ docker, stateDir: req.stateDir, dockerHost: req.dockerHost, egress: daemonEgressPath(req.stateDir) });
 }
 
 const sandboxCreate: Handler<"sandbox.create"> = async (req, progress) => {
@@ -107,6 +108,7 @@ const sandboxCreate: Handler<"sandbox.create"> = async (req, progress) => {
   const limits = {
     ...(req.memoryBytes ? { memoryBytes: req.memoryBytes } : {}),
     ...(req.nanoCpus ? { nanoCpus: req.nanoCpus } : {}),
+    ...(req.diskBytes !== undefined ? { diskBytes: req.diskBytes } : {}),
   };
   const record = await driver.create(
     {

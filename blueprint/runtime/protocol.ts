@@ -55,6 +55,8 @@ export const RequestSchema = z.discriminatedUnion("command", [
       presets: z.array(z.string().min(1)),
       memoryBytes: z.number().int().positive().optional(),
       nanoCpus: z.number().int().positive().optional(),
+      /** Size limit of /sandbox; 0 for none. Default: the driver's (10 GiB). */
+      diskBytes: z.number().int().nonnegative().optional(),
       /** Root of the `openclaw` package the CLI runs from; mounted read-only inside. */
       openclawDir: z.string().min(1).optional(),
     })
@@ -153,6 +155,8 @@ export const SandboxSummarySchema = z
   .strict();
 export type SandboxSummary = z.infer<typeof SandboxSummarySchema>;
 
+const LimitsSchema = z.object({ memoryBytes: z.number(), nanoCpus: z.number(), pids: z.number(), tmpfsBytes: z.number(), diskBytes: z.number() }).strict();
+
 export const SandboxCreateResultSchema = z
   .object({
     name: z.string(),
@@ -162,7 +166,7 @@ export const SandboxCreateResultSchema = z
     policyFile: z.string(),
     presets: z.array(z.string()),
     openclaw: z.string().nullable(),
-    limits: z.object({ memoryBytes: z.number(), nanoCpus: z.number(), pids: z.number(), tmpfsBytes: z.number() }).strict(),
+    limits: LimitsSchema,
   })
   .strict();
 export type SandboxCreateResult = z.infer<typeof SandboxCreateResultSchema>;
@@ -196,7 +200,7 @@ export const SandboxStatusResultSchema = z
     openclaw: z.string().nullable(),
     policy: z.object({ source: z.string(), presets: z.array(z.string()), file: z.string() }).strict(),
     egress: z.string(),
-    limits: z.object({ memoryBytes: z.number(), nanoCpus: z.number(), pids: z.number(), tmpfsBytes: z.number() }).strict(),
+    limits: LimitsSchema,
     inside: z
       .object({
         supervisor: LayerSchema.nullable(),

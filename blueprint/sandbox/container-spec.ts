@@ -35,10 +35,12 @@ export interface LandlockOptions {
 }
 
 export interface SandboxMount {
-  /** Absolute host path. */
+  /** Absolute host path (a bind mount), or a volume's name with `volume: true`. */
   source: string;
   /** Absolute path inside the sandbox. Always mounted read-only. */
   target: string;
+  /** A named volume (staged content: its host path does not show inside), not a host folder. */
+  volume?: boolean;
 }
 
 export interface SandboxLimits {
@@ -47,6 +49,8 @@ export interface SandboxLimits {
   nanoCpus: number;
   pids: number;
   tmpfsBytes: number;
+  /** Size limit of /sandbox (an ext4 image, see disk.ts); 0 for none (a plain volume). */
+  diskBytes: number;
 }
 
 export interface SandboxUser {
@@ -104,6 +108,7 @@ export const DEFAULT_LIMITS: SandboxLimits = {
   nanoCpus: 1e9,
   pids: 512,
   tmpfsBytes: 256 * 1024 ** 2,
+  diskBytes: 10 * 1024 ** 3,
 };
 
 /** What the workload may touch when the policy does not say otherwise. */
@@ -204,7 +209,7 @@ export function buildContainerSpec(options: SandboxSpecOptions): Docker.Containe
   const user = options.user ?? DEFAULT_USER;
   const limits: SandboxLimits = { ...DEFAULT_LIMITS, ...options.limits };
   const mounts = options.mounts ?? [];
-  assertAbsolute("mount source", mounts.map((m) => m.source));
+  assertAbsolute("mount source", mounts.filter((m) => !m.volume).map((m) => m.source));
   assertAbsolute("mount target", mounts.map((m) => m.target));
   const seccomp = options.seccomp ?? buildSeccompProfile();
 
@@ -252,7 +257,13 @@ export function buildContainerSpec(options: SandboxSpecOptions): Docker.Containe
     Tmpfs: { "/tmp": `rw,nosuid,nodev,size=${limits.tmpfsBytes},mode=1777` },
     Mounts: [
       { Type: "volume", Source: options.volume ?? sandboxVolumeName(options.name), Target: SANDBOX_HOME },
-      ...mounts.map((m) => ({ Type: "bind" as const, Source: m.source, Target: m.target, ReadOnly: true })),
+      ...mounts.map((m) =>
+        m.volume
+          ? // NoCopy: the image has nothing there to copy in, and a staged volume is filled once.
+            // (@types/dockerode marks the optional Labels and DriverConfig as required.)
+            { Type: "volume" as const, Source: m.source, Target: m.target, ReadOnly: true, VolumeOptions: { NoCopy: true } as Docker.MountSettings["VolumeOptions"] }
+          : { Type: "bind" as const, Source: m.source, Target: m.target, ReadOnly: true },
+      ),
     ],
     Memory: limits.memoryBytes,
     // Same as Memory: no swap on top of the limit.

@@ -27,3 +27,8 @@ export function createDockerClient(dockerHost?: string): Docker {
 export function describeDockerHost(dockerHost?: string): string {
   return dockerHost ?? "unix:///var/run/docker.sock";
 }
+
+/** The Engine answered 404: no such container, volume or image. */
+export function isNotFound(error: unknown): boolean {
+  return typeof error === "object" && error !== null && (error as { statusCode?: unknown }).statusCode === 404;
+}

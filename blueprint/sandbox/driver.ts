@@ -1,19 +1,21 @@
-// The sandbox driver: named sandboxes on a Docker Engine, through its API (dockerode).
+// The sandbox driver: named sandboxes on a Docker Engine, through its API (dockerode). This file
+// is their lifecycle (create, start — recreating when needed —, stop, destroy) and policy
+// changes; the container's streams are in container-io.ts, status in status.ts.
 //
-// A sandbox is three things with one name: a state folder (<stateDir>/sandboxes/<name>/: record,
-// policy, run/ with the proxy socket), a named volume (/sandbox), and a container built from
-// the record. The container is disposable: `start` recreates it from the record when it is gone
-// (dockerd lost it, someone removed it), and the volume carries /sandbox across.
-import { existsSync } from "node:fs";
+// A sandbox is, with one name: a state folder (<stateDir>/sandboxes/<name>/: record, policy), a
+// run dir (the proxy socket, see state/paths.ts), a volume for /sandbox (with a quota: an ext4
+// image in a second volume, see disk.ts), and a container built from the record. It mounts
+// read-only staged volumes shared by every sandbox of the same build or OpenClaw version (the
+// supervisor, OpenClaw: staged-volume.ts). The container is disposable: `start` recreates it
+// from the record when it is gone (dockerd lost it, someone removed it), and the volume carries
+// /sandbox across. Serving the egress path belongs to the runtime (`egress`, egress-path.ts).
 import { readFile } from "node:fs/promises";
 import path from "node:path";
-import { PassThrough, type Readable, type Writable } from "node:stream";
 import type Docker from "dockerode";
 import { changedSections } from "../policy/diff.js";
 import { RuntimeError } from "../state/runtime-error.js";
-import { compiledBlueprintDir, stageSupervisor } from "../state/runtime-files.js";
-import { controlRequest, daemonHealth, ensureDaemon } from "../runtime/daemon-client.js";
-import { describeDockerHost } from "./docker-client.js";
+import { compiledBlueprintDir, runtimeIdentity } from "../state/runtime-files.js";
+import { describeDockerHost, isNotFound } from "./docker-client.js";
 import { writeFileAtomic } from "../state/atomic-write.js";
 import { sandboxPolicyFile, sandboxRunDir } from "../state/paths.js";
 import { installSandboxTrust, TRUST_ENV } from "./trust.js";
@@ -22,8 +24,6 @@ import {
   buildContainerSpec,
   buildExecSpec,
   DEFAULT_LIMITS,
-  NODE_PATH,
-  PROXY_URL,
   RUNTIME_DIR,
   SANDBOX_LABEL,
   sandboxContainerName,
@@ -31,25 +31,35 @@ import {
   SUPERVISOR_SCRIPT,
   workloadEnv,
   type SandboxLimits,
+  type SandboxMount,
 } from "./container-spec.js";
-import { buildSandboxImage, imageExists, ImageBuildError, type ImageBuildEvent } from "./image.js";
+import { captureOutput, runExec, startAndWait, streamLogs, type ExecIo, type LogsOptions } from "./container-io.js";
+import { ensureSandboxVolume, removeSandboxVolumes, sandboxDiskVolumeName } from "./disk.js";
+import { CLOSED_EGRESS, type EgressPath } from "./egress-path.js";
+import { ensureImage, imageExists, type Progress } from "./image.js";
+import { OPENCLAW_NODE_MODULES, openclawClosure, seedOpenclawConfig, stageOpenclaw } from "./openclaw-stage.js";
 import { parseSandboxName, SandboxRegistry, type SandboxRecord } from "./registry.js";
+import { ensureRunDir } from "./run-dir.js";
 import { composePolicy, policyText, readStoredPolicy, sandboxSettings, staticChanges, staticSections } from "./sandbox-policy.js";
+import { ensureStagedVolume } from "./staged-volume.js";
+import { containerState, readStatus, type ContainerState, type SandboxStatus } from "./status.js";
 
-export type Progress = (step: string, message: string, percent?: number) => void;
+export type { ExecIo } from "./container-io.js";
+export type { ContainerState, InsideReport, LayerReport, SandboxStatus } from "./status.js";
+export { OPENCLAW_MOUNT } from "./openclaw-stage.js";
 
-/** Where the host's OpenClaw appears inside. */
-export const OPENCLAW_MOUNT = "/opt/openclaw";
+export type { Progress } from "./image.js";
+
 /** The default workload until launch interception runs `openclaw gateway`: idle, forever. */
 export const IDLE_COMMAND = ["sleep", "infinity"];
-const READY_MARKER = "nemoclaw-supervisor: workload started";
-const READY_TIMEOUT_MS = 20_000;
 const STATE_DIR_LABEL = "nemoclaw.state-dir";
 
 export interface DriverOptions {
   docker: Docker;
   stateDir: string;
   dockerHost?: string | undefined;
+  /** Who serves the sandboxes' egress path (the runtime's daemon). Default: nobody (egress closed). */
+  egress?: EgressPath;
 }
 
 export interface CreateOptions {
@@ -58,14 +68,13 @@ export interface CreateOptions {
   /** --policy FILE; default the shipped base policy. */
   policyFile?: string | undefined;
   presets?: readonly string[];
+  /** diskBytes 0: /sandbox without a size limit. */
   limits?: Partial<SandboxLimits>;
-  /** Root of the host's `openclaw` package, mounted read-only. */
+  /** Root of the host's `openclaw` package: it and its production dependencies are staged read-only. */
   openclawDir?: string | undefined;
   command?: readonly string[];
   env?: Readonly<Record<string, string>>;
 }
-
-export type ContainerState = "running" | "stopped" | "missing";
 
 export interface SandboxSummary {
   name: string;
@@ -76,35 +85,9 @@ export interface SandboxSummary {
   openclaw: string | null;
 }
 
-export interface ExecIo {
-  stdin?: Readable | undefined;
-  stdout: Writable;
-  stderr: Writable;
-  tty?: boolean;
-  /** Called with the exec once it runs, and on every terminal resize. */
-  onResize?: (resize: (size: { h: number; w: number }) => Promise<void>) => void;
-}
-
-function isNotFound(error: unknown): boolean {
-  return typeof error === "object" && error !== null && (error as { statusCode?: unknown }).statusCode === 404;
-}
-
-/** How the host's OpenClaw is mounted: its package folder, or the node_modules holding it and its hoisted dependencies. */
-export async function openclawMount(hostDir: string): Promise<{ source: string; target: string; entry: string; version: string }> {
-  const pkgFile = path.join(hostDir, "package.json");
-  if (!existsSync(pkgFile)) throw new RuntimeError("openclaw-missing", `no OpenClaw package at ${hostDir}`, "reinstall OpenClaw");
-  const pkg = JSON.parse(await readFile(pkgFile, "utf8")) as { name?: string; version?: string; bin?: string | Record<string, string> };
-  const bin = typeof pkg.bin === "string" ? pkg.bin : (pkg.bin?.openclaw ?? "openclaw.mjs");
-  const parent = path.dirname(hostDir);
-  // npm hoists OpenClaw's dependencies next to it; mounting only its folder would leave them out.
-  const hoisted = path.basename(parent) === "node_modules";
-  const packageTarget = path.posix.join(OPENCLAW_MOUNT, "node_modules", path.basename(hostDir));
-  return {
-    source: hoisted ? parent : hostDir,
-    target: hoisted ? path.posix.join(OPENCLAW_MOUNT, "node_modules") : packageTarget,
-    entry: path.posix.join(packageTarget, bin),
-    version: pkg.version ?? "unknown",
-  };
+/** The staged supervisor's volume: one per sealed build, as the supervisor must match the runtime. */
+function supervisorVolumeName(): string {
+  return `nemoclaw-runtime-${runtimeIdentity().digest.slice(0, 16)}`;
 }
 
 export class SandboxDriver {
@@ -112,12 +95,14 @@ export class SandboxDriver {
   readonly stateDir: string;
   readonly registry: SandboxRegistry;
   readonly #dockerHost: string | undefined;
+  readonly #egress: EgressPath;
 
   constructor(options: DriverOptions) {
     this.docker = options.docker;
     this.stateDir = path.resolve(options.stateDir);
     this.registry = new SandboxRegistry(this.stateDir);
     this.#dockerHost = options.dockerHost;
+    this.#egress = options.egress ?? CLOSED_EGRESS;
   }
 
   /** Fails with how to start Docker when the engine does not answer. */
@@ -142,9 +127,16 @@ export class SandboxDriver {
     }
   }
 
+  #volumeLabels(name: string): Record<string, string> {
+    return { [SANDBOX_LABEL]: name, [STATE_DIR_LABEL]: this.stateDir };
+  }
+
+  #container(name: string): Docker.Container {
+    return this.docker.getContainer(sandboxContainerName(name));
+  }
+
   async containerState(name: string): Promise<ContainerState> {
-    const info = await this.#inspect(name);
-    return !info ? "missing" : info.State.Running ? "running" : "stopped";
+    return containerState(await this.#inspect(name));
   }
 
   // ── create ─────────────────────────────────────────────────────────────────────────────
@@ -162,13 +154,14 @@ export class SandboxDriver {
         `it belongs to another nemoclaw state directory or was left behind; remove it (\`docker rm -f ${sandboxContainerName(name)}\`) or pick another name`,
       );
     }
-    const volumeName = sandboxVolumeName(name);
-    if (await this.docker.getVolume(volumeName).inspect().then(() => true, () => false)) {
-      throw new RuntimeError(
-        "volume-exists",
-        `the volume ${volumeName} already exists: it may hold another sandbox's /sandbox`,
-        `remove it (\`docker volume rm ${volumeName}\`) if you do not need it, or pick another name`,
-      );
+    for (const volumeName of [sandboxVolumeName(name), sandboxDiskVolumeName(name)]) {
+      if (await this.docker.getVolume(volumeName).inspect().then(() => true, () => false)) {
+        throw new RuntimeError(
+          "volume-exists",
+          `the volume ${volumeName} already exists: it may hold another sandbox's /sandbox`,
+          `remove it (\`docker volume rm ${volumeName}\`) if you do not need it, or pick another name`,
+        );
+      }
     }
 
     progress("policy", options.policyFile ? `loading ${options.policyFile}` : "loading the base policy");
@@ -177,14 +170,19 @@ export class SandboxDriver {
     const settings = sandboxSettings(policy);
 
     progress("image", `sandbox image on ${options.baseImage}`);
-    const image = await this.#ensureImage(options.baseImage, progress);
+    const image = await ensureImage(this.docker, options.baseImage, progress);
 
-    const mounts: Array<{ source: string; target: string }> = [];
+    const mounts: SandboxMount[] = [];
     let openclaw: SandboxRecord["openclaw"] = null;
     if (options.openclawDir) {
-      const m = await openclawMount(path.resolve(options.openclawDir));
-      mounts.push({ source: m.source, target: m.target });
-      openclaw = { hostDir: path.resolve(options.openclawDir), version: m.version, entry: m.entry };
+      const closure = await openclawClosure(path.resolve(options.openclawDir));
+      progress("openclaw", `staging OpenClaw ${closure.version} and its ${closure.packages.length - 1} production dependencies (read-only volume)`);
+      mounts.push({ source: await stageOpenclaw(this.docker, image, closure), target: OPENCLAW_NODE_MODULES, volume: true });
+      openclaw = { hostDir: path.resolve(options.openclawDir), version: closure.version, entry: closure.entry };
+    }
+    const limits = { ...DEFAULT_LIMITS, ...options.limits };
+    if (!Number.isInteger(limits.diskBytes) || limits.diskBytes < 0 || (limits.diskBytes > 0 && limits.diskBytes < 16 * 1024 ** 2)) {
+      throw new RuntimeError("bad-disk-quota", `a /sandbox quota of ${limits.diskBytes} bytes is not usable`, "give at least 16 MiB, or 0 for no quota");
     }
     const record: SandboxRecord = {
       version: 1,
@@ -195,7 +193,7 @@ export class SandboxDriver {
       policySource: options.policyFile ? path.resolve(options.policyFile) : "base",
       presets,
       appliedStatic: staticSections(policy),
-      limits: { ...DEFAULT_LIMITS, ...options.limits },
+      limits,
       user: settings.user,
       landlock: settings.landlock,
       mounts,
@@ -204,89 +202,41 @@ export class SandboxDriver {
       env: { ...options.env },
     };
 
-    let volumeCreated = false;
     try {
       progress("state", `recording the sandbox in ${this.registry.stateDir}`);
       await this.registry.prepare(name);
       await writeFileAtomic(sandboxPolicyFile(this.stateDir, name), policyText(policy, name, record.policySource, presets));
       await this.registry.write(record);
       progress("daemon", "starting the egress path (host daemon)");
-      await this.#serve(name);
-      await this.docker.createVolume({ Name: volumeName, Labels: { [SANDBOX_LABEL]: name, [STATE_DIR_LABEL]: this.stateDir } });
-      volumeCreated = true;
+      await this.#egress.serve(name);
+      progress("volume", record.limits.diskBytes > 0 ? `/sandbox limited to ${record.limits.diskBytes} bytes (ext4 image)` : "/sandbox without a size limit");
+      await ensureSandboxVolume(this.docker, record, this.#volumeLabels(record.name));
       progress("container", `creating ${sandboxContainerName(name)}`);
       await this.#createContainer(record);
       progress("start", "starting the supervisor and the workload");
-      await this.#startAndWait(name);
+      await startAndWait(this.docker, this.#container(name), name);
       if (record.openclaw) {
         progress("openclaw", "routing OpenClaw's own traffic through the egress gateway (proxy.proxyUrl)");
-        await this.#seedOpenclawConfig(name);
+        await seedOpenclawConfig(name, (command, io) => this.exec(name, command, io));
       }
       return record;
     } catch (e) {
       // Nothing half-made is left behind: a failed create leaves no state, container or volume.
-      await this.docker.getContainer(sandboxContainerName(name)).remove({ force: true }).catch(() => undefined);
-      if (volumeCreated) await this.docker.getVolume(volumeName).remove().catch(() => undefined);
-      await this.#release(name);
+      await this.#container(name).remove({ force: true }).catch(() => undefined);
+      await removeSandboxVolumes(this.docker, record).catch(() => undefined);
+      await this.#egress.release(name);
       await this.registry.remove(name);
       throw e;
     }
   }
 
   /**
-   * The sandbox's own OpenClaw config (~/.openclaw/openclaw.json under /sandbox): its fetch, http and
-   * WebSocket clients use the forwarder. Written once, as the workload; an existing file is left alone.
+   * The supervisor (this build's staged volume) at /opt/nemoclaw, the record's mounts (OpenClaw)
+   * and the sandbox's run dir (the proxy socket) at /run/nemoclaw.
    */
-  async #seedOpenclawConfig(name: string): Promise<void> {
-    const config = `// Written by nemoclaw when the sandbox was created. OpenClaw's own HTTP and WebSocket\n// traffic goes through the sandbox's forwarder to the host's egress gateway.\n${JSON.stringify({ proxy: { proxyUrl: PROXY_URL } }, null, 2)}\n`;
-    const sink = new PassThrough().resume();
-    const code = await this.exec(name, ["sh", "-c", 'test -e "$HOME/.openclaw/openclaw.json" || { mkdir -p "$HOME/.openclaw" && cat > "$HOME/.openclaw/openclaw.json"; }'], {
-      stdin: PassThrough.from([Buffer.from(config)]),
-      stdout: sink,
-      stderr: sink,
-    });
-    if (code !== 0) throw new RuntimeError("openclaw-config", `could not write OpenClaw's config inside ${name} (exit ${code})`, "check `openclaw nemoclaw <name> logs`");
-  }
-
-  async #ensureImage(baseImage: string, progress: Progress): Promise<string> {
-    try {
-      let lastPercent = -1;
-      const { tag, built } = await buildSandboxImage({
-        docker: this.docker,
-        baseImage,
-        onProgress: (event: ImageBuildEvent) => {
-          if (event.type === "step") {
-            const percent = Math.round(((event.index - 1) / event.total) * 100);
-            if (percent !== lastPercent) progress("image", `step ${event.index}/${event.total}: ${event.instruction}`, percent);
-            lastPercent = percent;
-          } else if (event.type === "done") progress("image", `built ${event.tag}`, 100);
-        },
-      });
-      if (!built) progress("image", `reusing ${tag}`, 100);
-      return tag;
-    } catch (e) {
-      if (e instanceof ImageBuildError) {
-        throw new RuntimeError(
-          "image-build-failed",
-          `the sandbox image did not build${e.step ? ` at ${e.step}` : ""}`,
-          `fix the cause in the log above; is the base image ${baseImage} present (\`docker image ls\`) and the Debian mirror reachable?`,
-          [e.message.split("\n")[0] ?? "", ...e.logTail],
-        );
-      }
-      if (isNotFound(e) || /pull access denied|not found|manifest unknown/i.test((e as Error).message)) {
-        throw new RuntimeError("base-image-missing", `the base image ${baseImage} is not available: ${(e as Error).message}`, "build it with scripts/build-base-image.sh or set plugins.entries.nemoclaw.config.baseImage");
-      }
-      throw e;
-    }
-  }
-
-  /**
-   * The record's mounts (OpenClaw) plus the supervisor (this build's staged copy) at
-   * /opt/nemoclaw and the sandbox's run/ folder (the proxy socket) at /run/nemoclaw.
-   */
-  #mounts(record: SandboxRecord, supervisorDir: string): Array<{ source: string; target: string }> {
+  #mounts(record: SandboxRecord, supervisorVolume: string): SandboxMount[] {
     return [
-      { source: supervisorDir, target: BLUEPRINT_MOUNT },
+      { source: supervisorVolume, target: BLUEPRINT_MOUNT, volume: true },
       ...record.mounts,
       { source: sandboxRunDir(this.stateDir, record.name), target: RUNTIME_DIR },
     ];
@@ -294,79 +244,22 @@ export class SandboxDriver {
 
   async #createContainer(record: SandboxRecord): Promise<void> {
     await installSandboxTrust(this.stateDir, record.name);
-    await this.docker.createContainer(this.#spec(record, await stageSupervisor(this.stateDir)));
-  }
-
-  #spec(record: SandboxRecord, supervisorDir: string): Docker.ContainerCreateOptions {
-    return buildContainerSpec({
-      name: record.name,
-      image: record.image,
-      command: record.command,
-      landlock: record.landlock,
-      user: record.user,
-      mounts: this.#mounts(record, supervisorDir),
-      env: { ...TRUST_ENV, ...record.env },
-      limits: record.limits,
-      supervisor: { script: SUPERVISOR_SCRIPT },
-      labels: { [STATE_DIR_LABEL]: this.stateDir },
-    });
-  }
-
-  async #serve(name: string): Promise<void> {
-    await ensureDaemon(this.stateDir);
-    await controlRequest(this.stateDir, "POST", "/sandboxes/serve", { name });
-  }
-
-  async #release(name: string): Promise<void> {
-    if (await daemonHealth(this.stateDir).catch(() => undefined)) {
-      await controlRequest(this.stateDir, "POST", "/sandboxes/release", { name }).catch(() => undefined);
-    }
-  }
-
-  /** Starts the container and resolves once the supervisor has started the workload. */
-  async #startAndWait(name: string): Promise<void> {
-    const container = this.docker.getContainer(sandboxContainerName(name));
-    const stream = (await container.attach({ stream: true, stdout: true, stderr: true, logs: false })) as unknown as Readable;
-    let seen = "";
-    const ready = new Promise<void>((resolve) => {
-      stream.on("data", (chunk: Buffer) => {
-        seen = (seen + chunk.toString("latin1")).slice(-4096);
-        if (seen.includes(READY_MARKER)) resolve();
-      });
-    });
-    // The wait request stays open until the container exits; it is aborted once the workload is up.
-    const waiting = new AbortController();
-    try {
-      await container.start();
-      const exited = container
-        .wait({ abortSignal: waiting.signal })
-        .then((r: { StatusCode: number }) => r.StatusCode, () => new Promise<number>(() => {}));
-      let timer: NodeJS.Timeout | undefined;
-      const outcome = await Promise.race([
-        ready.then(() => "ready" as const),
-        exited.then((code) => ({ exited: code })),
-        new Promise<"timeout">((resolve) => (timer = setTimeout(() => resolve("timeout"), READY_TIMEOUT_MS))),
-      ]);
-      clearTimeout(timer);
-      if (outcome === "ready") return;
-      const tail = await this.#logTail(name, 15);
-      if (outcome === "timeout") {
-        throw new RuntimeError("start-timeout", `sandbox ${name} did not report its workload started within ${READY_TIMEOUT_MS / 1000} s`, `see \`openclaw nemoclaw ${name} logs\``, tail);
-      }
-      throw new RuntimeError("start-failed", `sandbox ${name} exited while starting (exit code ${outcome.exited})`, "the lines below are its last output", tail);
-    } finally {
-      waiting.abort();
-      stream.destroy();
-    }
-  }
-
-  async #logTail(name: string, lines: number): Promise<string[]> {
-    try {
-      const buffer = (await this.docker.getContainer(sandboxContainerName(name)).logs({ stdout: true, stderr: true, tail: lines, follow: false })) as unknown as Buffer;
-      return demuxText(buffer).trim().split("\n").filter(Boolean);
-    } catch {
-      return [];
-    }
+    const supervisorVolume = supervisorVolumeName();
+    await ensureStagedVolume(this.docker, { name: supervisorVolume, kind: "supervisor", image: record.image, cwd: compiledBlueprintDir(), entries: ["supervisor"] });
+    await this.docker.createContainer(
+      buildContainerSpec({
+        name: record.name,
+        image: record.image,
+        command: record.command,
+        landlock: record.landlock,
+        user: record.user,
+        mounts: this.#mounts(record, supervisorVolume),
+        env: { ...TRUST_ENV, ...record.env },
+        limits: record.limits,
+        supervisor: { script: SUPERVISOR_SCRIPT },
+        labels: { [STATE_DIR_LABEL]: this.stateDir },
+      }),
+    );
   }
 
   // ── list / status ──────────────────────────────────────────────────────────────────────
@@ -391,35 +284,13 @@ export class SandboxDriver {
   async status(name: string): Promise<SandboxStatus> {
     const record = await this.registry.get(name);
     await this.assertDocker();
-    const info = await this.#inspect(name);
-    const health = await daemonHealth(this.stateDir).catch(() => undefined);
-    const base: SandboxStatus = {
-      name,
-      state: !info ? "missing" : info.State.Running ? "running" : "stopped",
-      container: info?.Id.slice(0, 12) ?? null,
-      startedAt: info?.State.Running ? info.State.StartedAt : null,
-      image: record.image,
-      openclaw: record.openclaw ? `${record.openclaw.version} (${record.openclaw.hostDir}, read-only)` : null,
-      policy: { source: record.policySource, presets: record.presets, file: sandboxPolicyFile(this.stateDir, name) },
-      egress: health?.sandboxes.includes(name) ? `daemon pid ${health.pid} serving proxy.sock (${health.egress})` : "not served: egress is closed",
-      limits: {
-        memoryBytes: info?.HostConfig.Memory ?? record.limits.memoryBytes,
-        nanoCpus: info?.HostConfig.NanoCpus ?? record.limits.nanoCpus,
-        pids: info?.HostConfig.PidsLimit ?? record.limits.pids,
-        tmpfsBytes: record.limits.tmpfsBytes,
-      },
-      inside: null,
-    };
-    if (base.state !== "running") return base;
-    // The script's text goes in as an argument rather than being run from /opt/nemoclaw: a
-    // plugin upgrade replaces that folder on the host, and a running container keeps seeing the
-    // old (deleted) one until it restarts.
-    const script = await readFile(path.join(compiledBlueprintDir(), "supervisor", "inspect.js"), "utf8");
-    const out = await this.execCapture(name, [NODE_PATH, "--input-type=module", "-e", script]);
-    if (out.exitCode !== 0) {
-      throw new RuntimeError("status-failed", `could not read the layers inside ${name} (exit ${out.exitCode})`, undefined, out.stderr.trim().split("\n"));
-    }
-    return { ...base, inside: JSON.parse(out.stdout) as InsideReport };
+    return readStatus({
+      stateDir: this.stateDir,
+      record,
+      info: await this.#inspect(name),
+      egress: (await this.#egress.describe(name).catch(() => undefined)) ?? "not served: egress is closed",
+      execCapture: (command) => this.execCapture(name, command),
+    });
   }
 
   // ── start / stop / destroy ─────────────────────────────────────────────────────────────
@@ -437,19 +308,29 @@ export class SandboxDriver {
         `these sections are applied when the container is created; destroy and create the sandbox again (its /sandbox volume goes with it), or restore the file`,
       );
     }
+    // The run dir is under /tmp: after a reboot it is gone, and with it the CA certificate.
+    await ensureRunDir(this.stateDir, name);
+    await installSandboxTrust(this.stateDir, name);
     progress("daemon", "making sure the host daemon serves the egress path");
-    await this.#serve(name);
-    const info = await this.#inspect(name);
+    await this.#egress.serve(name);
+    let info = await this.#inspect(name);
     if (info?.State.Running) return { recreated: false, alreadyRunning: true };
+    if (!(await imageExists(this.docker, record.image))) await ensureImage(this.docker, record.baseImage, progress);
+    // A quota's loop device does not survive a reboot: attached again, it may get another
+    // number, and the volume naming the old one is remade, and with it the container.
+    if (await ensureSandboxVolume(this.docker, record, this.#volumeLabels(record.name))) {
+      progress("volume", `the /sandbox disk was attached again; recreating ${sandboxContainerName(name)}`);
+      info = undefined;
+    }
     let recreated = false;
     if (!info) {
-      if (!(await imageExists(this.docker, record.image))) await this.#ensureImage(record.baseImage, progress);
+      await this.#container(name).remove({ force: true }).catch(() => undefined);
       progress("container", `recreating ${sandboxContainerName(name)} from ${this.stateDir} (volume ${sandboxVolumeName(name)} kept)`);
       await this.#createContainer(record);
       recreated = true;
     }
     progress("start", "starting the supervisor and the workload");
-    await this.#startAndWait(name);
+    await startAndWait(this.docker, this.#container(name), name);
     return { recreated, alreadyRunning: false };
   }
 
@@ -458,27 +339,22 @@ export class SandboxDriver {
     await this.assertDocker();
     const info = await this.#inspect(name);
     if (!info?.State.Running) return { wasRunning: false };
-    await this.docker.getContainer(sandboxContainerName(name)).stop({ t: 10 });
+    await this.#container(name).stop({ t: 10 });
     return { wasRunning: true };
   }
 
   async destroy(name: string): Promise<{ removed: string[] }> {
-    await this.registry.get(name);
+    const record = await this.registry.get(name);
     await this.assertDocker();
     const removed: string[] = [];
     try {
-      await this.docker.getContainer(sandboxContainerName(name)).remove({ force: true });
+      await this.#container(name).remove({ force: true });
       removed.push(`container ${sandboxContainerName(name)}`);
     } catch (e) {
       if (!isNotFound(e)) throw e;
     }
-    try {
-      await this.docker.getVolume(sandboxVolumeName(name)).remove();
-      removed.push(`volume ${sandboxVolumeName(name)}`);
-    } catch (e) {
-      if (!isNotFound(e)) throw e;
-    }
-    await this.#release(name);
+    removed.push(...(await removeSandboxVolumes(this.docker, record)));
+    await this.#egress.release(name);
     await this.registry.remove(name);
     removed.push(`state ${path.join(this.stateDir, "sandboxes", name)}`);
     return { removed };
@@ -508,7 +384,7 @@ export class SandboxDriver {
     return { changed: changedSections(before, policy).dynamic };
   }
 
-  // ── exec / logs ────────────────────────────────────────────────────────────────────────
+  // ── exec / logs (container-io.ts) ──────────────────────────────────────────────────────
 
   async #running(name: string): Promise<{ record: SandboxRecord; container: Docker.Container }> {
     const record = await this.registry.get(name);
@@ -517,145 +393,37 @@ export class SandboxDriver {
     if (!info?.State.Running) {
       throw new RuntimeError("not-running", `sandbox ${name} is not running`, `start it: \`openclaw nemoclaw ${name} start\``);
     }
-    return { record, container: this.docker.getContainer(sandboxContainerName(name)) };
+    return { record, container: this.#container(name) };
   }
 
   /** Runs a command inside as the workload (launcher, Landlock, uid 1000); resolves with its exit code. */
   async exec(name: string, command: readonly string[], io: ExecIo): Promise<number> {
     const { record, container } = await this.#running(name);
     const tty = io.tty ?? false;
-    const exec = await container.exec(
-      buildExecSpec({
-        command,
-        // The same lists as the workload's (buildContainerSpec adds the mount targets the same way).
-        landlock: { ...record.landlock, readOnly: [...record.landlock.readOnly, ...this.#mounts(record, "/").map((m) => m.target)] },
-        user: record.user,
-        env: { ...workloadEnv({ ...TRUST_ENV, ...record.env }, { proxy: true }), ...(tty ? { TERM: process.env.TERM ?? "xterm" } : {}) },
-        tty,
-        stdin: io.stdin !== undefined,
-      }),
-    );
-    const stream = await exec.start({ hijack: true, stdin: io.stdin !== undefined, Tty: tty });
-    const finished = new Promise<void>((resolve) => {
-      stream.on("end", resolve);
-      stream.on("close", resolve);
-      stream.on("error", resolve);
+    const spec = buildExecSpec({
+      command,
+      // The same lists as the workload's (buildContainerSpec adds the mount targets the same way).
+      landlock: { ...record.landlock, readOnly: [...record.landlock.readOnly, ...this.#mounts(record, "-").map((m) => m.target)] },
+      user: record.user,
+      env: { ...workloadEnv({ ...TRUST_ENV, ...record.env }, { proxy: true }), ...(tty ? { TERM: process.env.TERM ?? "xterm" } : {}) },
+      tty,
+      stdin: io.stdin !== undefined,
     });
-    if (tty) stream.pipe(io.stdout, { end: false });
-    else this.docker.modem.demuxStream(stream, io.stdout, io.stderr);
-    if (io.stdin) {
-      io.stdin.on("data", (chunk: Buffer) => stream.write(chunk));
-      io.stdin.on("end", () => (stream as unknown as { end(): void }).end());
-    }
-    io.onResize?.((size) => exec.resize(size).then(() => undefined));
-    await finished;
-    for (let i = 0; i < 100; i++) {
-      const state = await exec.inspect();
-      if (!state.Running) return state.ExitCode ?? 1;
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-    return 1;
+    return runExec(this.docker, container, spec, io);
   }
 
   /** exec with the output collected. */
-  async execCapture(name: string, command: readonly string[]): Promise<{ exitCode: number; stdout: string; stderr: string }> {
-    const out = new PassThrough();
-    const err = new PassThrough();
-    const chunks = { out: [] as Buffer[], err: [] as Buffer[] };
-    out.on("data", (c: Buffer) => chunks.out.push(c));
-    err.on("data", (c: Buffer) => chunks.err.push(c));
-    const exitCode = await this.exec(name, command, { stdout: out, stderr: err });
-    await new Promise((resolve) => setImmediate(resolve));
-    return { exitCode, stdout: Buffer.concat(chunks.out).toString("utf8"), stderr: Buffer.concat(chunks.err).toString("utf8") };
+  execCapture(name: string, command: readonly string[]): Promise<{ exitCode: number; stdout: string; stderr: string }> {
+    return captureOutput((io) => this.exec(name, command, io));
   }
 
   /** The container's output (the supervisor's and the workload's); with follow, until the container stops or `signal` aborts. */
-  async logs(name: string, options: { follow: boolean; tail?: number; stdout: Writable; stderr: Writable; signal?: AbortSignal }): Promise<void> {
+  async logs(name: string, options: LogsOptions): Promise<void> {
     await this.registry.get(name);
     await this.assertDocker();
     if (!(await this.#inspect(name))) {
       throw new RuntimeError("not-created", `sandbox ${name} has no container yet`, `start it: \`openclaw nemoclaw ${name} start\``);
     }
-    const container = this.docker.getContainer(sandboxContainerName(name));
-    if (!options.follow) {
-      const buffer = (await container.logs({ stdout: true, stderr: true, follow: false, ...(options.tail ? { tail: options.tail } : {}) })) as unknown as Buffer;
-      demuxInto(buffer, options.stdout, options.stderr);
-      return;
-    }
-    const stream = (await container.logs({ stdout: true, stderr: true, follow: true, ...(options.tail ? { tail: options.tail } : {}) })) as unknown as Readable;
-    this.docker.modem.demuxStream(stream, options.stdout, options.stderr);
-    await new Promise<void>((resolve) => {
-      stream.on("end", resolve);
-      stream.on("close", resolve);
-      stream.on("error", () => resolve());
-      options.signal?.addEventListener("abort", () => {
-        stream.destroy();
-        resolve();
-      });
-    });
+    await streamLogs(this.docker, this.#container(name), options);
   }
 }
-
-export interface LayerReport {
-  pid: number;
-  argv: string[];
-  uid: number;
-  gid: number;
-  seccomp: number;
-  seccompFilters: number;
-  noNewPrivs: number;
-  capEff: string;
-  capPrm: string;
-  capInh: string;
-  capBnd: string;
-  capAmb: string;
-}
-
-/** What blueprint/supervisor/inspect.ts reports from inside. */
-export interface InsideReport {
-  supervisor: LayerReport | null;
-  workload: LayerReport | null;
-  self: LayerReport;
-  landlock: { abi: number; probe: string; write: string };
-  mounts: Array<{ target: string; type: string; options: string }>;
-  proxySocket: { present: boolean; mode?: string; uid?: number; error?: string };
-  environ: { supervisor: string };
-}
-
-export interface SandboxStatus {
-  name: string;
-  state: ContainerState;
-  container: string | null;
-  startedAt: string | null;
-  image: string;
-  openclaw: string | null;
-  policy: { source: string; presets: string[]; file: string };
-  egress: string;
-  limits: SandboxLimits;
-  inside: InsideReport | null;
-}
-
-/** Docker's multiplexed log format (8-byte frame headers) to text; plain text passes through. */
-function demuxFrames(buffer: Buffer): Array<{ stream: number; data: Buffer }> {
-  const frames: Array<{ stream: number; data: Buffer }> = [];
-  let offset = 0;
-  while (offset + 8 <= buffer.length) {
-    const type = buffer[offset] ?? 0;
-    if (type > 2 || buffer[offset + 1] !== 0 || buffer[offset + 2] !== 0 || buffer[offset + 3] !== 0) {
-      return [{ stream: 1, data: buffer }];
-    }
-    const size = buffer.readUInt32BE(offset + 4);
-    frames.push({ stream: type, data: buffer.subarray(offset + 8, offset + 8 + size) });
-    offset += 8 + size;
-  }
-  return frames;
-}
-
-function demuxText(buffer: Buffer): string {
-  return demuxFrames(buffer).map((f) => f.data.toString("utf8")).join("");
-}
-
-function demuxInto(buffer: Buffer, stdout: Writable, stderr: Writable): void {
-  for (const frame of demuxFrames(buffer)) (frame.stream === 2 ? stderr : stdout).write(frame.data);
-}
-

@@ -8,6 +8,8 @@ import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import type Docker from "dockerode";
 import { compiledBlueprintDir } from "../state/runtime-files.js";
+import { RuntimeError } from "../state/runtime-error.js";
+import { isNotFound } from "./docker-client.js";
 
 export const DEFAULT_BASE_IMAGE = "node:24-bookworm-slim";
 export const DEFAULT_IMAGE_REPOSITORY = "nemoclaw-sandbox";
@@ -187,6 +189,37 @@ interface BuildStreamEvent {
   errorDetail?: { message?: string };
 }
 
-function isNotFound(error: unknown): boolean {
-  return typeof error === "object" && error !== null && (error as { statusCode?: unknown }).statusCode === 404;
+export type Progress = (step: string, message: string, percent?: number) => void;
+
+/** The sandbox image on `baseImage`, built if missing; failures as RuntimeErrors saying what to do. */
+export async function ensureImage(docker: Docker, baseImage: string, progress: Progress): Promise<string> {
+  try {
+    let lastPercent = -1;
+    const { tag, built } = await buildSandboxImage({
+      docker,
+      baseImage,
+      onProgress: (event: ImageBuildEvent) => {
+        if (event.type === "step") {
+          const percent = Math.round(((event.index - 1) / event.total) * 100);
+          if (percent !== lastPercent) progress("image", `step ${event.index}/${event.total}: ${event.instruction}`, percent);
+          lastPercent = percent;
+        } else if (event.type === "done") progress("image", `built ${event.tag}`, 100);
+      },
+    });
+    if (!built) progress("image", `reusing ${tag}`, 100);
+    return tag;
+  } catch (e) {
+    if (e instanceof ImageBuildError) {
+      throw new RuntimeError(
+        "image-build-failed",
+        `the sandbox image did not build${e.step ? ` at ${e.step}` : ""}`,
+        `fix the cause in the log above; is the base image ${baseImage} present (\`docker image ls\`) and the Debian mirror reachable?`,
+        [e.message.split("\n")[0] ?? "", ...e.logTail],
+      );
+    }
+    if (isNotFound(e) || /pull access denied|not found|manifest unknown/i.test((e as Error).message)) {
+      throw new RuntimeError("base-image-missing", `the base image ${baseImage} is not available: ${(e as Error).message}`, "build it with scripts/build-base-image.sh or set plugins.entries.nemoclaw.config.baseImage");
+    }
+    throw e;
+  }
 }

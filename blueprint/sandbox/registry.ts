@@ -2,10 +2,11 @@
 // what it was created with (sandbox.json). Everything needed to recreate its container is here,
 // so a sandbox survives its container (dockerd restart, host reboot, `docker rm`): only the
 // volume holds /sandbox, and the state dir holds the rest.
-import { mkdir, readdir, rm, stat } from "node:fs/promises";
+import { readdir, rm, stat } from "node:fs/promises";
 import { z } from "zod";
 import { RuntimeError } from "../state/runtime-error.js";
-import { sandboxDir, sandboxesDir, sandboxRecordFile, sandboxRunDir } from "../state/paths.js";
+import { sandboxDir, sandboxesDir, sandboxRecordFile } from "../state/paths.js";
+import { ensureRunDir, removeRunDir } from "./run-dir.js";
 import { ensureStateDir, StateFile } from "../state/state-file.js";
 import { SANDBOX_NAME_RULE, SandboxNameSchema } from "../state/sandbox-name.js";
 
@@ -31,6 +32,8 @@ export const SandboxRecordSchema = z
         nanoCpus: z.number().int().positive(),
         pids: z.number().int().positive(),
         tmpfsBytes: z.number().int().positive(),
+        /** Records from before quotas have none: their /sandbox is a plain volume. */
+        diskBytes: z.number().int().nonnegative().default(0),
       })
       .strict(),
     user: z.object({ uid: z.number().int().min(1), gid: z.number().int().min(1) }).strict(),
@@ -43,8 +46,16 @@ export const SandboxRecordSchema = z
         bindTcp: z.array(z.number().int()),
       })
       .strict(),
-    /** Read-only bind mounts: the plugin's runtime (supervisor) and the host's OpenClaw. */
-    mounts: z.array(z.object({ source: absolute, target: absolute }).strict()),
+    /**
+     * Read-only mounts besides the supervisor and the run dir: the staged OpenClaw volume
+     * (`volume: true`); records from before staging hold a bind mount of a host folder.
+     */
+    mounts: z.array(
+      z
+        .object({ source: z.string().min(1), target: absolute, volume: z.boolean().optional() })
+        .strict()
+        .refine((m) => m.volume === true || m.source.startsWith("/"), "a bind mount's source must be an absolute path"),
+    ),
     openclaw: z.object({ hostDir: absolute, version: z.string(), entry: absolute }).strict().nullable(),
     command: z.array(z.string()).min(1),
     env: z.record(z.string(), z.string()),
@@ -104,10 +115,10 @@ export class SandboxRegistry {
     return record;
   }
 
-  /** The sandbox's folder (0700) and its run/ folder (0755: the supervisor, root without DAC override, enters it). */
+  /** The sandbox's folder (0700) and its run dir (0755: the supervisor, root without DAC override, enters it). */
   async prepare(name: string): Promise<void> {
     await ensureStateDir(sandboxDir(this.stateDir, name));
-    await mkdir(sandboxRunDir(this.stateDir, name), { recursive: true, mode: 0o755 });
+    await ensureRunDir(this.stateDir, name);
   }
 
   async write(record: SandboxRecord): Promise<void> {
@@ -115,6 +126,7 @@ export class SandboxRegistry {
   }
 
   async remove(name: string): Promise<void> {
+    await removeRunDir(this.stateDir, name);
     await rm(sandboxDir(this.stateDir, name), { recursive: true, force: true });
   }
 }

@@ -58,9 +58,10 @@ export function registerNemoclawCli(program: Program, pluginConfig: unknown): vo
     .option("--preset <names>", "comma-separated presets to merge in (see `policy presets`)")
     .option("--memory <size>", "memory limit, e.g. 2g (default 2g, no swap)")
     .option("--cpus <n>", "CPU limit, e.g. 1 or 0.5 (default 1)")
+    .option("--disk <size>", "size limit of /sandbox, e.g. 10g; 0 for none (default: plugin config sandboxDisk, else 10g)")
     .option("--json", "machine-readable output")
     .action(
-      action(async (name: string | undefined, opts: { policy?: string; preset?: string; memory?: string; cpus?: string; json?: boolean }) =>
+      action(async (name: string | undefined, opts: { policy?: string; preset?: string; memory?: string; cpus?: string; disk?: string; json?: boolean }) =>
         sandboxCreate(config(), name, opts, reservedNames()),
       ),
     );

@@ -5,6 +5,7 @@ import type { ProgressMessage, SandboxStatusResult } from "../../blueprint/runti
 import { runBlueprint } from "../blueprint/run.js";
 import type { ResolvedConfig } from "../config/resolve.js";
 import { SandboxNameSchema } from "../config/schema.js";
+import { parseSize } from "../config/size.js";
 import { UserError } from "../errors.js";
 import { openclawPackageDir } from "../openclaw-package.js";
 import { printJson, renderFields } from "./output.js";
@@ -33,11 +34,17 @@ export function checkName(name: string, reserved: readonly string[]): string {
 
 /** "2g", "512m", "1.5GiB", "1073741824" → bytes. */
 export function parseMemory(text: string): number {
-  const match = /^(\d+(?:\.\d+)?)\s*([kmgt]?)(i?b)?$/i.exec(text.trim());
-  if (!match) throw new UserError(`--memory ${text}: not a size`, "write e.g. 512m or 2g");
-  const unit = { "": 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 }[(match[2] ?? "").toLowerCase() as "" | "k" | "m" | "g" | "t"];
-  const bytes = Math.round(Number(match[1]) * unit);
+  const bytes = parseSize(text);
+  if (Number.isNaN(bytes)) throw new UserError(`--memory ${text}: not a size`, "write e.g. 512m or 2g");
   if (bytes < 64 * 1024 ** 2) throw new UserError(`--memory ${text}: too small`, "a sandbox needs at least 64m (OpenClaw itself wants about 1g)");
+  return bytes;
+}
+
+/** "10g", "512m" → bytes; "0" → no limit. */
+export function parseDisk(text: string): number {
+  const bytes = parseSize(text);
+  if (Number.isNaN(bytes)) throw new UserError(`--disk ${text}: not a size`, "write e.g. 10g or 512m, or 0 for no limit");
+  if (bytes !== 0 && bytes < 16 * 1024 ** 2) throw new UserError(`--disk ${text}: too small`, "give at least 16m, or 0 for no limit");
   return bytes;
 }
 
@@ -53,9 +60,10 @@ function formatBytes(bytes: number): string {
   return gib >= 1 ? `${Number(gib.toFixed(2))} GiB` : `${Math.round(bytes / 1024 ** 2)} MiB`;
 }
 
-function formatLimits(l: { memoryBytes: number; nanoCpus: number; pids: number; tmpfsBytes: number }): string {
+function formatLimits(l: { memoryBytes: number; nanoCpus: number; pids: number; tmpfsBytes: number; diskBytes: number }): string {
   const cpus = l.nanoCpus / 1e9;
-  return `memory ${formatBytes(l.memoryBytes)} (no swap), ${cpus} CPU${cpus === 1 ? "" : "s"}, ${l.pids} processes, /tmp ${formatBytes(l.tmpfsBytes)}`;
+  const disk = l.diskBytes > 0 ? `/sandbox ${formatBytes(l.diskBytes)} (quota)` : "/sandbox no size limit";
+  return `memory ${formatBytes(l.memoryBytes)} (no swap), ${cpus} CPU${cpus === 1 ? "" : "s"}, ${l.pids} processes, /tmp ${formatBytes(l.tmpfsBytes)}, ${disk}`;
 }
 
 // ── sandbox create / list ────────────────────────────────────────────────────────────────────
@@ -63,7 +71,7 @@ function formatLimits(l: { memoryBytes: number; nanoCpus: number; pids: number; 
 export async function sandboxCreate(
   config: ResolvedConfig,
   nameArg: string | undefined,
-  opts: Json & { policy?: string; preset?: string; memory?: string; cpus?: string },
+  opts: Json & { policy?: string; preset?: string; memory?: string; cpus?: string; disk?: string },
   reserved: readonly string[],
 ): Promise<void> {
   const name = checkName(nameArg ?? config.defaultSandbox, reserved);
@@ -79,6 +87,7 @@ export async function sandboxCreate(
       ...(opts.policy ? { policyFile: (await import("node:path")).resolve(opts.policy) } : {}),
       ...(opts.memory ? { memoryBytes: parseMemory(opts.memory) } : {}),
       ...(opts.cpus ? { nanoCpus: parseCpus(opts.cpus) } : {}),
+      diskBytes: opts.disk !== undefined ? parseDisk(opts.disk) : config.sandboxDiskBytes,
       ...(openclawDir ? { openclawDir } : {}),
     },
     (p) => p.SandboxCreateResultSchema,

@@ -2,6 +2,7 @@ import os from "node:os";
 import path from "node:path";
 import { DEFAULTS, PluginConfigSchema } from "./schema.js";
 import { UserError } from "../errors.js";
+import { parseSize } from "./size.js";
 
 export type ResolvedConfig = {
   defaultSandbox: string;
@@ -9,6 +10,8 @@ export type ResolvedConfig = {
   dockerHost: string | undefined;
   /** Unset: the runtime's default base image. */
   baseImage: string | undefined;
+  /** /sandbox size limit for new sandboxes, bytes; 0 for none. */
+  sandboxDiskBytes: number;
 };
 
 /** OpenClaw's own state dir, by the same rules OpenClaw uses (env override, else ~/.openclaw). */
@@ -37,5 +40,6 @@ export function resolvePluginConfig(raw: unknown, env: NodeJS.ProcessEnv = proce
     stateDir: c.stateDir ? path.resolve(c.stateDir) : path.join(openclawStateDir(env), "nemoclaw"),
     dockerHost: c.dockerHost ?? env.DOCKER_HOST,
     baseImage: c.baseImage ?? env.NEMOCLAW_BASE_IMAGE,
+    sandboxDiskBytes: parseSize(c.sandboxDisk ?? DEFAULTS.sandboxDisk),
   };
 }

@@ -30,6 +30,11 @@ export const PluginConfigSchema = z
       .min(1)
       .optional()
       .describe("Base image for the sandbox image (default: node:24-bookworm-slim)."),
+    sandboxDisk: z
+      .string()
+      .regex(/^\d+(\.\d+)?\s*([kKmMgGtT]i?[bB]?)?$/, "sandboxDisk is a size such as 10g or 512m, or 0 for no limit")
+      .optional()
+      .describe("Size limit of /sandbox in each new sandbox, e.g. 10g (default 10g); 0 for none. `sandbox create --disk` overrides it."),
   })
   .strict();
 
@@ -37,4 +42,5 @@ export type PluginConfig = z.infer<typeof PluginConfigSchema>;
 
 export const DEFAULTS = {
   defaultSandbox: "openclaw",
+  sandboxDisk: "10g",
 } as const;

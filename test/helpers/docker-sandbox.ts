@@ -7,7 +7,7 @@ import os from "node:os";
 import path from "node:path";
 import { PassThrough } from "node:stream";
 import { startDaemon, type Daemon } from "../../blueprint/runtime/daemon.js";
-import { stopDaemon } from "../../blueprint/runtime/daemon-client.js";
+import { daemonEgressPath, stopDaemon } from "../../blueprint/runtime/daemon-client.js";
 import { refuseAllEgress } from "./refuse-all-egress.js";
 import { SandboxDriver, type CreateOptions } from "../../blueprint/sandbox/driver.js";
 import type { SandboxRecord } from "../../blueprint/sandbox/registry.js";
@@ -36,7 +36,8 @@ export async function createSandboxHarness(options: { daemon?: boolean } = {}): 
   const docker = dockerClient();
   await ensureSandboxImage(docker);
   const stateDir = await mkdtemp(path.join(os.tmpdir(), "nemoclaw-state-"));
-  const driver = new SandboxDriver({ docker, stateDir });
+  // The egress path as the runtime wires it: this state dir's daemon (the in-process one below).
+  const driver = new SandboxDriver({ docker, stateDir, egress: daemonEgressPath(stateDir) });
   const names = new Set<string>();
   const harness: SandboxHarness = {
     stateDir,

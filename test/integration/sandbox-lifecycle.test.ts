@@ -7,6 +7,7 @@ import Docker from "dockerode";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RuntimeError } from "../../blueprint/state/runtime-error.js";
 import { sandboxContainerName, sandboxVolumeName } from "../../blueprint/sandbox/container-spec.js";
+import { sandboxDiskVolumeName } from "../../blueprint/sandbox/disk.js";
 import { SandboxDriver } from "../../blueprint/sandbox/driver.js";
 import { sandboxPolicyFile } from "../../blueprint/state/paths.js";
 import { BASE_IMAGE, dockerClient } from "../helpers/docker-images.js";
@@ -132,11 +133,17 @@ describe("one sandbox, start to end", () => {
     await h.driver.start(name);
   }, 120_000);
 
-  it("destroy removes container, volume and state", async () => {
+  it("destroy removes container, volume, the quota's disk and state", async () => {
     const r = await h.driver.destroy(name);
-    expect(r.removed).toEqual([`container ${sandboxContainerName(name)}`, `volume ${sandboxVolumeName(name)}`, expect.stringMatching(/^state /)]);
+    expect(r.removed).toEqual([
+      `container ${sandboxContainerName(name)}`,
+      `volume ${sandboxVolumeName(name)}`,
+      `volume ${sandboxDiskVolumeName(name)}`,
+      expect.stringMatching(/^state /),
+    ]);
     expect(await h.driver.containerState(name)).toBe("missing");
     await expect(docker.getVolume(sandboxVolumeName(name)).inspect()).rejects.toMatchObject({ statusCode: 404 });
+    await expect(docker.getVolume(sandboxDiskVolumeName(name)).inspect()).rejects.toMatchObject({ statusCode: 404 });
     expect((await h.driver.list()).map((s) => s.name)).not.toContain(name);
   });
 });
