@@ -103,13 +103,13 @@ function embeddedIpv4(address: ipaddr.IPv6): ipaddr.IPv4[] {
 export function canonicalAddress(address: string): string {
   const parsed = parse(address);
   if (parsed === undefined) return address.toLowerCase();
-  if (parsed.kind() === "ipv4") return parsed.toString();
+  if (parsed instanceof ipaddr.IPv4) return parsed.toString();
   return (sameAsIpv4(parsed) ?? parsed).toString();
 }
 
 function canonicalParse(address: string): Address | undefined {
   const parsed = parse(address);
-  if (parsed === undefined || parsed.kind() === "ipv4") return parsed;
+  if (parsed === undefined || parsed instanceof ipaddr.IPv4) return parsed;
   return sameAsIpv4(parsed) ?? parsed;
 }
 
@@ -127,9 +127,9 @@ function compileEntry(entry: string): CompiledEntry {
     const [base = "", prefixText, ...extra] = entry.split("/");
     const address = parse(base);
     if (address !== undefined && extra.length === 0 && (prefixText === undefined || /^\d{1,3}$/.test(prefixText))) {
-      const max = address.kind() === "ipv4" ? 32 : 128;
+      const max = address instanceof ipaddr.IPv4 ? 32 : 128;
       const prefix = prefixText === undefined ? max : Number(prefixText);
-      const ipv4 = address.kind() === "ipv6" && prefix >= 96 ? sameAsIpv4(address) : undefined;
+      const ipv4 = address instanceof ipaddr.IPv6 && prefix >= 96 ? sameAsIpv4(address) : undefined;
       if (prefix <= max) compiled = ipv4 === undefined ? [address, prefix] : [ipv4, prefix - 96];
     }
     if (entryCache.size > 10_000) entryCache.clear();
@@ -145,10 +145,10 @@ export function addressInList(address: string, entries: readonly string[]): bool
   for (const entry of entries) {
     const compiled = compileEntry(entry);
     if (compiled === null) continue;
-    const [range] = compiled;
-    if (range.kind() === parsed.kind()) {
-      if (parsed.match(compiled)) return true;
-    } else if (parsed.kind() === "ipv4" && parsed.toIPv4MappedAddress().match(compiled)) {
+    const [range, bits] = compiled;
+    if (parsed instanceof ipaddr.IPv4 ? range instanceof ipaddr.IPv4 : range instanceof ipaddr.IPv6) {
+      if (parsed.match(range, bits)) return true;
+    } else if (parsed instanceof ipaddr.IPv4 && parsed.toIPv4MappedAddress().match(range, bits)) {
       // An IPv6 CIDR over the mapped block (`::ffff:10.0.0.0/104`) covers the IPv4 addresses.
       return true;
     }
@@ -174,7 +174,7 @@ export function blockedRange(address: string): string | undefined {
   if (parsed === undefined) return "not an IP address";
   const never = neverLabel(parsed);
   if (never !== undefined) return never;
-  if (parsed.kind() === "ipv4") return parsed.range() === "unicast" ? undefined : rangeLabel(parsed);
+  if (parsed instanceof ipaddr.IPv4) return parsed.range() === "unicast" ? undefined : rangeLabel(parsed);
   const mechanism = rangeLabel(parsed);
   // A transition address is refused as such; the reason names what it carries when that is
   // itself blocked, so "2002:7f00:1::" reads as loopback rather than just 6to4.
@@ -191,7 +191,7 @@ export function neverAllowed(address: string): boolean {
   const parsed = canonicalParse(address);
   if (parsed === undefined) return false;
   if (neverLabel(parsed) !== undefined) return true;
-  return parsed.kind() === "ipv6" && embeddedIpv4(parsed).some((inner) => neverLabel(inner) !== undefined);
+  return parsed instanceof ipaddr.IPv6 && embeddedIpv4(parsed).some((inner) => neverLabel(inner) !== undefined);
 }
 
 export interface AddressVerdict {
