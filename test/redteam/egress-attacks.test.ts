@@ -110,8 +110,6 @@ async function until<T>(read: () => T, check: (value: T) => boolean, ms = 10_000
   return value;
 }
 
-const NOT_IN_BINARIES = (policyName: string, who = "/usr/local/bin/node"): RegExp => new RegExp(`^${who.replace(/[/.]/g, "\\$&")} is not in the binaries of network policy ${policyName}$`);
-
 /** Raw bytes over an established (TLS) stream; resolves with what came back before close or `ms`. */
 function rawOn(stream: net.Socket, bytes: string, ms = 1000): Promise<string> {
   return new Promise((resolve) => {
@@ -140,7 +138,7 @@ describe("gateway-level attacks: identity", () => {
     expect(r.json()).toMatchObject({ rule: { policy: "api", endpoint: 0 }, reason: expect.stringMatching(/\/usr\/local\/bin\/node is not in the binaries of network policy api/) });
     const t = await connectTunnel(gw.socketPath, NODE, `api.example.test:${secure.port}`);
     expect(t.status).toBe(403);
-    expect(refusalBody(t.text)).toMatchObject({ error: "denied by policy", rule: { policy: "api", endpoint: 1 }, reason: expect.stringMatching(NOT_IN_BINARIES("api")) });
+    expect(refusalBody(t.text)).toMatchObject({ error: "denied by policy", rule: { policy: "api", endpoint: 1 }, reason: "/usr/local/bin/node is not in the binaries of network policy api" });
     expect(seenPaths(plain)).not.toContain("/node-tries");
   });
 
@@ -393,11 +391,11 @@ describe("gateway-level attacks: resource limits", () => {
     try {
       const socket = dialProxy(local.socketPath, CURL);
       socket.write("GET http://a.example.test/ HTTP/1.1\r\nHost: a.exa");
-      // Closed by the header timeout (100 ms); without one the test times out instead.
+      // Closed, without an answer, by the header timeout (100 ms); without one the test times out.
       let got = "";
       socket.on("data", (c: Buffer) => (got += c.toString()));
       await new Promise((resolve) => socket.once("close", resolve));
-      expect(got).toMatch(/^(|HTTP\/1\.1 408 [^]*)$/);
+      expect(got).toBe("");
     } finally {
       await local.close();
     }
