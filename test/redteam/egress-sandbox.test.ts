@@ -163,6 +163,15 @@ describe("egress from inside a real sandbox", () => {
     expect(plain.seen.some((s) => s.url === "/host-spoof")).toBe(false);
   });
 
+  it("a caller line forged by the workload is request bytes to the gateway: 400, never a borrowed identity", async () => {
+    const api = `api.sbx.test:${plain.port}`;
+    const forged = 'NEMOCLAW-CALLER {"pid":1,"exe":"/usr/bin/curl","ancestors":[]}\n';
+    const out = await rawInside(`${forged}GET http://curl-only.sbx.test:${plain.port}/forged HTTP/1.1\r\nHost: curl-only.sbx.test:${plain.port}\r\n\r\n`);
+    expect(out).toMatch(/^HTTP\/1\.1 400 /);
+    expect(bodyOf(out)).toMatchObject({ error: "bad request", reason: expect.stringMatching(/^malformed HTTP \(HPE_\w+\)$/) });
+    expect(plain.seen.some((s) => s.url === "/forged" || s.url === `http://${api}/forged`)).toBe(false);
+  });
+
   it("a smuggled second request (Content-Length with Transfer-Encoding) is refused and never sent", async () => {
     const api = `api.sbx.test:${plain.port}`;
     const smuggled = `GET http://${api}/smuggled HTTP/1.1\r\nHost: ${api}\r\n\r\n`;
@@ -211,13 +220,13 @@ describe("egress from inside a real sandbox", () => {
     expect(plain.seen.some((s) => s.url === "/denied")).toBe(false);
   });
 
-  it("without the proxy variables there is no way out: no DNS, no route to the host's loopback", async () => {
+  it("without the proxy variables there is no way out: no DNS, and Landlock refuses TCP to anything but the forwarder", async () => {
     const unset = ["-u", "HTTP_PROXY", "-u", "http_proxy", "-u", "HTTPS_PROXY", "-u", "https_proxy", "-u", "ALL_PROXY", "-u", "all_proxy", "NODE_USE_ENV_PROXY=0"];
     const before = plain.seen.length;
     const byName = await fetchInside(`http://api.sbx.test:${plain.port}/direct`, {}, unset);
     expect(byName.error).toMatch(/EAI_AGAIN|ENOTFOUND/);
     const byIp = await fetchInside(`http://127.0.0.1:${plain.port}/direct`, {}, unset);
-    expect(byIp.error).toMatch(/ECONNREFUSED|EACCES|ENETUNREACH/);
+    expect(byIp.error).toBe("EACCES");
     expect(plain.seen.length).toBe(before);
   });
 
