@@ -1,169 +1,197 @@
 // Hard blocks: addresses the proxy never connects to unless an endpoint names them in
-// `allowed_ips` — loopback, link-local, private, carrier-grade NAT, unspecified, multicast,
-// reserved — and the cloud metadata service, never at all. Applied to the address actually
-// connected to (we connect by IP after resolving), so a name that rebinds to 127.0.0.1 after
-// the policy check gains nothing. Names are resolved only after the policy allowed them.
+// `allowed_ips`, and the cloud metadata services, never at all. Ranges come from ipaddr.js's
+// `range()` (the IANA special-purpose registries, kept up to date upstream): only `unicast` —
+// and for IPv6 only global unicast, 2000::/3 — is reachable without `allowed_ips`. Applied to
+// the address actually connected to (we connect by IP after resolving), so a name that rebinds
+// to 127.0.0.1 after the policy check gains nothing. Names are resolved only after the policy
+// allowed them.
 
 import { lookup } from "node:dns/promises";
-import { BlockList, isIP, isIPv4 } from "node:net";
+import { isIP } from "node:net";
+import ipaddr from "ipaddr.js";
 
-type Family = "ipv4" | "ipv6";
+type Address = ipaddr.IPv4 | ipaddr.IPv6;
 
-const BLOCKED: Array<[string, number, Family, string]> = [
-  ["0.0.0.0", 8, "ipv4", "unspecified (this network)"],
-  ["10.0.0.0", 8, "ipv4", "private"],
-  ["100.64.0.0", 10, "ipv4", "carrier-grade NAT"],
-  ["127.0.0.0", 8, "ipv4", "loopback"],
-  ["169.254.0.0", 16, "ipv4", "link-local"],
-  ["172.16.0.0", 12, "ipv4", "private"],
-  ["192.0.0.0", 24, "ipv4", "IETF protocol assignments"],
-  ["192.168.0.0", 16, "ipv4", "private"],
-  ["198.18.0.0", 15, "ipv4", "benchmarking"],
-  ["224.0.0.0", 4, "ipv4", "multicast"],
-  ["240.0.0.0", 4, "ipv4", "reserved or broadcast"],
-  ["::", 128, "ipv6", "unspecified"],
-  ["::1", 128, "ipv6", "loopback"],
-  ["fc00::", 7, "ipv6", "private (unique local)"],
-  ["fe80::", 10, "ipv6", "link-local"],
-  ["fec0::", 10, "ipv6", "site-local"],
-  ["ff00::", 8, "ipv6", "multicast"],
-  ["100::", 64, "ipv6", "discard"],
-];
-const NEVER = new Set(["169.254.169.254", "fd00:ec2::254", "0.0.0.0", "::"]);
+// Never reachable whatever `allowed_ips` says: metadata services hand out credentials
+// (AWS/GCP/Azure, AWS IPv6, Alibaba, Oracle), and "connect to unspecified" means this host.
+const METADATA = new Set(["169.254.169.254", "fd00:ec2::254", "100.100.100.200", "192.0.0.192"]);
+const UNSPECIFIED = new Set(["0.0.0.0", "::"]);
 
-const blockLists = BLOCKED.map(([address, prefix, family, label]) => {
-  const list = new BlockList();
-  list.addSubnet(address, prefix, family);
-  return { list, family, label };
-});
+// How ipaddr.js's range names read in a refusal; a name it adds later shows as itself.
+const RANGE_LABELS: Readonly<Record<string, string>> = {
+  unspecified: "unspecified (this network)",
+  broadcast: "broadcast",
+  multicast: "multicast",
+  linkLocal: "link-local",
+  loopback: "loopback",
+  carrierGradeNat: "carrier-grade NAT",
+  private: "private",
+  reserved: "reserved for special use (documentation, benchmarking, relay or future use)",
+  as112: "AS112 DNS sink",
+  amt: "AMT relay",
+  uniqueLocal: "private (unique local)",
+  deprecatedSiteLocal: "site-local",
+  discard: "discard",
+  rfc6145: "IPv4-translated",
+  rfc6052: "local-use NAT64",
+  "6to4": "6to4",
+  teredo: "Teredo",
+  benchmarking: "benchmarking",
+  as112v6: "AS112 DNS sink",
+  deprecatedOrchid: "ORCHID",
+  orchid2: "ORCHID",
+  droneRemoteIdProtocolEntityTags: "drone remote ID",
+  segmentRouting: "segment routing (SRv6)",
+};
 
-function parseIpv6Groups(address: string): number[] | undefined {
-  let text = address;
-  let tail: number[] = [];
-  const lastColon = text.lastIndexOf(":");
-  const maybeV4 = text.slice(lastColon + 1);
-  if (isIPv4(maybeV4)) {
-    const [a = 0, b = 0, c = 0, d = 0] = maybeV4.split(".").map(Number);
-    tail = [(a << 8) | b, (c << 8) | d];
-    text = `${text.slice(0, lastColon + 1)}0:0`;
-    tail.length = 2;
-  }
-  const halves = text.split("::");
-  if (halves.length > 2) return undefined;
-  const parse = (part: string | undefined): number[] => (part === undefined || part === "" ? [] : part.split(":").map((g) => Number.parseInt(g, 16)));
-  const head = parse(halves[0]);
-  const back = parse(halves[1]);
-  const fill = halves.length === 2 ? 8 - head.length - back.length : 0;
-  const groups = [...head, ...new Array<number>(fill).fill(0), ...back];
-  if (groups.length !== 8 || groups.some((g) => !Number.isInteger(g) || g < 0 || g > 0xffff)) return undefined;
-  if (tail.length === 2) {
-    groups[6] = tail[0] ?? 0;
-    groups[7] = tail[1] ?? 0;
-  }
-  return groups;
+// IANA's global unicast allocation; ipaddr.js calls everything it has no name for `unicast`,
+// including the unassigned rest of the IPv6 space.
+const GLOBAL_UNICAST = ipaddr.IPv6.parseCIDR("2000::/3");
+// RFC 6052's well-known NAT64 prefix: ipaddr.js files it with the local-use /48 as `rfc6052`.
+const WELL_KNOWN_NAT64 = ipaddr.IPv6.parseCIDR("64:ff9b::/96");
+
+function parse(address: string): Address | undefined {
+  // node:net's isIP is strict (no "127.1" or octal forms); ipaddr.js alone would accept those.
+  return isIP(address) === 0 ? undefined : ipaddr.parse(address);
 }
 
-function v4FromGroups(high: number, low: number): string {
-  return `${high >> 8}.${high & 0xff}.${low >> 8}.${low & 0xff}`;
+function v4(high: number, low: number): ipaddr.IPv4 {
+  return new ipaddr.IPv4([high >> 8, high & 0xff, low >> 8, low & 0xff]);
 }
 
 /**
- * The canonical text of an address: IPv4 dotted quad, IPv6 lower-case compressed, and IPv6
- * forms that carry an IPv4 address (mapped `::ffff:a.b.c.d`, compatible `::a.b.c.d`, NAT64
- * `64:ff9b::/96`) reduced to that IPv4 address, so a block on 127.0.0.0/8 cannot be dodged.
+ * The IPv4 address an IPv6 address simply is: mapped `::ffff:a.b.c.d`, compatible `::a.b.c.d`
+ * and well-known NAT64 `64:ff9b::a.b.c.d`. Connecting to these reaches that IPv4 address, so
+ * they are checked, listed and connected to as it.
+ */
+function sameAsIpv4(address: ipaddr.IPv6): ipaddr.IPv4 | undefined {
+  const p = address.parts;
+  const zeroHead = p[0] === 0 && p[1] === 0 && p[2] === 0 && p[3] === 0 && p[4] === 0;
+  const [hi = 0, lo = 0] = p.slice(6);
+  if (zeroHead && p[5] === 0xffff) return v4(hi, lo);
+  if (zeroHead && p[5] === 0 && (hi !== 0 || lo > 1)) return v4(hi, lo);
+  if (address.match(WELL_KNOWN_NAT64)) return v4(hi, lo);
+  return undefined;
+}
+
+/**
+ * The IPv4 addresses an IPv6 transition address carries but is not: IPv4-translated
+ * (`::ffff:0:a.b.c.d`), local-use NAT64 (read with the /96 layout), 6to4 (`2002:AABB:CCDD::`)
+ * and Teredo (server in bits 32-63, client inverted in the last 32).
+ */
+function embeddedIpv4(address: ipaddr.IPv6): ipaddr.IPv4[] {
+  const at = (i: number): number => address.parts[i] ?? 0;
+  switch (address.range()) {
+    case "rfc6145":
+    case "rfc6052":
+      return [v4(at(6), at(7))];
+    case "6to4":
+      return [v4(at(1), at(2))];
+    case "teredo":
+      return [v4(at(2), at(3)), v4(~at(6) & 0xffff, ~at(7) & 0xffff)];
+    default:
+      return [];
+  }
+}
+
+/**
+ * The canonical text of an address: IPv4 dotted quad, IPv6 lower-case RFC 5952, and IPv6
+ * forms that are an IPv4 address (mapped, compatible, well-known NAT64) reduced to it, so a
+ * block on 127.0.0.0/8 cannot be dodged. Anything that is not an IP address comes back
+ * lower-cased.
  */
 export function canonicalAddress(address: string): string {
-  if (isIPv4(address)) return address.split(".").map((o) => String(Number(o))).join(".");
-  const groups = parseIpv6Groups(address.toLowerCase());
-  if (groups === undefined) return address.toLowerCase();
-  const [g0, g1, g2, g3, g4, g5, g6 = 0, g7 = 0] = groups;
-  const zeroHead = g0 === 0 && g1 === 0 && g2 === 0 && g3 === 0 && g4 === 0;
-  if (zeroHead && g5 === 0xffff) return v4FromGroups(g6, g7);
-  if (zeroHead && g5 === 0 && (g6 !== 0 || g7 > 1)) return v4FromGroups(g6, g7);
-  if (g0 === 0x64 && g1 === 0xff9b && g2 === 0 && g3 === 0 && g4 === 0 && g5 === 0) return v4FromGroups(g6, g7);
-  // Compress the longest run of zero groups.
-  let bestStart = -1;
-  let bestLength = 0;
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLength && j - i > 1) {
-      bestStart = i;
-      bestLength = j - i;
-    }
-    i = j;
-  }
-  const hex = groups.map((g) => g.toString(16));
-  if (bestStart === -1) return hex.join(":");
-  return `${hex.slice(0, bestStart).join(":")}::${hex.slice(bestStart + bestLength).join(":")}`;
+  const parsed = parse(address);
+  if (parsed === undefined) return address.toLowerCase();
+  if (parsed instanceof ipaddr.IPv4) return parsed.toString();
+  return (sameAsIpv4(parsed) ?? parsed).toString();
 }
 
-function familyOf(address: string): Family {
-  return isIPv4(address) ? "ipv4" : "ipv6";
+function canonicalParse(address: string): Address | undefined {
+  const parsed = parse(address);
+  if (parsed === undefined || parsed instanceof ipaddr.IPv4) return parsed;
+  return sameAsIpv4(parsed) ?? parsed;
 }
 
-const entryLists = new Map<string, { list: BlockList; family: Family } | null>();
+type CompiledEntry = [Address, number] | null;
+const entryCache = new Map<string, CompiledEntry>();
 
-/** One `allowed_ips` entry as a BlockList, built once (they are checked on every request). */
-function entryList(entry: string): { list: BlockList; family: Family } | null {
-  let cached = entryLists.get(entry);
-  if (cached === undefined) {
-    const [base = "", prefixText] = entry.split("/");
-    if (isIP(base) === 0) {
-      cached = null;
-    } else {
-      const list = new BlockList();
-      const family: Family = isIP(base) === 4 ? "ipv4" : "ipv6";
-      if (prefixText === undefined) list.addAddress(base, family);
-      else list.addSubnet(base, Number(prefixText), family);
-      cached = { list, family };
+/**
+ * One `allowed_ips` entry (IP or CIDR) as a range in canonical form, built once (checked per
+ * request): `::ffff:10.0.0.0/104` and `64:ff9b::7f00:1` become the IPv4 ranges they are.
+ */
+function compileEntry(entry: string): CompiledEntry {
+  let compiled = entryCache.get(entry);
+  if (compiled === undefined) {
+    compiled = null;
+    const [base = "", prefixText, ...extra] = entry.split("/");
+    const address = parse(base);
+    if (address !== undefined && extra.length === 0 && (prefixText === undefined || /^\d{1,3}$/.test(prefixText))) {
+      const max = address instanceof ipaddr.IPv4 ? 32 : 128;
+      const prefix = prefixText === undefined ? max : Number(prefixText);
+      const ipv4 = address instanceof ipaddr.IPv6 && prefix >= 96 ? sameAsIpv4(address) : undefined;
+      if (prefix <= max) compiled = ipv4 === undefined ? [address, prefix] : [ipv4, prefix - 96];
     }
-    if (entryLists.size > 10_000) entryLists.clear();
-    entryLists.set(entry, cached);
+    if (entryCache.size > 10_000) entryCache.clear();
+    entryCache.set(entry, compiled);
   }
-  return cached;
+  return compiled;
 }
 
 /** True when `address` lies in one of the `allowed_ips` entries (IPs or CIDRs). */
 export function addressInList(address: string, entries: readonly string[]): boolean {
-  const canonical = canonicalAddress(address);
-  const family = familyOf(canonical);
+  const parsed = canonicalParse(address);
+  if (parsed === undefined) return false;
   for (const entry of entries) {
-    const compiled = entryList(entry);
+    const compiled = compileEntry(entry);
     if (compiled === null) continue;
-    if (compiled.list.check(canonical, family)) return true;
-    // An IPv4 entry also covers the mapped IPv6 spelling and vice versa.
-    if (family === "ipv4" && compiled.family === "ipv6" && compiled.list.check(`::ffff:${canonical}`, "ipv6")) return true;
+    const [range, bits] = compiled;
+    if (parsed instanceof ipaddr.IPv4 ? range instanceof ipaddr.IPv4 : range instanceof ipaddr.IPv6) {
+      if (parsed.match(range, bits)) return true;
+    } else if (parsed instanceof ipaddr.IPv4 && parsed.toIPv4MappedAddress().match(range, bits)) {
+      // An IPv6 CIDR over the mapped block (`::ffff:10.0.0.0/104`) covers the IPv4 addresses.
+      return true;
+    }
   }
   return false;
 }
 
-/** Why `address` is hard-blocked (e.g. "loopback"), or undefined when it is a public address. */
-export function blockedRange(address: string): string | undefined {
-  const canonical = canonicalAddress(address);
-  if (NEVER.has(canonical)) return canonical === "169.254.169.254" || canonical === "fd00:ec2::254" ? "cloud metadata" : "unspecified";
-  const family = familyOf(canonical);
-  if (family === "ipv6") {
-    const groups = parseIpv6Groups(canonical);
-    // 6to4 (2002::/16) embeds an IPv4 address in groups 1-2.
-    if (groups !== undefined && groups[0] === 0x2002) {
-      const embedded = blockedRange(v4FromGroups(groups[1] ?? 0, groups[2] ?? 0));
-      if (embedded !== undefined) return `${embedded} (6to4)`;
-    }
-  }
-  for (const { list, family: f, label } of blockLists) {
-    if (f === family && list.check(canonical, family)) return label;
-  }
+function rangeLabel(address: Address): string {
+  const name = address.range();
+  return RANGE_LABELS[name] ?? name;
+}
+
+function neverLabel(address: Address): string | undefined {
+  const text = address.toString();
+  if (METADATA.has(text)) return "cloud metadata";
+  if (UNSPECIFIED.has(text)) return "unspecified";
   return undefined;
 }
 
-/** Metadata and unspecified addresses: refused whatever `allowed_ips` says. */
+/** Why `address` is hard-blocked (e.g. "loopback"), or undefined when it is a public address. */
+export function blockedRange(address: string): string | undefined {
+  const parsed = canonicalParse(address);
+  if (parsed === undefined) return "not an IP address";
+  const never = neverLabel(parsed);
+  if (never !== undefined) return never;
+  if (parsed instanceof ipaddr.IPv4) return parsed.range() === "unicast" ? undefined : rangeLabel(parsed);
+  const mechanism = rangeLabel(parsed);
+  // A transition address is refused as such; the reason names what it carries when that is
+  // itself blocked, so "2002:7f00:1::" reads as loopback rather than just 6to4.
+  for (const inner of embeddedIpv4(parsed)) {
+    const innerRange = blockedRange(inner.toString());
+    if (innerRange !== undefined) return `${innerRange} (${mechanism})`;
+  }
+  if (parsed.range() !== "unicast") return mechanism;
+  return parsed.match(GLOBAL_UNICAST) ? undefined : "unassigned (outside global unicast 2000::/3)";
+}
+
+/** Metadata and unspecified addresses, bare or carried in an IPv6 form: refused whatever `allowed_ips` says. */
 export function neverAllowed(address: string): boolean {
-  return NEVER.has(canonicalAddress(address));
+  const parsed = canonicalParse(address);
+  if (parsed === undefined) return false;
+  if (neverLabel(parsed) !== undefined) return true;
+  return parsed instanceof ipaddr.IPv6 && embeddedIpv4(parsed).some((inner) => neverLabel(inner) !== undefined);
 }
 
 export interface AddressVerdict {

@@ -1,10 +1,12 @@
 // Runs one command in a real sandbox container built from the product's
 // container spec, waits for it, and returns what happened. Each run gets its
-// own sandbox name and volume, removed afterwards.
+// own sandbox name and volume, removed afterwards. Unless a case says otherwise, Landlock gets
+// the shipped policy's lists (not the spec builder's fallback), as a real sandbox does.
 import { randomBytes } from "node:crypto";
 import { PassThrough } from "node:stream";
 import type Docker from "dockerode";
 import { buildContainerSpec, type SandboxSpecOptions } from "../../blueprint/sandbox/container-spec.js";
+import { SHIPPED_LANDLOCK } from "./shipped-policy.js";
 
 export interface RunResult {
   exitCode: number;
@@ -35,7 +37,7 @@ export async function runInSandbox(
   options: RunOptions = {},
 ): Promise<RunResult> {
   const { tweak, timeoutMs = 30_000, whileRunning, name = uniqueName(), ...specOptions } = options;
-  const spec = buildContainerSpec({ ...specOptions, name, image, command });
+  const spec = buildContainerSpec({ landlock: SHIPPED_LANDLOCK, ...specOptions, name, image, command });
   tweak?.(spec);
 
   const started = performance.now();

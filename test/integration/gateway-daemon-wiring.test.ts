@@ -77,8 +77,11 @@ describe("daemon wiring", () => {
     const other = net.createServer((socket) => egress.handle("ghost", socket));
     const otherPath = path.join(stateDir, "ghost.sock");
     await new Promise<void>((r) => other.listen(otherPath, r));
-    await expect(proxyRequest(otherPath, CURL, `http://api.example.test:${upstream.port}/`)).rejects.toThrow();
-    expect(logs.some((l) => /cannot register ghost/.test(l))).toBe(true);
+    // No policy, no egress: the connection is closed without a byte of answer or upstream contact.
+    const before = upstream.seen.length;
+    await expect(proxyRequest(otherPath, CURL, `http://api.example.test:${upstream.port}/ghost`)).rejects.toMatchObject({ code: "ECONNRESET", message: expect.stringMatching(/^(socket hang up|read ECONNRESET)$/) });
+    expect(logs.some((l) => /^egress: cannot register ghost: /.test(l))).toBe(true);
+    expect(upstream.seen.length).toBe(before);
     other.close();
   });
 

@@ -18,6 +18,27 @@ const PROXY_REQUEST = `
   c.on("end", () => console.log(got.split("\\r\\n")[0] + " " + (got.split("\\r\\n\\r\\n")[1] ?? "")));
   c.on("error", (e) => console.log("error " + e.code));`;
 
+/** Polls `read` until `check` holds, up to `ms`; returns the last value (the caller asserts on it). */
+async function until<T>(read: () => Promise<T>, check: (value: T) => boolean, ms = 30_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  let value = await read();
+  while (!check(value) && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    value = await read();
+  }
+  return value;
+}
+
+/** Whether `pid` still exists (a SIGKILLed child is gone once reaped). */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function rawControl(stateDir: string, method: string, path: string, body?: string): Promise<{ status: number; body: unknown }> {
   return new Promise((resolve, reject) => {
     const req = http.request({ socketPath: controlSocketFile(stateDir), method, path }, (res) => {
@@ -86,24 +107,28 @@ describe("egress fails closed when the daemon dies, and comes back for running s
     await h.startDaemon();
     expect(await egress()).toMatch(/^HTTP\/1\.1 403 Forbidden .*egress gateway not enabled/);
     expect((await h.driver.status(name)).container).toBe(containerBefore);
-  }, 120_000);
+  }, 300_000);
 
   it("a killed daemon (SIGKILL, socket file left behind) also fails closed; start brings a detached one back", async () => {
     // Hand over to a detached daemon like the CLI uses, then kill it without warning.
     await h.daemon!.close();
     h.daemon = undefined;
-    const health = await ensureDaemon(h.stateDir);
-    expect(health.pid).not.toBe(process.pid);
-    expect(health.sandboxes).toContain(name);
-    process.kill(health.pid, "SIGKILL");
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    const started = await ensureDaemon(h.stateDir);
+    expect(started.pid).not.toBe(process.pid);
+    // The daemon answers /health as soon as its control socket listens, then re-serves the
+    // sandboxes it finds: wait for that, not for a fixed time.
+    const health = await until(async () => daemonHealth(h.stateDir), (x) => x?.sandboxes.includes(name) === true);
+    expect(health?.pid).toBe(started.pid);
+    expect(health?.sandboxes).toContain(name);
+    process.kill(started.pid, "SIGKILL");
+    expect(await until(async () => alive(started.pid), (x) => !x)).toBe(false);
     expect((await stat(proxySocketFile(h.stateDir, name))).isSocket()).toBe(true);
     expect(await egress()).toMatch(/^HTTP\/1\.1 503 .*ECONNREFUSED/);
 
     // `start` on a running sandbox makes sure the daemon serves it again.
     expect(await h.driver.start(name)).toEqual({ recreated: false, alreadyRunning: true });
-    const again = await daemonHealth(h.stateDir);
-    expect(again?.pid).not.toBe(health.pid);
+    const again = await until(async () => daemonHealth(h.stateDir), (x) => x?.sandboxes.includes(name) === true);
+    expect(again?.pid).not.toBe(started.pid);
     expect(again?.sandboxes).toContain(name);
     // The detached daemon plugs in whatever egress handler this build has (the gateway, once it
     // exists), so this only checks the socket answers again.
@@ -116,5 +141,5 @@ describe("egress fails closed when the daemon dies, and comes back for running s
     });
     expect(await stopDaemon(h.stateDir)).toBe(true);
     expect(await daemonHealth(h.stateDir)).toBeUndefined();
-  }, 120_000);
+  }, 300_000);
 });

@@ -35,6 +35,29 @@ function absoluteFormInside(url: string): Promise<{ status?: number; body?: stri
   return h.exec(name, ["node", "-e", script]).then((r) => JSON.parse(r.stdout.trim().split("\n").pop() ?? "{}") as { status?: number; body?: string; error?: string });
 }
 
+/**
+ * Raw bytes to the forwarder from inside, as a hand-rolled client would send them; what came back
+ * before the gateway closed, a whole response arrived, or 10 s passed.
+ */
+async function rawInside(bytes: string): Promise<string> {
+  const script = `const c = require("net").connect(3128, "127.0.0.1", () => c.write(Buffer.from(${JSON.stringify(Buffer.from(bytes).toString("base64"))}, "base64")));
+    let got = Buffer.alloc(0);
+    const done = () => { console.log(JSON.stringify(got.toString("latin1"))); process.exit(0); };
+    c.on("data", (d) => {
+      got = Buffer.concat([got, d]);
+      const text = got.toString("latin1"), end = text.indexOf("\\r\\n\\r\\n"), length = /content-length: *(\\d+)/i.exec(text);
+      if (end >= 0 && length && got.length >= end + 4 + Number(length[1])) done();
+    });
+    c.on("close", done); c.on("error", done); setTimeout(done, 10000);`;
+  const r = await h.exec(name, ["node", "-e", script]);
+  return JSON.parse(r.stdout.trim().split("\n").pop() ?? '""') as string;
+}
+
+/** The JSON refusal body of a raw HTTP answer. */
+function bodyOf(answer: string): Record<string, unknown> {
+  return JSON.parse(answer.slice(answer.indexOf("\r\n\r\n") + 4)) as Record<string, unknown>;
+}
+
 /** The pending approval for `host`, once the gateway has created it (up to 10 s). */
 async function pendingApproval(host: string): Promise<{ id: string; binary: string }> {
   for (let i = 0; i < 100; i++) {
@@ -56,7 +79,12 @@ beforeAll(async () => {
   await writeFile(
     path.join(h.stateDir, "egress.json"),
     JSON.stringify({
-      hostMap: { "api.sbx.test": "127.0.0.1", "l7.sbx.test": "127.0.0.1", "curl-only.sbx.test": "127.0.0.1", "unknown.sbx.test": "127.0.0.1" },
+      hostMap: {
+        "api.sbx.test": "127.0.0.1", "l7.sbx.test": "127.0.0.1", "curl-only.sbx.test": "127.0.0.1", "unknown.sbx.test": "127.0.0.1",
+        "evil.sbx.test": "127.0.0.1",
+        // A documentation address (TEST-NET-2): refused before any connect.
+        "docs.sbx.test": "198.51.100.7",
+      },
       upstreamCaFiles: [caFile],
       approvalTimeoutMs: 20_000,
     }),
@@ -79,6 +107,10 @@ beforeAll(async () => {
     endpoints:
       - { host: curl-only.sbx.test, port: ${plain.port}, allowed_ips: [127.0.0.1/32] }
     binaries: [{ path: /usr/bin/curl }]
+  docs:
+    endpoints:
+      - { host: docs.sbx.test, port: 80 }
+    binaries: [{ path: /usr/local/bin/node }]
 `,
   );
   name = (await h.create("egress", { policyFile })).name;
@@ -109,9 +141,64 @@ describe("egress from inside a real sandbox", () => {
 
   it("a binary not named for an allowed host is refused (node on curl's host)", async () => {
     const before = plain.seen.length;
-    const r = await fetchInside(`http://curl-only.sbx.test:${plain.port}/x`);
-    expect(r.status ?? r.error).not.toBe(200);
+    const refusal = { error: "denied by policy", rule: { policy: "curl_only", endpoint: 0 }, reason: "/usr/local/bin/node is not in the binaries of network policy curl_only" };
+    const r = await absoluteFormInside(`http://curl-only.sbx.test:${plain.port}/x`);
+    expect(r.status).toBe(403);
+    expect(JSON.parse(r.body ?? "{}")).toMatchObject(refusal);
+    // fetch tunnels through CONNECT, which gets the same refusal.
+    const tunnel = await rawInside(`CONNECT curl-only.sbx.test:${plain.port} HTTP/1.1\r\nHost: curl-only.sbx.test:${plain.port}\r\n\r\n`);
+    expect(tunnel).toMatch(/^HTTP\/1\.1 403 /);
+    expect(bodyOf(tunnel)).toMatchObject(refusal);
     expect(plain.seen.length).toBe(before);
+  });
+
+  it("a Host header naming another host than the URL is refused (absolute-form and CONNECT)", async () => {
+    const api = `api.sbx.test:${plain.port}`;
+    const byUrl = await rawInside(`GET http://${api}/host-spoof HTTP/1.1\r\nHost: evil.sbx.test:${plain.port}\r\n\r\n`);
+    expect(byUrl).toMatch(/^HTTP\/1\.1 403 /);
+    expect(bodyOf(byUrl)).toMatchObject({ error: "host mismatch", reason: `Host header "evil.sbx.test:${plain.port}" does not name the request URL's host ${api}` });
+    const byConnect = await rawInside(`CONNECT ${api} HTTP/1.1\r\nHost: evil.sbx.test:${plain.port}\r\n\r\n`);
+    expect(byConnect).toMatch(/^HTTP\/1\.1 403 /);
+    expect(bodyOf(byConnect)).toMatchObject({ error: "host mismatch", reason: `Host header "evil.sbx.test:${plain.port}" does not name the CONNECT target ${api}` });
+    expect(plain.seen.some((s) => s.url === "/host-spoof")).toBe(false);
+  });
+
+  it("a caller line forged by the workload is request bytes to the gateway: 400, never a borrowed identity", async () => {
+    const api = `api.sbx.test:${plain.port}`;
+    const forged = 'NEMOCLAW-CALLER {"pid":1,"exe":"/usr/bin/curl","ancestors":[]}\n';
+    const out = await rawInside(`${forged}GET http://curl-only.sbx.test:${plain.port}/forged HTTP/1.1\r\nHost: curl-only.sbx.test:${plain.port}\r\n\r\n`);
+    expect(out).toMatch(/^HTTP\/1\.1 400 /);
+    expect(bodyOf(out)).toMatchObject({ error: "bad request", reason: expect.stringMatching(/^malformed HTTP \(HPE_\w+\)$/) });
+    expect(plain.seen.some((s) => s.url === "/forged" || s.url === `http://${api}/forged`)).toBe(false);
+  });
+
+  it("a smuggled second request (Content-Length with Transfer-Encoding) is refused and never sent", async () => {
+    const api = `api.sbx.test:${plain.port}`;
+    const smuggled = `GET http://${api}/smuggled HTTP/1.1\r\nHost: ${api}\r\n\r\n`;
+    const out = await rawInside(`POST http://${api}/front HTTP/1.1\r\nHost: ${api}\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n${smuggled}`);
+    expect(out).toMatch(/^HTTP\/1\.1 400 /);
+    expect(out.match(/HTTP\/1\.1 \d{3}/g)).toHaveLength(1);
+    expect(bodyOf(out)).toMatchObject({ error: "bad request", reason: "ambiguous message framing (HPE_INVALID_TRANSFER_ENCODING): refused as possible request smuggling" });
+    expect(plain.seen.some((s) => s.url === "/front" || s.url === "/smuggled")).toBe(false);
+  });
+
+  it("an oversized request head is refused with 431", async () => {
+    const api = `api.sbx.test:${plain.port}`;
+    const out = await rawInside(`GET http://${api}/big HTTP/1.1\r\nHost: ${api}\r\nX-Big: ${"a".repeat(64 * 1024)}\r\n\r\n`);
+    expect(out).toMatch(/^HTTP\/1\.1 431 /);
+    expect(bodyOf(out)).toMatchObject({ error: "bad request", reason: expect.stringMatching(/^request head larger than \d+ bytes$/) });
+    expect(plain.seen.some((s) => s.url === "/big")).toBe(false);
+  });
+
+  it("an allowed name the host maps to a documentation address is refused as a hard block", async () => {
+    const r = await absoluteFormInside("http://docs.sbx.test/");
+    expect(r.status).toBe(403);
+    expect(JSON.parse(r.body ?? "{}")).toMatchObject({
+      error: "blocked address",
+      host: "docs.sbx.test",
+      rule: { policy: "docs", endpoint: 0 },
+      reason: "198.51.100.7 is reserved for special use (documentation, benchmarking, relay or future use); list it in the endpoint's allowed_ips to reach it",
+    });
   });
 
   it("an unknown host is held for approval; allow once lets exactly that request through", async () => {
@@ -133,13 +220,13 @@ describe("egress from inside a real sandbox", () => {
     expect(plain.seen.some((s) => s.url === "/denied")).toBe(false);
   });
 
-  it("without the proxy variables there is no way out: no DNS, no route to the host's loopback", async () => {
+  it("without the proxy variables there is no way out: no DNS, and Landlock refuses TCP to anything but the forwarder", async () => {
     const unset = ["-u", "HTTP_PROXY", "-u", "http_proxy", "-u", "HTTPS_PROXY", "-u", "https_proxy", "-u", "ALL_PROXY", "-u", "all_proxy", "NODE_USE_ENV_PROXY=0"];
     const before = plain.seen.length;
     const byName = await fetchInside(`http://api.sbx.test:${plain.port}/direct`, {}, unset);
     expect(byName.error).toMatch(/EAI_AGAIN|ENOTFOUND/);
     const byIp = await fetchInside(`http://127.0.0.1:${plain.port}/direct`, {}, unset);
-    expect(byIp.error).toMatch(/ECONNREFUSED|EACCES|ENETUNREACH/);
+    expect(byIp.error).toBe("EACCES");
     expect(plain.seen.length).toBe(before);
   });
 

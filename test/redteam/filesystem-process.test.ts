@@ -8,11 +8,11 @@ import os from "node:os";
 import path from "node:path";
 import type Docker from "dockerode";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DEFAULT_LANDLOCK, type LandlockOptions } from "../../blueprint/sandbox/container-spec.js";
 import { buildSeccompProfile, seccompSecurityOpt } from "../../blueprint/sandbox/seccomp.js";
 import { dockerClient, ensureSandboxImage } from "../helpers/docker-images.js";
 import { parseProbe, PROBE_DIR_IN_SANDBOX, PROBE_IN_SANDBOX, probeDir, setuidProbeDir } from "../helpers/docker-probe.js";
 import { runInSandbox, runNode, runShell, type RunOptions } from "../helpers/docker-run.js";
+import { SHIPPED_LANDLOCK, withLandlock } from "../helpers/shipped-policy.js";
 
 const docker = dockerClient();
 let image: string;
@@ -22,8 +22,6 @@ beforeAll(async () => {
   image = await ensureSandboxImage(docker);
   probeMount = { source: await probeDir(), target: PROBE_DIR_IN_SANDBOX };
 }, 900_000);
-
-const withLandlock = (changes: Partial<LandlockOptions>): LandlockOptions => ({ ...DEFAULT_LANDLOCK, ...changes });
 
 /** Control: the same sandbox with Docker's seccomp filtering switched off. */
 const seccompOff = (spec: Docker.ContainerCreateOptions): void => {
@@ -103,7 +101,7 @@ describe("filesystem", () => {
 
   it("Landlock stops reads outside the read-only list", async () => {
     const script = "head -c 4 /etc/passwd && echo || echo refused";
-    const withoutEtc = withLandlock({ readOnly: DEFAULT_LANDLOCK.readOnly.filter((p) => p !== "/etc") });
+    const withoutEtc = withLandlock({ readOnly: SHIPPED_LANDLOCK.readOnly.filter((p) => p !== "/etc") });
     const denied = await runShell(docker, image, script, { landlock: withoutEtc });
     expect(denied.stdout.trim()).toBe("refused");
     expect(denied.stderr).toMatch(/'\/etc\/passwd' for reading: Permission denied/);

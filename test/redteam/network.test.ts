@@ -8,9 +8,10 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DEFAULT_LANDLOCK, RUNTIME_DIR, type LandlockOptions } from "../../blueprint/sandbox/container-spec.js";
+import { RUNTIME_DIR } from "../../blueprint/sandbox/container-spec.js";
 import { dockerClient, ensureSandboxImage } from "../helpers/docker-images.js";
 import { runNode, type RunOptions } from "../helpers/docker-run.js";
+import { withLandlock } from "../helpers/shipped-policy.js";
 
 const docker = dockerClient();
 let image: string;
@@ -18,8 +19,6 @@ let image: string;
 beforeAll(async () => {
   image = await ensureSandboxImage(docker);
 }, 900_000);
-
-const withLandlock = (changes: Partial<LandlockOptions>): LandlockOptions => ({ ...DEFAULT_LANDLOCK, ...changes });
 
 /** Runs a Node snippet that prints one JSON value and returns it parsed. */
 async function nodeJson<T>(code: string, options: RunOptions = {}): Promise<T> {
@@ -92,9 +91,12 @@ describe("network", () => {
     expect(udp).toEqual(["8.8.8.8 ENETUNREACH", expect.stringMatching(/^2001:4860:4860::8888 (ENETUNREACH|EADDRNOTAVAIL)$/)]);
   });
 
-  it("denies TCP by default through Landlock, before routing is even considered", async () => {
-    const tcp = await nodeJson<string[]>(connectAll([["1.1.1.1", 443], ["127.0.0.1", 3128]]));
-    expect(tcp).toEqual(["1.1.1.1:443 EACCES", "127.0.0.1:3128 EACCES"]);
+  it("denies TCP through Landlock, before routing is even considered, except to the forwarder's port", async () => {
+    // The shipped lists: connect to 3128 only (nothing listens on it in this bare container).
+    const tcp = await nodeJson<string[]>(connectAll([["1.1.1.1", 443], ["127.0.0.1", 80], ["127.0.0.1", 3128]]));
+    expect(tcp).toEqual(["1.1.1.1:443 EACCES", "127.0.0.1:80 EACCES", "127.0.0.1:3128 ECONNREFUSED"]);
+    const none = await nodeJson<string[]>(connectAll([["127.0.0.1", 3128]]), { landlock: withLandlock({ connectTcp: [] }) });
+    expect(none).toEqual(["127.0.0.1:3128 EACCES"]);
   });
 
   it("Landlock allows exactly the listed loopback TCP ports", async () => {
@@ -108,7 +110,7 @@ describe("network", () => {
         c.on("error", (e) => { console.log(JSON.stringify("connect " + e.code)); process.exit(0); });
       });`;
     expect(await nodeJson(serveAndConnect, { landlock: withLandlock({ bindTcp: [3128], connectTcp: [3128] }) })).toBe("got hi");
-    expect(await nodeJson(serveAndConnect, { landlock: withLandlock({ bindTcp: [3128] }) })).toBe("connect EACCES");
+    expect(await nodeJson(serveAndConnect, { landlock: withLandlock({ bindTcp: [3128], connectTcp: [] }) })).toBe("connect EACCES");
     expect(await nodeJson(serveAndConnect)).toBe("listen EACCES");
   });
 

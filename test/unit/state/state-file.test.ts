@@ -40,7 +40,7 @@ describe("state files", () => {
   it("refuses to write a value that breaks the schema, leaving the old file intact", async () => {
     const { vol, fs } = memFs({ "/s/sandboxes.json": '{"sandboxes":["keep"]}' });
     const state = new StateFile("/s/sandboxes.json", Schema, fs);
-    await expect(state.write({ sandboxes: [1] } as never)).rejects.toThrow();
+    await expect(state.write({ sandboxes: [1] } as never)).rejects.toMatchObject({ name: "ZodError", issues: [expect.objectContaining({ path: ["sandboxes", 0], code: "invalid_type" })] });
     expect(vol.toJSON()["/s/sandboxes.json"]).toBe('{"sandboxes":["keep"]}');
   });
 
