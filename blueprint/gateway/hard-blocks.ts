@@ -9,12 +9,13 @@
 import { lookup } from "node:dns/promises";
 import { isIP } from "node:net";
 import ipaddr from "ipaddr.js";
+import { METADATA_ADDRESS_LIST } from "../policy/schema.js";
 
 type Address = ipaddr.IPv4 | ipaddr.IPv6;
 
-// Never reachable whatever `allowed_ips` says: metadata services hand out credentials
-// (AWS/GCP/Azure, AWS IPv6, Alibaba, Oracle), and "connect to unspecified" means this host.
-const METADATA = new Set(["169.254.169.254", "fd00:ec2::254", "100.100.100.200", "192.0.0.192"]);
+// Never reachable whatever `allowed_ips` says: the metadata services (one list, the policy
+// schema's), and "connect to unspecified", which means this host.
+const METADATA: ReadonlySet<string> = new Set(METADATA_ADDRESS_LIST);
 const UNSPECIFIED = new Set(["0.0.0.0", "::"]);
 
 // How ipaddr.js's range names read in a refusal; a name it adds later shows as itself.

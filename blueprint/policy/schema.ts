@@ -64,11 +64,12 @@ export function hostProblem(host: string): string | undefined {
 
 // ── Addresses ──────────────────────────────────────────────────────────────────────────────
 
-// Never reachable whatever the policy says: the cloud metadata service hands out credentials.
-const METADATA_ADDRESSES: Array<[string, "ipv4" | "ipv6"]> = [
-  ["169.254.169.254", "ipv4"],
-  ["fd00:ec2::254", "ipv6"],
-];
+/**
+ * Never reachable whatever the policy says: metadata services hand out credentials (AWS/GCP/Azure,
+ * AWS IPv6, Alibaba, Oracle). One list: the gateway's hard blocks use it too.
+ */
+export const METADATA_ADDRESS_LIST = ["169.254.169.254", "fd00:ec2::254", "100.100.100.200", "192.0.0.192"] as const;
+const METADATA_ADDRESSES: Array<[string, "ipv4" | "ipv6"]> = METADATA_ADDRESS_LIST.map((a) => [a, isIP(a) === 6 ? "ipv6" : "ipv4"]);
 const UNSPECIFIED_ADDRESSES: Array<[string, "ipv4" | "ipv6"]> = [
   ["0.0.0.0", "ipv4"],
   ["::", "ipv6"],

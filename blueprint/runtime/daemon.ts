@@ -201,12 +201,8 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     return { ok: true };
   }, z.object({}).strict());
 
-  const controlPath = controlSocketFile(stateDir);
-  await unlink(controlPath).catch(() => undefined);
-  await listen(control, controlPath);
-  await chmod(controlPath, 0o600);
-
-  // Sandboxes created earlier get their sockets back: after a daemon restart, a running sandbox
+  // Sandboxes created earlier get their sockets back before the control socket answers, so a
+  // /health that lists a sandbox means it is served. After a daemon restart, a running sandbox
   // reconnects without being recreated.
   const names = await readdir(sandboxesDir(stateDir)).catch(() => [] as string[]);
   for (const name of names.sort()) {
@@ -214,6 +210,11 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     if (!(await stat(sandboxRecordFile(stateDir, name)).catch(() => undefined))) continue;
     await serve(name).catch((e: Error) => log(`cannot serve ${name}: ${e.message}`));
   }
+  const controlPath = controlSocketFile(stateDir);
+  await unlink(controlPath).catch(() => undefined);
+  await listen(control, controlPath);
+  await chmod(controlPath, 0o600);
+
   await writeFileAtomic(daemonPidFile(stateDir), `${process.pid}\n`, { mode: 0o644 });
   log(`nemoclaw daemon ${identity.version} (pid ${process.pid}) for ${stateDir}; egress: ${egressName}`);
 
