@@ -31,7 +31,7 @@ describe("cidrProblem", () => {
   it.each([
     ["10.0.0.0/33", "out of range"], ["fe80::/129", "out of range"], ["10.0.0.0/x", "prefix"], ["10.0.0", "not an IP"],
     ["example.com", "not an IP"], ["0.0.0.0/0", "every address"], ["0.0.0.0", "unspecified"], ["::/128", "unspecified"],
-    ["169.254.0.0/16", "metadata"], ["169.254.169.254", "metadata"], ["fd00:ec2::/32", "metadata"], ["1.2.3.4/8/9", "not an IP"],
+    ["169.254.0.0/16", "metadata"], ["169.254.169.254", "metadata"], ["100.100.100.200", "metadata"], ["192.0.0.192/30", "metadata"], ["fd00:ec2::/32", "metadata"], ["1.2.3.4/8/9", "not an IP"],
   ])("refuses %s (%s)", (entry, reason) => {
     expect(cidrProblem(entry)).toContain(reason);
   });
