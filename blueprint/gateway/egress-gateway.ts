@@ -20,7 +20,7 @@ import type { AuditInput, AuditLog, AuditLogOptions } from "./audit.js";
 import { readPreamble } from "./caller.js";
 import { checkAddress, resolveHost } from "./hard-blocks.js";
 import type { HostMap } from "./hard-blocks.js";
-import { canonicalHost, evaluate } from "./policy-engine.js";
+import { canonicalHost, describeCaller, evaluate } from "./policy-engine.js";
 import type { Candidate, Decision, RuleRef } from "./policy-engine.js";
 import { SandboxState } from "./sandbox-state.js";
 import type { SandboxOptions, Tracked, Use } from "./sandbox-state.js";
@@ -329,8 +329,10 @@ export class EgressGateway implements EgressHandler {
       socket.destroy();
       return;
     }
-    readPreamble(socket, { timeoutMs: this.options.preambleTimeoutMs }).then(
-      ({ caller, rest }) => {
+    readPreamble(socket, { secret: state.checkSecret, timeoutMs: this.options.preambleTimeoutMs }).then(
+      ({ caller: named, rest }) => {
+        // A different file at a path seen before is not that binary (trust on first use).
+        const caller = state.pins.vet(named);
         if (!this.sandboxes.has(sandbox) || socket.destroyed) {
           socket.destroy();
           return;
@@ -457,7 +459,7 @@ export class EgressGateway implements EgressHandler {
       if (matched.action === "deny") return refuse(403, "denied by policy", matched.rule, matched.reason, "policy");
       if (state.isDenied(host, port, conn.caller.exe)) return refuse(403, "denied by operator", null, `${host}:${port} was denied by the operator (deny-always)`, "unknown");
       if (state.options.unknown === "deny") return refuse(403, "not in policy", null, matched.reason, "unknown");
-      if (conn.caller.exe === null) return refuse(403, "not in policy", null, `${matched.reason}; an unidentified process cannot be approved`, "unknown");
+      if (conn.caller.exe === null) return refuse(403, "not in policy", null, `${matched.reason}; ${describeCaller(conn.caller)} cannot be approved`, "unknown");
       if (attempt >= 3) return refuse(403, "not in policy", null, matched.reason, "unknown");
       const held = this.approvals.hold(
         { sandbox: conn.sandbox, host, port, caller: conn.caller, ...(http === undefined ? {} : { request: { method: http.method, path: http.target.split("?")[0] ?? "/" } }) },

@@ -15,6 +15,7 @@ import { compiledBlueprintDir, stageSupervisor } from "../state/runtime-files.js
 import { controlRequest, daemonHealth, ensureDaemon } from "../runtime/daemon-client.js";
 import { describeDockerHost } from "./docker-client.js";
 import { writeFileAtomic } from "../state/atomic-write.js";
+import { ensureCallerSecret } from "../state/caller-secret.js";
 import { sandboxPolicyFile, sandboxRunDir } from "../state/paths.js";
 import { installSandboxTrust, TRUST_ENV } from "./trust.js";
 import {
@@ -294,10 +295,10 @@ export class SandboxDriver {
 
   async #createContainer(record: SandboxRecord): Promise<void> {
     await installSandboxTrust(this.stateDir, record.name);
-    await this.docker.createContainer(this.#spec(record, await stageSupervisor(this.stateDir)));
+    await this.docker.createContainer(this.#spec(record, await stageSupervisor(this.stateDir), await ensureCallerSecret(this.stateDir, record.name)));
   }
 
-  #spec(record: SandboxRecord, supervisorDir: string): Docker.ContainerCreateOptions {
+  #spec(record: SandboxRecord, supervisorDir: string, callerSecret: string): Docker.ContainerCreateOptions {
     return buildContainerSpec({
       name: record.name,
       image: record.image,
@@ -307,7 +308,7 @@ export class SandboxDriver {
       mounts: this.#mounts(record, supervisorDir),
       env: { ...TRUST_ENV, ...record.env },
       limits: record.limits,
-      supervisor: { script: SUPERVISOR_SCRIPT },
+      supervisor: { script: SUPERVISOR_SCRIPT, callerSecret },
       labels: { [STATE_DIR_LABEL]: this.stateDir },
     });
   }

@@ -8,6 +8,8 @@
 //     sandboxes/<name>/             0700
 //       sandbox.json                      what the sandbox was created with (SandboxRecord)
 //       policy.yaml                       its policy: the base (or --policy FILE) plus presets
+//       caller.secret               0600  the caller secret its supervisor sends in every preamble
+//       egress/binaries.json        0600  executable sha256 pinned per path on first use (gateway)
 //       run/                        0755  bind-mounted at /run/nemoclaw inside
 //         proxy.sock                0600  served by the daemon; only the supervisor connects
 import path from "node:path";
@@ -26,6 +28,10 @@ export function sandboxRecordFile(stateDir: string, name: string): string {
 
 export function sandboxPolicyFile(stateDir: string, name: string): string {
   return path.join(sandboxDir(stateDir, name), "policy.yaml");
+}
+
+export function sandboxCallerSecretFile(stateDir: string, name: string): string {
+  return path.join(sandboxDir(stateDir, name), "caller.secret");
 }
 
 export function sandboxRunDir(stateDir: string, name: string): string {

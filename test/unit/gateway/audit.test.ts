@@ -5,7 +5,7 @@ import { mkdtemp } from "node:fs/promises";
 import { describe, expect, it } from "vitest";
 import { AuditLog, OcsfEventSchema, readAuditEvents, renderAuditEvent, toOcsf } from "../../../blueprint/gateway/audit.js";
 
-const caller = { pid: 64, exe: "/usr/bin/curl", ancestors: ["/usr/bin/bash"] };
+const caller = { pid: 64, exe: "/usr/bin/curl", sha256: "c".repeat(64), ancestors: ["/usr/bin/bash"], unidentified: null };
 
 describe("audit events", () => {
   it("maps a refused connection to OCSF Network Activity / Refuse and renders it in the house style", () => {
