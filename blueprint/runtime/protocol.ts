@@ -196,6 +196,7 @@ export const SandboxStatusResultSchema = z
     openclaw: z.string().nullable(),
     policy: z.object({ source: z.string(), presets: z.array(z.string()), file: z.string() }).strict(),
     egress: z.string(),
+    proxyGuard: z.string(),
     limits: z.object({ memoryBytes: z.number(), nanoCpus: z.number(), pids: z.number(), tmpfsBytes: z.number() }).strict(),
     inside: z
       .object({

@@ -16,6 +16,7 @@ import { controlRequest, daemonHealth, ensureDaemon } from "../runtime/daemon-cl
 import { describeDockerHost } from "./docker-client.js";
 import { writeFileAtomic } from "../state/atomic-write.js";
 import { ensureCallerSecret } from "../state/caller-secret.js";
+import { assertWorkloadUidFree, describeProxyGuard } from "./proxy-guard.js";
 import { sandboxPolicyFile, sandboxRunDir } from "../state/paths.js";
 import { installSandboxTrust, TRUST_ENV } from "./trust.js";
 import {
@@ -294,6 +295,7 @@ export class SandboxDriver {
   }
 
   async #createContainer(record: SandboxRecord): Promise<void> {
+    await assertWorkloadUidFree(this.docker, record.user);
     await installSandboxTrust(this.stateDir, record.name);
     await this.docker.createContainer(this.#spec(record, await stageSupervisor(this.stateDir), await ensureCallerSecret(this.stateDir, record.name)));
   }
@@ -403,6 +405,7 @@ export class SandboxDriver {
       openclaw: record.openclaw ? `${record.openclaw.version} (${record.openclaw.hostDir}, read-only)` : null,
       policy: { source: record.policySource, presets: record.presets, file: sandboxPolicyFile(this.stateDir, name) },
       egress: health?.sandboxes.includes(name) ? `daemon pid ${health.pid} serving proxy.sock (${health.egress})` : "not served: egress is closed",
+      proxyGuard: await describeProxyGuard(this.docker, this.stateDir, name, record.user),
       limits: {
         memoryBytes: info?.HostConfig.Memory ?? record.limits.memoryBytes,
         nanoCpus: info?.HostConfig.NanoCpus ?? record.limits.nanoCpus,
@@ -632,6 +635,8 @@ export interface SandboxStatus {
   openclaw: string | null;
   policy: { source: string; presets: string[]; file: string };
   egress: string;
+  /** What keeps the workload off proxy.sock (proxy-guard.ts). */
+  proxyGuard: string;
   limits: SandboxLimits;
   inside: InsideReport | null;
 }
