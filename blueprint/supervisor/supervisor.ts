@@ -22,7 +22,7 @@
 // (a credential change resets the flag), which keeps its own /proc entries closed too; the
 // workload still cannot signal it (signals check the real and saved uid, which stay 0).
 import { spawn } from "node:child_process";
-import { statSync } from "node:fs";
+import { openSync, statSync } from "node:fs";
 import net from "node:net";
 import { constants } from "node:os";
 import { pathToFileURL } from "node:url";
@@ -71,7 +71,9 @@ export function parseConfig(text: string | undefined): SupervisorConfig {
   if (!c || !Number.isInteger(c.uid) || !Number.isInteger(c.gid) || c.uid < 1 || c.gid < 1) {
     throw new Error("config.caller must be the workload's uid and gid (not 0)");
   }
-  if (typeof raw.secret !== "string" || !CALLER_SECRET_PATTERN.test(raw.secret)) throw new Error("config.secret must be the sandbox's caller secret (64 hex digits)");
+  if (typeof raw.secret !== "string" || !CALLER_SECRET_PATTERN.test(raw.secret)) {
+    throw new Error("config.secret must be the sandbox's caller secret (64 hex digits); a container made by an older nemoclaw has none: destroy and create the sandbox again");
+  }
   return { launcher, env, forwarder: { host: f.host, port: f.port, socket: f.socket }, caller: { uid: c.uid, gid: c.gid }, secret: raw.secret };
 }
 
@@ -108,6 +110,13 @@ function connectUpstream(socketPath: string): net.Socket {
 
 export function startForwarder(config: SupervisorConfig["forwarder"], caller: SupervisorConfig["caller"], secret: string): Promise<net.Server> {
   const hashes = new ExeHashes();
+  // The workload is node, like us: hashing our own executable now (same file, same cache key)
+  // spares its first connection the ~100 MB read.
+  try {
+    void hashes.hash(openSync(process.execPath, "r")).catch(() => undefined);
+  } catch {
+    // Not readable: the first connection hashes it instead.
+  }
   const server = net.createServer({ pauseOnConnect: true }, (client) => {
     client.on("error", () => client.destroy());
     // The /proc scan runs now, synchronously, before anything else can happen on this connection.
