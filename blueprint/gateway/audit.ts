@@ -119,7 +119,11 @@ export function toOcsf(input: AuditInput, time: number = Date.now()): OcsfEvent 
     message: input.reason,
     dst_endpoint: { hostname: input.host, port: input.port, ...(input.address === undefined ? {} : { ip: input.address }) },
     actor: {
-      process: { pid: input.caller.pid, file: { path: input.caller.exe }, lineage: [...input.caller.ancestors] },
+      process: {
+        pid: input.caller.pid,
+        file: { path: input.caller.exe, ...(input.caller.sha256 === null ? {} : { hashes: [{ algorithm_id: 3, algorithm: "SHA-256", value: input.caller.sha256 }] }) },
+        lineage: [...input.caller.ancestors],
+      },
     },
     ...(input.http === undefined
       ? {}

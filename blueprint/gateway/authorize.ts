@@ -10,7 +10,7 @@ import type { GatewayContext, ResolvedGatewayOptions } from "./gateway-context.j
 import { checkAddress, resolveHost } from "./hard-blocks.js";
 import { evaluateRequest } from "./method-override.js";
 import type { RequestToCheck } from "./method-override.js";
-import { evaluate } from "./policy-engine.js";
+import { describeCaller, evaluate } from "./policy-engine.js";
 import type { Candidate, Decision, RuleRef } from "./policy-engine.js";
 import { denial, nextStep } from "./refusals.js";
 import type { DenialBody } from "./refusals.js";
@@ -119,7 +119,7 @@ export class Authorizer {
       if (matched.action === "deny") return refuse(403, "denied by policy", matched.rule, matched.reason, "policy");
       if (state.isDenied(host, port, conn.caller.exe)) return refuse(403, "denied by operator", null, `${host}:${port} was denied by the operator (deny-always)`, "unknown");
       if (state.options.unknown === "deny") return refuse(403, "not in policy", null, matched.reason, "unknown");
-      if (conn.caller.exe === null) return refuse(403, "not in policy", null, `${matched.reason}; an unidentified process cannot be approved`, "unknown");
+      if (conn.caller.exe === null) return refuse(403, "not in policy", null, `${matched.reason}; ${describeCaller(conn.caller)} cannot be approved`, "unknown");
       if (attempt >= 3) return refuse(403, "not in policy", null, matched.reason, "unknown");
       const held = this.approvals.hold(
         { sandbox: conn.sandbox, host, port, caller: conn.caller, ...(http === undefined ? {} : { request: { method: http.method, path: http.target.split("?")[0] ?? "/" } }) },

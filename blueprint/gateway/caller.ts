@@ -1,29 +1,60 @@
 // Reads and validates the caller preamble the sandbox's forwarder writes first on every connection
-// (format: supervisor/caller-preamble.ts).
+// (format: supervisor/caller-preamble.ts). The caller secret is checked (in constant time) before
+// anything else in the line is looked at.
+import { timingSafeEqual } from "node:crypto";
 import type { Socket } from "node:net";
 import { z } from "zod";
-import { MAX_ANCESTORS, MAX_PREAMBLE_BYTES, PREAMBLE_PREFIX, type Caller } from "../supervisor/caller-preamble.js";
+import { CALLER_SECRET_LENGTH, MAX_ANCESTORS, MAX_PREAMBLE_BYTES, PREAMBLE_PREFIX, type Caller } from "../supervisor/caller-preamble.js";
 
 export type { Caller } from "../supervisor/caller-preamble.js";
+export { unidentifiedCaller } from "../supervisor/caller-preamble.js";
 
 export const CallerSchema = z
   .object({
     pid: z.number().int().positive().nullable(),
     exe: z.string().startsWith("/").nullable(),
+    sha256: z.string().regex(/^[0-9a-f]{64}$/).nullable(),
     ancestors: z.array(z.string().startsWith("/")).max(MAX_ANCESTORS),
+    unidentified: z.string().max(4096).nullable(),
   })
-  .strict() satisfies z.ZodType<Caller>;
+  .strict()
+  .refine((c) => (c.exe === null) === (c.sha256 === null), "exe and sha256 come together") satisfies z.ZodType<Caller>;
 
-export const UNKNOWN_CALLER: Caller = { pid: null, exe: null, ancestors: [] };
+/** A preamble whose secret is missing or wrong: the connection did not come from the sandbox's forwarder. */
+export class CallerSecretError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "CallerSecretError";
+  }
+}
 
+/** Compares the presented secret with the sandbox's, in time independent of where they differ. */
+export type SecretCheck = (presented: Buffer) => boolean;
+
+/** A SecretCheck for `secret` (64 hex digits). */
+export function secretCheck(secret: string): SecretCheck {
+  const expected = Buffer.from(secret, "utf8");
+  return (presented) => presented.length === expected.length && timingSafeEqual(presented, expected);
+}
 
 /** Parse one preamble line (without its newline). Anything malformed is refused, never guessed. */
-export function parsePreamble(line: string): Caller {
+export function parsePreamble(line: string, check: SecretCheck): Caller {
   if (!line.startsWith(PREAMBLE_PREFIX)) throw new Error("connection did not start with a caller preamble");
-  return CallerSchema.parse(JSON.parse(line.slice(PREAMBLE_PREFIX.length)));
+  const rest = line.slice(PREAMBLE_PREFIX.length);
+  const space = rest.indexOf(" ");
+  const presented = space === CALLER_SECRET_LENGTH ? Buffer.from(rest.slice(0, space), "utf8") : undefined;
+  if (presented === undefined) throw new CallerSecretError("the caller preamble carries no caller secret: only the sandbox's forwarder may connect to the proxy socket");
+  if (!check(presented)) throw new CallerSecretError("the caller secret does not match this sandbox's: only the sandbox's forwarder may connect to the proxy socket");
+  try {
+    return CallerSchema.parse(JSON.parse(rest.slice(space + 1)));
+  } catch (e) {
+    throw new Error(`malformed caller preamble: ${(e as Error).message.split("\n")[0]}`);
+  }
 }
 
 export interface ReadPreambleOptions {
+  /** The sandbox's caller secret, checked before anything else. */
+  secret: SecretCheck;
   /** Give up when the line has not arrived by then. Default 5000 ms. */
   timeoutMs?: number;
 }
@@ -33,7 +64,7 @@ export interface ReadPreambleOptions {
  * followed the newline (the client's own request, to be replayed); rejects on a missing,
  * oversized, late or malformed preamble. Never reads past what the socket delivers.
  */
-export function readPreamble(socket: Socket, options: ReadPreambleOptions = {}): Promise<{ caller: Caller; rest: Buffer }> {
+export function readPreamble(socket: Socket, options: ReadPreambleOptions): Promise<{ caller: Caller; rest: Buffer }> {
   const timeoutMs = options.timeoutMs ?? 5000;
   return new Promise((resolve, reject) => {
     let buffered: Buffer = Buffer.alloc(0);
@@ -62,9 +93,9 @@ export function readPreamble(socket: Socket, options: ReadPreambleOptions = {}):
       cleanup();
       socket.pause();
       try {
-        resolve({ caller: parsePreamble(buffered.subarray(0, newline).toString("utf8")), rest: buffered.subarray(newline + 1) });
+        resolve({ caller: parsePreamble(buffered.subarray(0, newline).toString("utf8"), options.secret), rest: buffered.subarray(newline + 1) });
       } catch (e) {
-        reject(new Error(`malformed caller preamble: ${(e as Error).message.split("\n")[0]}`));
+        reject(e as Error);
       }
     };
     const onEnd = (): void => fail("connection closed before the caller preamble");

@@ -218,8 +218,10 @@ export class EgressGateway implements EgressHandler {
       socket.destroy();
       return;
     }
-    readPreamble(socket, { timeoutMs: this.options.preambleTimeoutMs }).then(
-      ({ caller, rest }) => {
+    readPreamble(socket, { secret: state.checkSecret, timeoutMs: this.options.preambleTimeoutMs }).then(
+      ({ caller: named, rest }) => {
+        // A different file at a path seen before is not that binary (trust on first use).
+        const caller = state.pins.vet(named);
         if (!this.sandboxes.has(sandbox) || socket.destroyed) {
           socket.destroy();
           return;

@@ -18,6 +18,7 @@ import { ApprovalSchema } from "./approvals.js";
 import { readAuditEvents, renderAuditEvent } from "./audit.js";
 import type { EgressGateway } from "./egress-gateway.js";
 import { RecreateNeededError } from "./sandbox-state.js";
+import { BINARY_SCOPING } from "./policy-engine.js";
 
 const SandboxName = SandboxNameSchema;
 const PolicyIssueSchema = z.object({ file: z.string(), line: z.number(), column: z.number(), field: z.string(), message: z.string() });
@@ -46,7 +47,7 @@ export const ApprovalsDecideRequest = z.strictObject({
 export const ApprovalsDecideResponse = z.union([z.object({ ok: z.literal(true), approval: ApprovalSchema }), Failure]);
 
 export const PolicyGetRequest = z.strictObject({ sandbox: SandboxName, full: z.boolean().default(false) });
-export const PolicyGetResponse = z.union([z.object({ ok: z.literal(true), yaml: z.string(), policy: z.unknown() }), Failure]);
+export const PolicyGetResponse = z.union([z.object({ ok: z.literal(true), yaml: z.string(), policy: z.unknown(), binaryScoping: z.string() }), Failure]);
 
 export const PolicySetRequest = z.strictObject({
   sandbox: SandboxName,
@@ -171,7 +172,7 @@ export function controlRoutes(gateway: EgressGateway, options: ControlRouteOptio
         if (!gateway.hasSandbox(req.sandbox)) return notFound(req.sandbox);
         const live = gateway.getPolicy(req.sandbox);
         const shown = req.full ? live : dynamicPart(live);
-        return { ok: true as const, yaml: serializePolicy(shown), policy: shown };
+        return { ok: true as const, yaml: serializePolicy(shown), policy: shown, binaryScoping: BINARY_SCOPING };
       },
     } satisfies Route<typeof PolicyGetRequest, typeof PolicyGetResponse>,
 

@@ -14,6 +14,7 @@ import { z } from "zod";
 import { loadPolicyFile, PolicyError } from "../policy/load.js";
 import type { EgressHandler } from "./egress-handler.js";
 import { stagedPresetsDir, stageSupervisor } from "../state/runtime-files.js";
+import { sandboxCallerSecretFile } from "../state/paths.js";
 import type { ApprovalEvent } from "./approvals.js";
 import {
   ApprovalsDecideRequest, ApprovalsListRequest, callRoute, controlRoutes, EgressLogsRequest, PolicyAddPresetRequest,
@@ -87,7 +88,13 @@ export async function createEgressHandler(context: GatewayContext): Promise<Egre
       pending = (async () => {
         const policyFile = context.policyFile(name);
         const { policy } = await loadPolicyFile(policyFile);
-        await gateway.addSandbox(name, { policy, policyFile, stateDir: sandboxEgressDir(policyFile), ...(settings.unknown === undefined ? {} : { unknown: settings.unknown }) });
+        await gateway.addSandbox(name, {
+          policy,
+          policyFile,
+          stateDir: sandboxEgressDir(policyFile),
+          callerSecretFile: sandboxCallerSecretFile(context.stateDir, name),
+          ...(settings.unknown === undefined ? {} : { unknown: settings.unknown }),
+        });
         context.log(`egress: ${name} registered (policy ${policyFile})`);
       })();
       // A failed registration is retried on the next connection (e.g. after the policy is fixed).

@@ -1,11 +1,12 @@
 // Glob matching for the three things a policy names with patterns: request paths and binary
-// paths (`*` stays inside one `/` segment, `**` crosses them), host names (`*` inside the first
-// label, `**` as the whole first label for any depth) and query values (`*` matches anything).
+// paths (`*` stays inside one `/` segment, `**` crosses them, `\` makes the next character
+// literal), host names (`*` inside the first label, `**` as the whole first label for any depth)
+// and query values (`*` matches anything).
 
 const compiled = new Map<string, RegExp>();
 
 function escapeRegExp(text: string): string {
-  return text.replace(/[.+^${}()|[\]\\?]/g, "\\$&");
+  return text.replace(/[.*+^${}()|[\]\\?]/g, "\\$&");
 }
 
 function cached(key: string, build: () => RegExp): RegExp {
@@ -34,6 +35,9 @@ function pathGlobSource(glob: string): string {
     } else if (glob[i] === "*") {
       out += "[^/]*";
       i += 1;
+    } else if (glob[i] === "\\" && i + 1 < glob.length) {
+      out += escapeRegExp(glob[i + 1] ?? "");
+      i += 2;
     } else {
       out += escapeRegExp(glob[i] ?? "");
       i += 1;
@@ -50,6 +54,14 @@ function pathGlobSource(glob: string): string {
 export function pathMatches(glob: string, path: string, caseInsensitive = false): boolean {
   const flags = caseInsensitive ? "is" : "s";
   return cached(`p${flags}\0${glob}`, () => new RegExp(`^${pathGlobSource(glob)}$`, flags)).test(path);
+}
+
+/**
+ * The path glob that matches exactly `path`: `*` and `\` escaped with `\`. For globs written
+ * from names that came from inside a sandbox (approved executables), where a file may be named `*`.
+ */
+export function escapeGlob(path: string): string {
+  return path.replace(/[\\*]/g, "\\$&");
 }
 
 /** Query values: `*` matches any run of characters. */

@@ -5,6 +5,12 @@
 // Fail closed: an endpoint carrying a field nemoclaw cannot enforce never matches, an allow
 // rule with a matcher we cannot evaluate never matches, and a deny rule with one is applied
 // without it (it denies more, never less).
+//
+// Binary scoping: `binaries` globs match the caller's executable — the one holding the
+// connection, identified soundly by the forwarder and pinned by content (binary-pins.ts) — and
+// nothing else. Ancestors are recorded and shown, never matched: a program started by an allowed
+// binary is not that binary (OpenShell likewise names "the executable that opens the connection";
+// its policy format has no ancestor opt-in). An unidentified caller matches no entry.
 
 import { isIP } from "node:net";
 import { ENFORCED_PROTOCOLS, endpointPorts } from "../policy/schema.js";
@@ -28,7 +34,7 @@ export type Action = "allow" | "deny" | "ask";
 export interface Candidate {
   ref: RuleRef;
   endpoint: Endpoint;
-  /** The executable (caller or ancestor) that matched the policy's `binaries`. */
+  /** The caller's executable, which matched the policy's `binaries`. */
   binary: string;
 }
 
@@ -155,6 +161,10 @@ function evaluateL7(endpoint: Endpoint, method: string, target: RequestTarget): 
   return { allowed: false, reason: `no rule allows ${method} ${target.path}` };
 }
 
+/** What `binaries` entries match, as `policy get` states it. */
+export const BINARY_SCOPING =
+  "the executable holding the connection (sha256-pinned on first use); ancestors are shown, not matched; unidentified callers match nothing";
+
 export interface MatchResult {
   action: Action;
   rule: RuleRef | null;
@@ -162,12 +172,9 @@ export interface MatchResult {
   candidates: Candidate[];
 }
 
-function callerChain(caller: Caller): string[] {
-  return [...(caller.exe === null ? [] : [caller.exe]), ...caller.ancestors];
-}
-
 export function describeCaller(caller: Caller): string {
-  return caller.exe === null ? "an unidentified process" : caller.exe;
+  if (caller.exe === null) return `an unidentified process${caller.unidentified === null ? "" : ` (${caller.unidentified})`}`;
+  return caller.ancestors.length === 0 ? caller.exe : `${caller.exe} (started by ${caller.ancestors.join(" < ")}; ancestors are not matched)`;
 }
 
 /** One policy, compiled for lookups. Immutable: hot reload builds a new engine. */
@@ -193,12 +200,11 @@ export class PolicyEngine {
     if (hostMatched.length === 0) {
       return { action: "ask", rule: null, reason: `no network policy allows ${host}:${port}`, candidates: [] };
     }
-    const chain = callerChain(caller);
+    const binary = caller.exe;
     const candidates: Candidate[] = [];
     let unenforced: { ref: RuleRef; why: string } | undefined;
     for (const m of hostMatched) {
-      const binary = chain.find((exe) => m.binaries.some((glob) => pathMatches(glob, exe)));
-      if (binary === undefined) continue;
+      if (binary === null || !m.binaries.some((glob) => pathMatches(glob, binary))) continue;
       const why = unenforceable(m.endpoint);
       if (why !== undefined) {
         unenforced ??= { ref: m.ref, why };
@@ -213,7 +219,7 @@ export class PolicyEngine {
       return { action: "deny", rule: unenforced.ref, reason: `${unenforced.why}; the endpoint fails closed`, candidates: [] };
     }
     const first = hostMatched[0];
-    const who = chain.length === 0 ? "an unidentified process" : `${chain[0]}${chain.length > 1 ? ` (ancestors ${chain.slice(1).join(", ")})` : ""}`;
+    const who = describeCaller(caller);
     return {
       action: "deny",
       rule: first?.ref ?? null,

@@ -19,6 +19,11 @@ import { loadOrCreateSandboxCa } from "../ca/sandbox-ca.js";
 import type { SandboxCa } from "../ca/sandbox-ca.js";
 import { LeafCache } from "./leaf-cache.js";
 import type { LeafCacheOptions } from "./leaf-cache.js";
+import { BinaryPins } from "./binary-pins.js";
+import { secretCheck } from "./caller.js";
+import type { SecretCheck } from "./caller.js";
+import { readCallerSecretSync } from "../state/caller-secret.js";
+import { escapeGlob } from "./globs.js";
 
 export interface SandboxOptions {
   /** The sandbox's validated policy (base + presets), as the loader returned it. */
@@ -31,6 +36,8 @@ export interface SandboxOptions {
   auditFile?: string;
   /** Destinations no policy names: `ask` holds them for approval, `deny` refuses at once (observe mode). Default `ask`. */
   unknown?: "ask" | "deny";
+  /** The sandbox's caller secret file (state/caller-secret.ts): every preamble must carry it. */
+  callerSecretFile: string;
 }
 
 /** Thrown by setPolicy when a static section changed: nothing was applied. */
@@ -76,6 +83,9 @@ export class SandboxState {
   denied: DeniedDestination[] = [];
   ca: SandboxCa | undefined;
   leaves: LeafCache | undefined;
+  /** Executable sha256 per path, pinned on first use. */
+  pins!: BinaryPins;
+  #secret: SecretCheck | undefined;
   private persistChain: Promise<void> = Promise.resolve();
 
   private constructor(name: string, options: SandboxOptions, auditOptions: AuditLogOptions) {
@@ -89,6 +99,7 @@ export class SandboxState {
     const state = new SandboxState(name, options, auditOptions);
     state.ca = await loadOrCreateSandboxCa(path.join(options.stateDir, "ca"), name);
     state.leaves = new LeafCache(state.ca, leafOptions);
+    state.pins = await BinaryPins.open(options.stateDir);
     const text = await readFile(state.deniedFile, "utf8").catch(() => undefined);
     if (text !== undefined) state.denied = DeniedFileSchema.parse(JSON.parse(text)).denied;
     return state;
@@ -110,12 +121,30 @@ export class SandboxState {
     return changes;
   }
 
+  /**
+   * Checks a preamble's caller secret. The file is read again on a mismatch, so a sandbox
+   * re-created under the same name (a new secret) is served without restarting the daemon; no
+   * file means no secret can match (fail closed).
+   */
+  readonly checkSecret: SecretCheck = (presented) => {
+    if (this.#secret?.(presented) === true) return true;
+    const secret = readCallerSecretSync(this.options.callerSecretFile);
+    if (secret === undefined) return false;
+    this.#secret = secretCheck(secret);
+    return this.#secret(presented);
+  };
+
   isDenied(host: string, port: number, binary: string | null): boolean {
     return this.denied.some((d) => d.host === host && d.port === port && (d.binary === null || d.binary === binary));
   }
 
-  /** The policy with an endpoint+binary rule added for an approved destination. */
-  withApprovedRule(host: string, port: number, binary: string, allowedIps: string[] | undefined): Policy {
+  /**
+   * The policy with an endpoint+binary rule added for an approved destination. `binary` is a
+   * path from inside the sandbox, written as a glob that matches exactly it: a file named
+   * `/sandbox/*` must not become a wildcard.
+   */
+  withApprovedRule(host: string, port: number, exe: string, allowedIps: string[] | undefined): Policy {
+    const binary = escapeGlob(exe);
     const policies = { ...(this.policy.network_policies ?? {}) };
     const key = `approved_${host.replace(/[^A-Za-z0-9_.-]/g, "_")}_${port}`;
     const existing = policies[key];

@@ -200,6 +200,7 @@ export const SandboxStatusResultSchema = z
     openclaw: z.string().nullable(),
     policy: z.object({ source: z.string(), presets: z.array(z.string()), file: z.string() }).strict(),
     egress: z.string(),
+    proxyGuard: z.string(),
     limits: LimitsSchema,
     inside: z
       .object({

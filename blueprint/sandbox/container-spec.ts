@@ -80,8 +80,9 @@ export interface SandboxSpecOptions {
   /**
    * Run the supervisor (forwarder + launcher) as the entrypoint. `script` is
    * its path inside the container; its directory must be among `mounts`.
+   * `callerSecret` (state/caller-secret.ts) goes into its configuration only.
    */
-  supervisor?: { script: string };
+  supervisor?: { script: string; callerSecret: string };
   /** Container labels besides the sandbox label. */
   labels?: Readonly<Record<string, string>>;
 }
@@ -233,6 +234,9 @@ export function buildContainerSpec(options: SandboxSpecOptions): Docker.Containe
           env,
           forwarder: { host: FORWARDER_HOST, port: FORWARDER_PORT, socket: PROXY_SOCKET },
           caller: { uid: user.uid, gid: user.gid },
+          // In the supervisor's environment only: the workload's is `env`, and /proc/1/environ
+          // and the supervisor's are unreadable to it (another uid; the supervisor is non-dumpable).
+          secret: supervisor.callerSecret,
         }),
       }
     : env;

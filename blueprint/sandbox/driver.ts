@@ -17,6 +17,8 @@ import { RuntimeError } from "../state/runtime-error.js";
 import { compiledBlueprintDir, runtimeIdentity } from "../state/runtime-files.js";
 import { describeDockerHost, isNotFound } from "./docker-client.js";
 import { writeFileAtomic } from "../state/atomic-write.js";
+import { ensureCallerSecret } from "../state/caller-secret.js";
+import { assertWorkloadUidFree, describeProxyGuard } from "./proxy-guard.js";
 import { sandboxPolicyFile, sandboxRunDir } from "../state/paths.js";
 import { installSandboxTrust, TRUST_ENV } from "./trust.js";
 import {
@@ -243,6 +245,7 @@ export class SandboxDriver {
   }
 
   async #createContainer(record: SandboxRecord): Promise<void> {
+    await assertWorkloadUidFree(this.docker, record.user);
     await installSandboxTrust(this.stateDir, record.name);
     const supervisorVolume = supervisorVolumeName();
     await ensureStagedVolume(this.docker, { name: supervisorVolume, kind: "supervisor", image: record.image, cwd: compiledBlueprintDir(), entries: ["supervisor"] });
@@ -256,7 +259,7 @@ export class SandboxDriver {
         mounts: this.#mounts(record, supervisorVolume),
         env: { ...TRUST_ENV, ...record.env },
         limits: record.limits,
-        supervisor: { script: SUPERVISOR_SCRIPT },
+        supervisor: { script: SUPERVISOR_SCRIPT, callerSecret: await ensureCallerSecret(this.stateDir, record.name) },
         labels: { [STATE_DIR_LABEL]: this.stateDir },
       }),
     );
@@ -289,6 +292,7 @@ export class SandboxDriver {
       record,
       info: await this.#inspect(name),
       egress: (await this.#egress.describe(name).catch(() => undefined)) ?? "not served: egress is closed",
+      proxyGuard: await describeProxyGuard(this.docker, this.stateDir, name, record.user),
       execCapture: (command) => this.execCapture(name, command),
     });
   }

@@ -47,6 +47,8 @@ export interface SandboxStatus {
   openclaw: string | null;
   policy: { source: string; presets: string[]; file: string };
   egress: string;
+  /** What keeps the workload off proxy.sock (proxy-guard.ts). */
+  proxyGuard: string;
   limits: SandboxLimits;
   inside: InsideReport | null;
 }
@@ -61,6 +63,7 @@ export async function readStatus(options: {
   info: Docker.ContainerInspectInfo | undefined;
   /** Who serves the sandbox's egress path, in words (from the runtime). */
   egress: string;
+  proxyGuard: string;
   /** Runs a command inside as the workload. */
   execCapture: (command: readonly string[]) => Promise<{ exitCode: number; stdout: string; stderr: string }>;
 }): Promise<SandboxStatus> {
@@ -75,6 +78,7 @@ export async function readStatus(options: {
     openclaw: record.openclaw ? `${record.openclaw.version} (${record.openclaw.hostDir}, production files staged read-only)` : null,
     policy: { source: record.policySource, presets: record.presets, file: sandboxPolicyFile(options.stateDir, name) },
     egress: options.egress,
+    proxyGuard: options.proxyGuard,
     limits: {
       memoryBytes: info?.HostConfig.Memory ?? record.limits.memoryBytes,
       nanoCpus: info?.HostConfig.NanoCpus ?? record.limits.nanoCpus,

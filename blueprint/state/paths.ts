@@ -8,6 +8,8 @@
 //     sandboxes/<name>/             0700
 //       sandbox.json                      what the sandbox was created with (SandboxRecord)
 //       policy.yaml                       its policy: the base (or --policy FILE) plus presets
+//       caller.secret               0600  the caller secret its supervisor sends in every preamble
+//       egress/binaries.json        0600  executable sha256 pinned per path on first use (gateway)
 //
 //   /tmp/nemoclaw-<uid>/            0700  runDirsRoot(): outside the state dir on purpose
 //     <hash of stateDir>/<name>/    0755  sandboxRunDir(): bind-mounted at /run/nemoclaw inside
@@ -46,6 +48,10 @@ export function runDirsRoot(): string {
 /** The run dirs of one state dir: named by a hash of its path, which the sandbox may see. */
 export function stateRunDir(stateDir: string): string {
   return path.join(runDirsRoot(), createHash("sha256").update(path.resolve(stateDir)).digest("hex").slice(0, 12));
+}
+
+export function sandboxCallerSecretFile(stateDir: string, name: string): string {
+  return path.join(sandboxDir(stateDir, name), "caller.secret");
 }
 
 export function sandboxRunDir(stateDir: string, name: string): string {

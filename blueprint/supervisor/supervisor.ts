@@ -14,7 +14,7 @@
 // sandbox/container-spec.ts). The supervisor's environment is unreadable to the workload (another
 // uid), and the workload gets only the environment the config lists, never the supervisor's.
 //
-// Caller identification reads /proc/<pid>/fd and /proc/<pid>/exe of the workload's processes.
+// Caller identification (identify.ts) reads /proc/<pid>/fd and /proc/<pid>/exe of the workload's processes.
 // Root here cannot: /proc/<pid>/fd is mode 0500 owned by the process's uid, and root holds no
 // CAP_DAC_READ_SEARCH (CAP_SYS_PTRACE would pass the ptrace access check but not that). Rather
 // than take either capability, the supervisor borrows the workload's uid and gid for the
@@ -22,11 +22,12 @@
 // (a credential change resets the flag), which keeps its own /proc entries closed too; the
 // workload still cannot signal it (signals check the real and saved uid, which stay 0).
 import { spawn } from "node:child_process";
-import { readdirSync, readFileSync, readlinkSync, statSync } from "node:fs";
+import { openSync, statSync } from "node:fs";
 import net from "node:net";
 import { constants } from "node:os";
 import { pathToFileURL } from "node:url";
-import { formatPreamble, MAX_ANCESTORS, type Caller } from "./caller-preamble.js";
+import { CALLER_SECRET_PATTERN, formatPreamble, type Caller } from "./caller-preamble.js";
+import { asUser, ExeHashes, identifyCaller } from "./identify.js";
 
 export interface SupervisorConfig {
   /** argv of the launcher, ending in `-- <workload argv>`. */
@@ -36,6 +37,12 @@ export interface SupervisorConfig {
   forwarder: { host: string; port: number; socket: string };
   /** The workload's uid and gid, borrowed to read its processes' /proc entries. */
   caller: { uid: number; gid: number };
+  /**
+   * The sandbox's caller secret (64 hex), written first in every preamble: the gateway refuses a
+   * connection without it, so reaching proxy.sock (a host daemon running as the workload's uid)
+   * is not enough to speak for the sandbox. Held here only, in this process's environment.
+   */
+  secret: string;
 }
 
 const FORWARDED_SIGNALS = ["SIGTERM", "SIGINT", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGWINCH"] as const;
@@ -64,110 +71,10 @@ export function parseConfig(text: string | undefined): SupervisorConfig {
   if (!c || !Number.isInteger(c.uid) || !Number.isInteger(c.gid) || c.uid < 1 || c.gid < 1) {
     throw new Error("config.caller must be the workload's uid and gid (not 0)");
   }
-  return { launcher, env, forwarder: { host: f.host, port: f.port, socket: f.socket }, caller: { uid: c.uid, gid: c.gid } };
-}
-
-// ── Caller identification ────────────────────────────────────────────────────────────────────
-
-/** Inode of the TCP socket whose local port is `clientPort` and remote port `serverPort`. */
-export function socketInode(clientPort: number, serverPort: number, tables: readonly string[]): string | undefined {
-  const hex = (port: number) => port.toString(16).toUpperCase().padStart(4, "0");
-  const local = `:${hex(clientPort)}`;
-  const remote = `:${hex(serverPort)}`;
-  for (const table of tables) {
-    for (const line of table.split("\n").slice(1)) {
-      const fields = line.trim().split(/\s+/);
-      const [, localAddress, remoteAddress] = fields;
-      const inode = fields[9];
-      if (localAddress?.endsWith(local) && remoteAddress?.endsWith(remote) && inode && inode !== "0") return inode;
-    }
+  if (typeof raw.secret !== "string" || !CALLER_SECRET_PATTERN.test(raw.secret)) {
+    throw new Error("config.secret must be the sandbox's caller secret (64 hex digits); a container made by an older nemoclaw has none: destroy and create the sandbox again");
   }
-  return undefined;
-}
-
-function readOr(file: string): string {
-  try {
-    return readFileSync(file, "utf8");
-  } catch {
-    return "";
-  }
-}
-
-/** The process (other than this one) holding a file descriptor on socket `inode`. */
-function pidOwning(inode: string): number | undefined {
-  const target = `socket:[${inode}]`;
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
-    let fds: string[];
-    try {
-      fds = readdirSync(`/proc/${entry}/fd`);
-    } catch {
-      continue; // exited meanwhile
-    }
-    for (const fd of fds) {
-      try {
-        if (readlinkSync(`/proc/${entry}/fd/${fd}`) === target) return Number(entry);
-      } catch {
-        // fd closed meanwhile
-      }
-    }
-  }
-  return undefined;
-}
-
-function exeOf(pid: number): string | null {
-  try {
-    const exe = readlinkSync(`/proc/${pid}/exe`);
-    return exe.startsWith("/") ? exe : null;
-  } catch {
-    return null;
-  }
-}
-
-function parentOf(pid: number): number {
-  const stat = readOr(`/proc/${pid}/stat`);
-  // The command name may contain spaces and parentheses; fields resume after the last ")".
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return Number(fields[1] ?? 0);
-}
-
-/**
- * Runs `fn` with effective uid and gid `id` (synchronously: nothing else runs meanwhile). The
- * ptrace access check behind /proc/<pid>/fd and /exe wants uid and gid both to match.
- */
-function asUser<T>(id: { uid: number; gid: number }, fn: () => T): T {
-  const switchIds = process.geteuid?.() === 0;
-  if (switchIds) {
-    process.setegid?.(id.gid);
-    process.seteuid?.(id.uid);
-  }
-  try {
-    return fn();
-  } finally {
-    if (switchIds) {
-      process.seteuid?.(0);
-      process.setegid?.(0);
-    }
-  }
-}
-
-/** Who is on the other end of a loopback connection to the forwarder, from /proc. */
-export function identifyCaller(clientPort: number, serverPort: number, caller: { uid: number; gid: number }): Caller {
-  return asUser(caller, () => identifyFromProc(clientPort, serverPort));
-}
-
-function identifyFromProc(clientPort: number, serverPort: number): Caller {
-  const inode = socketInode(clientPort, serverPort, [readOr("/proc/net/tcp"), readOr("/proc/net/tcp6")]);
-  const pid = inode === undefined ? undefined : pidOwning(inode);
-  if (pid === undefined) return { pid: null, exe: null, ancestors: [] };
-  const ancestors: string[] = [];
-  const seen = new Set([pid]);
-  for (let p = parentOf(pid); p > 1 && p !== process.pid && !seen.has(p) && ancestors.length < MAX_ANCESTORS; p = parentOf(p)) {
-    seen.add(p);
-    const exe = exeOf(p);
-    if (exe) ancestors.push(exe);
-  }
-  return { pid, exe: exeOf(pid), ancestors };
+  return { launcher, env, forwarder: { host: f.host, port: f.port, socket: f.socket }, caller: { uid: c.uid, gid: c.gid }, secret: raw.secret };
 }
 
 // ── Forwarder ────────────────────────────────────────────────────────────────────────────────
@@ -201,10 +108,22 @@ function connectUpstream(socketPath: string): net.Socket {
   return owner.uid === 0 ? net.connect(socketPath) : asUser(owner, () => net.connect(socketPath));
 }
 
-export function startForwarder(config: SupervisorConfig["forwarder"], caller: SupervisorConfig["caller"]): Promise<net.Server> {
+export function startForwarder(config: SupervisorConfig["forwarder"], caller: SupervisorConfig["caller"], secret: string): Promise<net.Server> {
+  const hashes = new ExeHashes();
+  // The workload is node, like us: hashing our own executable now (same file, same cache key)
+  // spares its first connection the ~100 MB read.
+  try {
+    void hashes.hash(openSync(process.execPath, "r")).catch(() => undefined);
+  } catch {
+    // Not readable: the first connection hashes it instead.
+  }
   const server = net.createServer({ pauseOnConnect: true }, (client) => {
     client.on("error", () => client.destroy());
-    const identity = identifyCaller(client.remotePort ?? 0, config.port, caller);
+    // The /proc scan runs now, synchronously, before anything else can happen on this connection.
+    void identifyCaller(client.remotePort ?? 0, config.port, caller, hashes).then((identity) => forward(client, identity));
+  });
+  const forward = (client: net.Socket, identity: Caller): void => {
+    if (client.destroyed) return;
     const upstream = connectUpstream(config.socket);
     upstream.once("error", (e: NodeJS.ErrnoException) => {
       if (!client.destroyed) unavailable(client, `${config.socket}: ${e.code ?? e.message}`);
@@ -212,14 +131,14 @@ export function startForwarder(config: SupervisorConfig["forwarder"], caller: Su
     });
     upstream.once("connect", () => {
       upstream.on("error", () => client.destroy());
-      upstream.write(formatPreamble(identity));
+      upstream.write(formatPreamble(secret, identity));
       client.pipe(upstream);
       upstream.pipe(client);
       client.resume();
     });
     client.on("close", () => upstream.destroy());
     upstream.on("close", () => client.destroy());
-  });
+  };
   return new Promise((resolve, reject) => {
     server.once("error", reject);
     server.listen({ host: config.host, port: config.port, exclusive: true }, () => resolve(server));
@@ -238,7 +157,7 @@ async function main(): Promise<number> {
   }
   let server: net.Server;
   try {
-    server = await startForwarder(config.forwarder, config.caller);
+    server = await startForwarder(config.forwarder, config.caller, config.secret);
   } catch (e) {
     log(`cannot listen on ${config.forwarder.host}:${config.forwarder.port}: ${(e as Error).message}`);
     return 2;

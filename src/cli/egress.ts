@@ -117,7 +117,8 @@ export async function sandboxPolicy(
   if (verb === "get") {
     const answer = unwrap(await call(config, "policy/get", { sandbox, full: Boolean(opts.full) }, (r) => r.PolicyGetResponse));
     if (opts.json) printJson(answer);
-    else process.stdout.write(answer.yaml);
+    // A YAML comment, so the output stays a policy file `policy set` accepts.
+    else process.stdout.write(`# Binary scoping: ${answer.binaryScoping}\n${answer.yaml}`);
     return;
   }
   if (verb === "diff") {

@@ -165,6 +165,7 @@ export function renderStatus(s: SandboxStatusResult): string {
     ["OpenClaw", s.openclaw ?? "not mounted"],
     ["Policy", `${s.policy.file}${s.policy.presets.length ? ` (presets: ${s.policy.presets.join(", ")})` : ""}`],
     ["Egress", s.egress],
+    ["Proxy socket", s.proxyGuard],
     ["Limits", formatLimits(s.limits)],
   ];
   const inside = s.inside;
@@ -199,8 +200,8 @@ export function renderStatus(s: SandboxStatusResult): string {
     }
     const p = inside.proxySocket;
     fields.push([
-      "Proxy socket",
-      p.present ? `/run/nemoclaw/proxy.sock (mode ${p.mode}, uid ${p.uid}: only the supervisor's forwarder connects)` : `missing (${p.error}): egress is closed`,
+      "Proxy socket inside",
+      p.present ? `/run/nemoclaw/proxy.sock (mode ${p.mode}, uid ${p.uid}: only the supervisor's forwarder, holding the caller secret, is served)` : `missing (${p.error}): egress is closed`,
     ]);
     fields.push(["Mounts", inside.mounts.map((m) => `${m.target} ${m.options} (${m.type})`).join(", ")]);
   }

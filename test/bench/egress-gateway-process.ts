@@ -8,6 +8,7 @@ import net from "node:net";
 import { createInterface } from "node:readline";
 import { createEgressGateway } from "../../blueprint/gateway/egress-gateway.js";
 import { parsePolicy } from "../../blueprint/policy/load.js";
+import { testCallerSecretFile } from "../helpers/gateway-harness.js";
 
 interface Config {
   socketPath: string;
@@ -19,7 +20,11 @@ interface Config {
 
 const config = JSON.parse(process.argv[2] ?? "{}") as Config;
 const gateway = createEgressGateway({ hostMap: config.hostMap, upstreamCa: config.upstreamCa, approvalTimeoutMs: 50 });
-const { caCertPem } = await gateway.addSandbox("bench", { policy: parsePolicy(config.policyYaml).policy, stateDir: config.stateDir });
+const { caCertPem } = await gateway.addSandbox("bench", {
+  policy: parsePolicy(config.policyYaml).policy,
+  stateDir: config.stateDir,
+  callerSecretFile: await testCallerSecretFile(config.stateDir),
+});
 const server = net.createServer((socket) => gateway.handle("bench", socket));
 await new Promise<void>((resolve) => server.listen(config.socketPath, resolve));
 const say = (message: unknown): void => void process.stdout.write(`${JSON.stringify(message)}\n`);

@@ -44,7 +44,7 @@ export async function createSandboxHarness(options: { daemon?: boolean } = {}): 
     driver,
     daemon: undefined,
     async startDaemon() {
-      harness.daemon = await startDaemon({ stateDir, egress: refuseAllEgress(), log: () => {} });
+      harness.daemon = await startDaemon({ stateDir, egress: refuseAllEgress(stateDir), log: () => {} });
       return harness.daemon;
     },
     async create(prefix, extra = {}) {

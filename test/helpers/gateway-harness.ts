@@ -3,7 +3,7 @@
 // like the daemon's proxy.sock, and clients that write the caller preamble and then speak
 // HTTP proxy (absolute-form, CONNECT, HTTPS through a terminated tunnel).
 
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import http from "node:http";
 import https from "node:https";
 import net from "node:net";
@@ -20,9 +20,21 @@ import { LeafCache } from "../../blueprint/gateway/leaf-cache.js";
 import { parsePolicy } from "../../blueprint/policy/load.js";
 import type { Policy } from "../../blueprint/policy/schema.js";
 
-export const CURL: Caller = { pid: 64, exe: "/usr/bin/curl", ancestors: ["/usr/bin/bash"] };
-export const NODE: Caller = { pid: 100, exe: "/usr/local/bin/node", ancestors: [] };
-export const PYTHON: Caller = { pid: 77, exe: "/usr/bin/python3.12", ancestors: ["/usr/bin/bash"] };
+const fakeSha = (c: string): string => c.repeat(64);
+export const CURL: Caller = { pid: 64, exe: "/usr/bin/curl", sha256: fakeSha("c"), ancestors: ["/usr/bin/bash"], unidentified: null };
+export const NODE: Caller = { pid: 100, exe: "/usr/local/bin/node", sha256: fakeSha("d"), ancestors: [], unidentified: null };
+export const PYTHON: Caller = { pid: 77, exe: "/usr/bin/python3.12", sha256: fakeSha("e"), ancestors: ["/usr/bin/bash"], unidentified: null };
+
+/** The caller secret every harness gateway expects (the sandbox's forwarder would hold its own). */
+export const TEST_CALLER_SECRET = "5e".repeat(32);
+
+/** Writes TEST_CALLER_SECRET to `<dir>/caller.secret` and returns the file, for SandboxOptions.callerSecretFile. */
+export async function testCallerSecretFile(dir: string): Promise<string> {
+  await mkdir(dir, { recursive: true });
+  const file = path.join(dir, "caller.secret");
+  await writeFile(file, `${TEST_CALLER_SECRET}\n`, { mode: 0o600 });
+  return file;
+}
 
 export async function tempDir(prefix = "nemoclaw-gw-"): Promise<string> {
   return mkdtemp(path.join(os.tmpdir(), prefix));
@@ -149,7 +161,12 @@ export async function startGateway(
   const dir = await tempDir();
   const sandbox = "test";
   const gateway = createEgressGateway({ hostMap: {}, ...options });
-  const { caCertPem } = await gateway.addSandbox(sandbox, { policy: sandboxPolicy, stateDir: path.join(dir, "state"), ...sandboxOptions });
+  const { caCertPem } = await gateway.addSandbox(sandbox, {
+    policy: sandboxPolicy,
+    stateDir: path.join(dir, "state"),
+    callerSecretFile: await testCallerSecretFile(dir),
+    ...sandboxOptions,
+  });
   const socketPath = path.join(dir, "proxy.sock");
   const sockets = new Set<net.Socket>();
   const server = net.createServer((socket) => {
@@ -176,7 +193,7 @@ export async function startGateway(
 /** A connection to the proxy socket that has already sent the caller preamble. */
 export function dialProxy(socketPath: string, caller: Caller): net.Socket {
   const socket = net.connect(socketPath);
-  socket.write(formatPreamble(caller));
+  socket.write(formatPreamble(TEST_CALLER_SECRET, caller));
   return socket;
 }
 

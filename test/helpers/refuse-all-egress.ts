@@ -3,8 +3,10 @@
 // request (absolute-form or CONNECT); only the preamble line before it is read by hand.
 import http from "node:http";
 import type net from "node:net";
-import { readPreamble, type Caller } from "../../blueprint/gateway/caller.js";
+import { readPreamble, secretCheck, type Caller } from "../../blueprint/gateway/caller.js";
 import type { EgressHandler } from "../../blueprint/gateway/egress-handler.js";
+import { readCallerSecretSync } from "../../blueprint/state/caller-secret.js";
+import { sandboxCallerSecretFile } from "../../blueprint/state/paths.js";
 
 export const REFUSED_ERROR = "egress gateway not enabled";
 
@@ -18,14 +20,16 @@ function refusal(sandbox: string, caller: Caller, target: string): string {
   });
 }
 
-export function refuseAllEgress(): EgressHandler {
+/** `stateDir`: where the sandboxes' caller secrets are, checked as the gateway checks them. */
+export function refuseAllEgress(stateDir: string): EgressHandler {
   const sockets = new Set<net.Socket>();
   return {
     handle(sandbox, socket) {
       sockets.add(socket);
       socket.on("close", () => sockets.delete(socket));
       socket.on("error", () => socket.destroy());
-      readPreamble(socket).then(
+      const secret = readCallerSecretSync(sandboxCallerSecretFile(stateDir, sandbox));
+      readPreamble(socket, { secret: secret === undefined ? () => false : secretCheck(secret) }).then(
         ({ caller, rest }) => {
           const server = http.createServer((request, response) => {
             const body = refusal(sandbox, caller, request.url ?? "");

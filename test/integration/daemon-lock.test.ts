@@ -25,7 +25,7 @@ async function stateDir(): Promise<string> {
 }
 
 async function daemon(dir: string): Promise<Daemon> {
-  const d = await startDaemon({ stateDir: dir, egress: refuseAllEgress(), log: () => {} });
+  const d = await startDaemon({ stateDir: dir, egress: refuseAllEgress(dir), log: () => {} });
   cleanup.push(() => d.close());
   return d;
 }
@@ -39,7 +39,7 @@ describe("the daemon lock", () => {
     expect(statSync(dir).mode & 0o777).toBe(0o700);
     expect(statSync(lock).isSocket()).toBe(true);
     expect(statSync(lock).mode & 0o777).toBe(0o600);
-    await expect(startDaemon({ stateDir: dir, egress: refuseAllEgress(), log: () => {} })).rejects.toBeInstanceOf(DaemonRunningError);
+    await expect(startDaemon({ stateDir: dir, egress: refuseAllEgress(dir), log: () => {} })).rejects.toBeInstanceOf(DaemonRunningError);
     await first.close();
     expect(() => statSync(lock)).toThrow(/ENOENT/);
   });

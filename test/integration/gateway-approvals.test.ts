@@ -3,7 +3,7 @@ import path from "node:path";
 import { afterEach, beforeAll, afterAll, describe, expect, it } from "vitest";
 import { parsePolicy } from "../../blueprint/policy/load.js";
 import type { ApprovalEvent } from "../../blueprint/gateway/approvals.js";
-import { connectTunnel, CURL, NODE, policy, proxyRequest, startGateway, startHttpUpstream } from "../helpers/gateway-harness.js";
+import { connectTunnel, CURL, NODE, policy, proxyRequest, startGateway, startHttpUpstream, testCallerSecretFile } from "../helpers/gateway-harness.js";
 import type { GatewayHarness, Upstream } from "../helpers/gateway-harness.js";
 
 let upstream: Upstream;
@@ -57,7 +57,7 @@ describe("approvals", () => {
     gw = await startGateway(base(), { hostMap, approvalTimeoutMs: 5_000 });
     const policyFile = path.join(gw.dir, "policy.yaml");
     await gw.gateway.removeSandbox(gw.sandbox);
-    await gw.gateway.addSandbox(gw.sandbox, { policy: base(), stateDir: path.join(gw.dir, "state"), policyFile });
+    await gw.gateway.addSandbox(gw.sandbox, { policy: base(), stateDir: path.join(gw.dir, "state"), policyFile, callerSecretFile: await testCallerSecretFile(gw.dir) });
     const url = `http://new.example.test:${upstream.port}/always`;
     const pending = proxyRequest(gw.socketPath, CURL, url);
     await waitForApprovals(gw, 1);

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { callRoute, controlRoutes } from "../../blueprint/gateway/egress-routes.js";
 import type { ControlRoutes } from "../../blueprint/gateway/egress-routes.js";
 import { parsePolicy } from "../../blueprint/policy/load.js";
-import { CURL, policy, proxyRequest, startGateway, startHttpUpstream } from "../helpers/gateway-harness.js";
+import { CURL, policy, proxyRequest, startGateway, startHttpUpstream, testCallerSecretFile } from "../helpers/gateway-harness.js";
 import type { GatewayHarness, Upstream } from "../helpers/gateway-harness.js";
 
 let gw: GatewayHarness;
@@ -27,7 +27,7 @@ beforeAll(async () => {
   gw = await startGateway(policy(BASE), { hostMap: { "a.example.test": "127.0.0.1", "b.example.test": "127.0.0.1" }, approvalTimeoutMs: 5_000 });
   policyFile = path.join(gw.dir, "live-policy.yaml");
   await gw.gateway.removeSandbox(gw.sandbox);
-  await gw.gateway.addSandbox(gw.sandbox, { policy: policy(BASE), stateDir: path.join(gw.dir, "state"), policyFile });
+  await gw.gateway.addSandbox(gw.sandbox, { policy: policy(BASE), stateDir: path.join(gw.dir, "state"), policyFile, callerSecretFile: await testCallerSecretFile(gw.dir) });
   routes = controlRoutes(gw.gateway);
 });
 afterAll(async () => {

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { z } from "zod";
 import { createEgressHandler } from "../../blueprint/gateway/egress-service.js";
 import type { EgressHandlerWithGateway, GatewayContext } from "../../blueprint/gateway/egress-service.js";
-import { CURL, proxyRequest, startHttpUpstream, tempDir } from "../helpers/gateway-harness.js";
+import { CURL, proxyRequest, startHttpUpstream, tempDir, testCallerSecretFile } from "../helpers/gateway-harness.js";
 import type { Upstream } from "../helpers/gateway-harness.js";
 
 type Handler = (body: unknown, request: http.IncomingMessage) => unknown;
@@ -39,6 +39,8 @@ beforeAll(async () => {
   stateDir = await tempDir("nemoclaw-daemon-");
   upstream = await startHttpUpstream();
   await mkdir(path.join(stateDir, "sandboxes", "demo"), { recursive: true });
+  // Where the driver keeps the sandbox's caller secret (state/paths.ts sandboxCallerSecretFile).
+  await testCallerSecretFile(path.join(stateDir, "sandboxes", "demo"));
   await writeFile(
     path.join(stateDir, "sandboxes", "demo", "policy.yaml"),
     `version: 1\nnetwork_policies:\n  api:\n    endpoints: [{ host: api.example.test, port: ${upstream.port}, allowed_ips: [127.0.0.1/32] }]\n    binaries: [{ path: /usr/bin/curl }]\n`,
@@ -90,7 +92,11 @@ describe("daemon wiring", () => {
       "POST /egress/approvals/decide", "POST /egress/approvals/list", "POST /egress/approvals/wait", "POST /egress/logs",
       "POST /egress/policy/add-preset", "POST /egress/policy/diff", "POST /egress/policy/get", "POST /egress/policy/set",
     ]);
-    expect(await router.call("/egress/policy/get", { sandbox: "demo" })).toMatchObject({ ok: true, yaml: expect.stringMatching(/api\.example\.test/) });
+    expect(await router.call("/egress/policy/get", { sandbox: "demo" })).toMatchObject({
+      ok: true,
+      yaml: expect.stringMatching(/api\.example\.test/),
+      binaryScoping: expect.stringMatching(/^the executable holding the connection \(sha256-pinned on first use\); ancestors are shown, not matched/),
+    });
     const waiting = router.call("/egress/approvals/wait", { sandbox: "demo", waitMs: 5000 });
     const held = proxyRequest(socketPath, CURL, `http://new.example.test:${upstream.port}/held`);
     const { events } = (await waiting) as { events: Array<{ type: string; approval: { id: string; host: string } }> };

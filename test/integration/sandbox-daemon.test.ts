@@ -78,7 +78,7 @@ describe("control API and the one-daemon rule", () => {
   });
 
   it("refuses a second daemon for the same state dir", async () => {
-    await expect(startDaemon({ stateDir: h.stateDir, egress: refuseAllEgress(), log: () => {} })).rejects.toBeInstanceOf(DaemonRunningError);
+    await expect(startDaemon({ stateDir: h.stateDir, egress: refuseAllEgress(h.stateDir), log: () => {} })).rejects.toBeInstanceOf(DaemonRunningError);
     expect((await daemonHealth(h.stateDir))?.pid).toBe(process.pid);
   });
 });

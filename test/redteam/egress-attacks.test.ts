@@ -11,8 +11,9 @@ import { readAuditEvents } from "../../blueprint/gateway/audit.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   connectTunnel, createTestCa, CURL, dialProxy, NODE, policy, proxyRequest, rawExchange, refusalBody, requestOn, startGateway,
-  startHttpsUpstream, startHttpUpstream, tempDir, tlsOverTunnel,
+  startHttpsUpstream, startHttpUpstream, tempDir, TEST_CALLER_SECRET, tlsOverTunnel,
 } from "../helpers/gateway-harness.js";
+import { formatPreamble } from "../../blueprint/supervisor/caller-preamble.js";
 import type { GatewayHarness, TestCa, Upstream } from "../helpers/gateway-harness.js";
 
 let plain: Upstream;
@@ -143,7 +144,7 @@ describe("gateway-level attacks: identity", () => {
   });
 
   it("an unidentified caller matches no policy", async () => {
-    const r = await proxyRequest(gw.socketPath, { pid: null, exe: null, ancestors: [] }, `http://api.example.test:${plain.port}/anon`);
+    const r = await proxyRequest(gw.socketPath, { pid: null, exe: null, sha256: null, ancestors: [], unidentified: "test" }, `http://api.example.test:${plain.port}/anon`);
     expect(r.status).toBe(403);
     expect(r.json()).toMatchObject({ error: "denied by policy", reason: "an unidentified process is not in the binaries of network policy api" });
     expect(seenPaths(plain)).not.toContain("/anon");
@@ -358,10 +359,10 @@ describe("gateway-level attacks: framing", () => {
   it("survives 10,000 garbage connections and still serves a valid request", async () => {
     const kinds = [
       (i: number) => Buffer.from(Array.from({ length: 1 + (i % 300) }, () => Math.floor(Math.random() * 256))),
-      (i: number) => Buffer.concat([Buffer.from(`NEMOCLAW-CALLER ${JSON.stringify({ pid: 64, exe: "/usr/bin/curl", ancestors: [] })}\n`), Buffer.from(Array.from({ length: 1 + (i % 200) }, () => Math.floor(Math.random() * 256)))]),
-      () => Buffer.from("NEMOCLAW-CALLER {\"pid\":"),
-      () => Buffer.from(`NEMOCLAW-CALLER {"pid":1,"exe":"/usr/bin/curl","ancestors":[]}\nCONNECT ${"a".repeat(300)}:99999 HTTP/1.1\r\n\r\n`),
-      () => Buffer.from(`NEMOCLAW-CALLER {"pid":1,"exe":"/usr/bin/curl","ancestors":[]}\nGET http://api.example.test:${plain.port}/x HTTP/1.1\r\nHost: api.example.test:${plain.port}\r\nContent-Length: 10\r\n\r\nab`),
+      (i: number) => Buffer.concat([Buffer.from(formatPreamble(TEST_CALLER_SECRET, CURL)), Buffer.from(Array.from({ length: 1 + (i % 200) }, () => Math.floor(Math.random() * 256)))]),
+      () => Buffer.from(`NEMOCLAW-CALLER ${TEST_CALLER_SECRET} {"pid":`),
+      () => Buffer.from(`${formatPreamble(TEST_CALLER_SECRET, CURL)}CONNECT ${"a".repeat(300)}:99999 HTTP/1.1\r\n\r\n`),
+      () => Buffer.from(`${formatPreamble(TEST_CALLER_SECRET, CURL)}GET http://api.example.test:${plain.port}/x HTTP/1.1\r\nHost: api.example.test:${plain.port}\r\nContent-Length: 10\r\n\r\nab`),
     ];
     let done = 0;
     const one = (i: number): Promise<void> =>

@@ -5,7 +5,7 @@ import { mkdtemp } from "node:fs/promises";
 import { describe, expect, it } from "vitest";
 import { AuditLog, OcsfEventSchema, readAuditEvents, renderAuditEvent, toOcsf } from "../../../blueprint/gateway/audit.js";
 
-const caller = { pid: 64, exe: "/usr/bin/curl", ancestors: ["/usr/bin/bash"] };
+const caller = { pid: 64, exe: "/usr/bin/curl", sha256: "c".repeat(64), ancestors: ["/usr/bin/bash"], unidentified: null };
 
 describe("audit events", () => {
   it("maps a refused connection to OCSF Network Activity / Refuse and renders it in the house style", () => {
@@ -15,6 +15,8 @@ describe("audit events", () => {
       severity_id: 3, action: "Denied", disposition: "Blocked", status: "Failure",
       dst_endpoint: { hostname: "evil.com", port: 443 }, actor: { process: { pid: 64, file: { path: "/usr/bin/curl" }, lineage: ["/usr/bin/bash"] } },
     });
+    // The executable's content identity, as OCSF names it (algorithm 3: SHA-256).
+    expect(event.actor.process.file).toEqual({ path: "/usr/bin/curl", hashes: [{ algorithm_id: 3, algorithm: "SHA-256", value: "c".repeat(64) }] });
     expect(renderAuditEvent(event)).toBe(
       "1970-01-01T00:00:00.000Z DENIED /usr/bin/curl(64) -> evil.com:443 [policy:- rule:-] [reason:no network policy allows evil.com:443]",
     );

@@ -4,10 +4,12 @@ import type { Caller } from "../../../blueprint/gateway/caller.js";
 import { hostMatches, pathMatches } from "../../../blueprint/gateway/globs.js";
 import { parsePolicy } from "../../../blueprint/policy/load.js";
 
-const curl: Caller = { pid: 64, exe: "/usr/bin/curl", ancestors: ["/usr/bin/bash"] };
-const nodeUnderBash: Caller = { pid: 9, exe: "/usr/local/bin/node", ancestors: ["/usr/bin/bash", "/usr/bin/git"] };
-const python: Caller = { pid: 7, exe: "/usr/bin/python3.12", ancestors: [] };
-const nobody: Caller = { pid: null, exe: null, ancestors: [] };
+const sha = "a".repeat(64);
+const curl: Caller = { pid: 64, exe: "/usr/bin/curl", sha256: sha, ancestors: ["/usr/bin/bash"], unidentified: null };
+const nodeUnderGit: Caller = { pid: 9, exe: "/usr/local/bin/node", sha256: sha, ancestors: ["/usr/bin/bash", "/usr/bin/git"], unidentified: null };
+const git: Caller = { pid: 8, exe: "/usr/bin/git", sha256: sha, ancestors: ["/usr/bin/bash"], unidentified: null };
+const python: Caller = { pid: 7, exe: "/usr/bin/python3.12", sha256: sha, ancestors: [], unidentified: null };
+const nobody: Caller = { pid: null, exe: null, sha256: null, ancestors: [], unidentified: "holders disagree" };
 
 const engine = new PolicyEngine(
   parsePolicy(`
@@ -109,7 +111,9 @@ describe("connection decisions", () => {
     ["deep.example.com", 443, python, "ask", null],
     ["api-eu.example.org", 443, python, "allow", "wild"],
     ["a.cdn.example.com", 443, curl, "deny", "wild"],
-    ["git.example.com", 443, nodeUnderBash, "allow", "by_ancestor"],
+    ["git.example.com", 443, git, "allow", "by_ancestor"],
+    // A program started by an allowed binary is not that binary: ancestors are never matched.
+    ["git.example.com", 443, nodeUnderGit, "deny", "by_ancestor"],
     ["git.example.com", 443, curl, "deny", "by_ancestor"],
     ["api.example.com", 443, nobody, "deny", "exact"],
     ["203.0.113.9", 443, curl, "allow", "ip_only"],
@@ -121,6 +125,11 @@ describe("connection decisions", () => {
     expect(d.action).toBe(action);
     expect(d.rule?.policy ?? null).toBe(policyKey);
     expect(d.reason.length).toBeGreaterThan(0);
+  });
+
+  it("says why an unidentified caller is unidentified, and that ancestors are not matched", () => {
+    expect(decide("api.example.com", 443, nobody).reason).toMatch(/an unidentified process \(holders disagree\) is not in the binaries/);
+    expect(decide("git.example.com", 443, nodeUnderGit).reason).toMatch(/\/usr\/local\/bin\/node \(started by \/usr\/bin\/bash < \/usr\/bin\/git; ancestors are not matched\)/);
   });
 
   it("names the binary and policy when a binary is not listed", () => {

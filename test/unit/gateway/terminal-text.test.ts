@@ -33,7 +33,7 @@ describe("visible", () => {
 describe("what the operator sees", () => {
   it("logs --egress: an executable whose name carries escape sequences is rendered inert", () => {
     const line = renderAuditEvent(
-      toOcsf({ sandbox: "s", decision: "held", caller: { pid: 7, exe: EVIL, ancestors: [] }, host: "h.example", port: 80, rule: null, reason: `Host header "\u202eevil" held`, http: { method: "GET", target: "/p\u202e", scheme: "http" } }, 0),
+      toOcsf({ sandbox: "s", decision: "held", caller: { pid: 7, exe: EVIL, sha256: null, ancestors: [], unidentified: null }, host: "h.example", port: 80, rule: null, reason: `Host header "\u202eevil" held`, http: { method: "GET", target: "/p\u202e", scheme: "http" } }, 0),
     );
     expect(line).not.toMatch(ACTIVE);
     expect(line).toContain(`HELD ${SHOWN}(7) -> h.example:80 GET /p\\u202e`);
@@ -42,7 +42,7 @@ describe("what the operator sees", () => {
 
   it("approvals: binary and path from inside are rendered inert, with how many requests one decision releases", () => {
     const line = describeApproval({
-      id: "abcd1234", sandbox: "s", host: "h.example", port: 80, binary: EVIL, caller: { pid: 7, exe: EVIL, ancestors: [] },
+      id: "abcd1234", sandbox: "s", host: "h.example", port: 80, binary: EVIL, caller: { pid: 7, exe: EVIL, sha256: null, ancestors: [], unidentified: null },
       request: { method: "GET", path: "/\u202eexe" }, createdAt: "2026-01-01T00:00:00.000Z", expiresAt: "2026-01-01T00:01:00.000Z", waiting: 3, status: "pending",
     });
     expect(line).not.toMatch(ACTIVE);
