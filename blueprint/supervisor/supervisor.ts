@@ -125,19 +125,31 @@ export function startForwarder(config: SupervisorConfig["forwarder"], caller: Su
   const forward = (client: net.Socket, identity: Caller): void => {
     if (client.destroyed) return;
     const upstream = connectUpstream(config.socket);
-    upstream.once("error", (e: NodeJS.ErrnoException) => {
+    let connected = false;
+    // Only a failure to connect means egress is unavailable. After that, an error (EPIPE when
+    // the gateway answered, e.g. 431, and closed while the client still wrote) must not replace
+    // the gateway's answer: the close below ends the client once what arrived is written.
+    const onConnectError = (e: NodeJS.ErrnoException): void => {
       if (!client.destroyed) unavailable(client, `${config.socket}: ${e.code ?? e.message}`);
       client.resume();
-    });
+      client.destroySoon();
+    };
+    upstream.once("error", onConnectError);
     upstream.once("connect", () => {
-      upstream.on("error", () => client.destroy());
+      connected = true;
+      upstream.off("error", onConnectError);
+      upstream.on("error", () => undefined);
       upstream.write(formatPreamble(secret, identity));
       client.pipe(upstream);
       upstream.pipe(client);
       client.resume();
     });
     client.on("close", () => upstream.destroy());
-    upstream.on("close", () => client.destroy());
+    upstream.on("close", () => {
+      if (!connected) return;
+      client.end();
+      client.destroySoon();
+    });
   };
   return new Promise((resolve, reject) => {
     server.once("error", reject);
