@@ -21,6 +21,29 @@ interface Inner {
   host: string;
   port: number;
   address: string;
+  /** False for plain HTTP sent through the CONNECT tunnel. */
+  tls: boolean;
+}
+
+/** A TLS record starts with 0x16 (handshake); anything else in a fresh tunnel is plain HTTP. */
+const TLS_HANDSHAKE = 0x16;
+
+/** The tunnel's first byte, left in the socket to be read again (TLSSocket takes buffered bytes over). */
+function firstByte(socket: net.Socket): Promise<number | undefined> {
+  return new Promise((resolve) => {
+    const onData = (chunk: Buffer): void => {
+      socket.off("close", onClose);
+      socket.pause();
+      socket.unshift(chunk);
+      resolve(chunk[0]);
+    };
+    const onClose = (): void => {
+      socket.off("data", onData);
+      resolve(undefined);
+    };
+    socket.once("data", onData);
+    socket.once("close", onClose);
+  });
 }
 
 export class TlsTerminator {
@@ -52,6 +75,15 @@ export class TlsTerminator {
     socket.setTimeout(0);
     socket.write("HTTP/1.1 200 Connection Established\r\n\r\n");
     if (head.length > 0) socket.unshift(head);
+    // undici's proxy agent (Node's fetch) tunnels http:// through CONNECT as well: plain HTTP
+    // inside is read as such, checked the same way, and forwarded as plain HTTP.
+    if ((await firstByte(socket)) !== TLS_HANDSHAKE) {
+      if (socket.destroyed) return;
+      this.inner.set(socket, { conn, host, port, address, tls: false });
+      this.server.emit("connection", socket);
+      socket.resume();
+      return;
+    }
     const secure = new tls.TLSSocket(socket, {
       isServer: true,
       secureContext: context,
@@ -70,7 +102,7 @@ export class TlsTerminator {
     conn.linked.add(secure);
     secure.on("error", () => socket.destroy());
     secure.once("secure", () => {
-      this.inner.set(secure, { conn, host, port, address });
+      this.inner.set(secure, { conn, host, port, address, tls: true });
       this.server.emit("connection", secure);
     });
   }
@@ -81,7 +113,7 @@ export class TlsTerminator {
       req.socket.destroy();
       return;
     }
-    const { conn, host, port, address } = ctx;
+    const { conn, host, port, address, tls: secure } = ctx;
     const method = req.method ?? "GET";
     const started = performance.now();
     let target = req.url ?? "/";
@@ -108,7 +140,7 @@ export class TlsTerminator {
     if (candidates.length === 0) return deny(403, "denied by policy", matched.rule, matched.action === "allow" ? `${address} is not allowed for this endpoint any more` : matched.reason);
     const decision = evaluate(candidates, { method, target });
     if (decision.action !== "allow") return deny(403, "denied by policy", decision.rule, decision.reason);
-    this.upstream.forward(conn, req, res, { host, port, address, target, decision, started, tls: true });
+    this.upstream.forward(conn, req, res, { host, port, address, target, decision, started, tls: secure });
   }
 
   close(): void {
