@@ -125,7 +125,11 @@ export function registerNemoclawCli(program: Program, pluginConfig: unknown): vo
     .option("--kind <kind>", "the credential kind, when the name is not one")
     .option("--from-env <var>", "read the secret from this environment variable")
     .option("--stdin", "read the secret from stdin (a pipe)")
-    .option("--bind <host:port[:where]...>", "where the egress proxy may send it: host:port[:header=H|:path-prefix=P|:query=Q] (default: the kind's)")
+    .option(
+      "--bind <binding>",
+      "where the egress proxy may send it: host:port[:header=H|:path-prefix=P|:query=Q]; repeatable (default: the kind's)",
+      (value: string, previous: string[] = []) => [...previous, value],
+    )
     .option("--prefix <text>", "generic credentials: what the placeholder starts with")
     .option("--json", "machine-readable output")
     .action(
