@@ -83,6 +83,14 @@ function bindingAllows(b: Binding, destination: Destination, location: Location,
   return false;
 }
 
+/** Whether any of the sandbox's credentials may be sent to this host and port (its requests must then be read). */
+export function boundTo(index: PlaceholderIndex, destination: Destination): boolean {
+  for (const c of index.byPlaceholder.values()) {
+    if (c.bindings.some((b) => hostMatches(b.host, destination.host) && b.port === destination.port)) return true;
+  }
+  return false;
+}
+
 // Characters a path segment or a query value may carry unencoded (RFC 3986 pchar, minus the
 // query's own delimiters): real tokens (Telegram's `123:AA…`) pass unchanged.
 const encodeFor = (s: string, extraUnsafe: string): string =>

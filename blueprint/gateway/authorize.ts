@@ -6,6 +6,7 @@
 import { ApprovalQueue } from "./approvals.js";
 import type { Approval, ApprovalDecision, ApprovalOutcome } from "./approvals.js";
 import type { AuditInput } from "./audit.js";
+import { internalAddress } from "./gateway-context.js";
 import type { GatewayContext, ResolvedGatewayOptions } from "./gateway-context.js";
 import { checkAddress, resolveHost } from "./hard-blocks.js";
 import { evaluateRequest } from "./method-override.js";
@@ -33,8 +34,8 @@ export interface Granted {
 
 /** Hard blocks, except for the runtime's own internal hosts at their configured address. */
 export function addressAllowed(options: ResolvedGatewayOptions, host: string, address: string, allowedIps: readonly string[] | undefined): { allowed: boolean; reason: string } {
-  const internal = options.internalHosts?.[host];
-  if (internal !== undefined && internal.address === address) return { allowed: true, reason: `${host} is served by the runtime` };
+  const internal = internalAddress(options, host);
+  if (internal !== undefined && internal === address) return { allowed: true, reason: `${host} is served by the runtime` };
   return checkAddress(address, allowedIps);
 }
 
@@ -141,10 +142,10 @@ export class Authorizer {
       if (outcome === "allow-always") this.ctx.record(conn, { decision: "approved", host, port, rule: null, reason: `allowed always by approval ${approvalId}`, approvalId });
       // allow-always (the policy now has the rule), cancelled (policy changed): decide again.
     }
-    const internal = options.internalHosts?.[host];
+    const internal = internalAddress(options, host);
     let addresses: string[];
     try {
-      addresses = internal !== undefined ? [internal.address] : await resolveHost(host, options.hostMap);
+      addresses = internal !== undefined ? [internal] : await resolveHost(host, options.hostMap);
     } catch (e) {
       return refuse(502, "cannot resolve", candidates[0]?.ref ?? null, `${host} did not resolve on the host (${(e as NodeJS.ErrnoException).code ?? "error"})`, "policy");
     }

@@ -19,6 +19,7 @@ import type { GatewayContext } from "./gateway-context.js";
 import { MAX_CLIENT_HELLO, peekClientHello } from "./client-hello.js";
 import { canonicalHost } from "./policy-engine.js";
 import type { Decision } from "./policy-engine.js";
+import { credentialBound } from "./placeholder-swap.js";
 import { denial, refuseRaw } from "./refusals.js";
 import type { Tracked } from "./sandbox-state.js";
 import type { TlsTerminator } from "./tls-terminate.js";
@@ -57,9 +58,12 @@ export async function handleConnect(
   if (socket.destroyed) return;
   const { address, decision } = granted;
   const pinned = granted.approvalId === undefined ? {} : { pinned: true };
-  if (decision.inspect) {
+  // Read requests where the rules say so, and where a credential is bound (to swap its placeholder in).
+  const bound = !decision.inspect && (await credentialBound(ctx, conn.sandbox, host, port));
+  if (socket.destroyed) return;
+  if (decision.inspect || bound) {
     conn.uses.set(`${host}:${port}`, { host, port, address, mode: "terminated", ...pinned });
-    ctx.record(conn, { decision: "allow", host, port, address, rule: decision.rule, reason: `${decision.reason} (TLS terminated)` });
+    ctx.record(conn, { decision: "allow", host, port, address, rule: decision.rule, reason: `${decision.reason} (TLS terminated${bound ? ": a credential is bound here" : ""})` });
     await terminator.terminate(conn, socket, head, host, port, address);
     return;
   }

@@ -1,5 +1,6 @@
 import type net from "node:net";
 import type { ControlRouter } from "../control/router.js";
+import type { InternalHandler, PlaceholderSource } from "./gateway-context.js";
 
 /**
  * What the host runtime plugs behind each sandbox's proxy socket. The daemon accepts a connection on
@@ -21,6 +22,10 @@ export interface EgressContext {
   policyFile(sandbox: string): string;
   /** Sandboxes the daemon serves right now. */
   sandboxes(): string[];
+  /** Names the runtime answers in-process (`inference.local` → the inference router). */
+  internalHandlers?: Record<string, InternalHandler>;
+  /** The host's credentials, for placeholder substitution. */
+  credentials?: PlaceholderSource;
   log(message: string): void;
 }
 

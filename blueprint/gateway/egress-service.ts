@@ -22,7 +22,7 @@ import {
 } from "./egress-routes.js";
 import type { ControlRouteName } from "./egress-routes.js";
 import { createEgressGateway } from "./egress-gateway.js";
-import type { EgressGateway } from "./egress-gateway.js";
+import type { EgressGateway, EgressGatewayOptions } from "./egress-gateway.js";
 
 /** What the gateway needs from the daemon (structurally the daemon's EgressContext). */
 export interface GatewayContext {
@@ -32,6 +32,8 @@ export interface GatewayContext {
   };
   /** The sandbox's policy file (base + presets, then whatever `policy set` and approvals changed). */
   policyFile(sandbox: string): string;
+  internalHandlers?: EgressGatewayOptions["internalHandlers"];
+  credentials?: EgressGatewayOptions["credentials"];
   log(message: string): void;
 }
 
@@ -79,6 +81,8 @@ export async function createEgressHandler(context: GatewayContext): Promise<Egre
     ...(settings.internalHosts === undefined ? {} : { internalHosts: settings.internalHosts }),
     ...(settings.approvalTimeoutMs === undefined ? {} : { approvalTimeoutMs: settings.approvalTimeoutMs }),
     ...(upstreamCa === undefined ? {} : { upstreamCa }),
+    ...(context.internalHandlers === undefined ? {} : { internalHandlers: context.internalHandlers }),
+    ...(context.credentials === undefined ? {} : { credentials: context.credentials }),
   });
   const registering = new Map<string, Promise<void>>();
 

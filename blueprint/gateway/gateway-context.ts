@@ -3,6 +3,8 @@
 // audit log. Each mechanism file (authorization, forwarding, tunnels, TLS termination) gets
 // this instead of the whole EgressGateway, so none of them can reach the others' state.
 
+import type http from "node:http";
+import type { PlaceholderIndex } from "../credentials/substitute.js";
 import type { AuditInput, AuditLogOptions } from "./audit.js";
 import type { HostMap } from "./hard-blocks.js";
 import type { LeafCacheOptions } from "./leaf-cache.js";
@@ -36,9 +38,32 @@ export interface EgressGatewayOptions {
    * are forwarded as plain HTTP whatever port or scheme the sandbox used.
    */
   internalHosts?: Record<string, { address: string; port: number }>;
+  /**
+   * Names answered in-process by the runtime (the daemon: `inference.local` → the inference
+   * router). The policy and its L7 rules still decide who may reach them; DNS, hard blocks and
+   * placeholder substitution do not apply. See InternalHandler.
+   */
+  internalHandlers?: Record<string, InternalHandler>;
+  /** The sandbox's placeholders, for substitution on requests to the endpoints credentials are bound to. */
+  credentials?: PlaceholderSource;
   audit?: AuditLogOptions;
   leafCache?: LeafCacheOptions;
 }
+
+/**
+ * Answers one request the policy allowed to an internal name. `sandbox` is the gateway's own
+ * knowledge (the proxy socket the connection came in on), never something the sandbox sent; the
+ * request arrives in origin form (`/v1/...`) with `Host` set to the internal name.
+ */
+export type InternalHandler = (sandbox: string, req: http.IncomingMessage, res: http.ServerResponse) => void;
+
+/** Where the gateway gets a sandbox's placeholders (the daemon's CredentialStore). */
+export interface PlaceholderSource {
+  placeholderIndex(sandbox: string): Promise<PlaceholderIndex>;
+}
+
+/** The "address" recorded for names served in-process: nothing is connected to. */
+export const IN_PROCESS = "in-process";
 
 const DEFAULTS = {
   maxConnectionsPerSandbox: 4096,
@@ -64,6 +89,11 @@ export interface GatewayContext {
   sandbox(name: string): SandboxState | undefined;
   /** One audit line for the connection's sandbox (caller filled in). */
   record(conn: Tracked, input: Omit<AuditInput, "sandbox" | "caller">): void;
+}
+
+/** The address an internal name stands for (its listener, or IN_PROCESS), or undefined for every other name. */
+export function internalAddress(options: ResolvedGatewayOptions, host: string): string | undefined {
+  return options.internalHosts?.[host]?.address ?? (options.internalHandlers?.[host] === undefined ? undefined : IN_PROCESS);
 }
 
 /** The port we connect to: an internal host's own listener, else the one the sandbox asked for. */

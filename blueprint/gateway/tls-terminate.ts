@@ -23,6 +23,29 @@ interface Inner {
   host: string;
   port: number;
   address: string;
+  /** False for plain HTTP sent through the CONNECT tunnel. */
+  tls: boolean;
+}
+
+/** A TLS record starts with 0x16 (handshake); anything else in a fresh tunnel is plain HTTP. */
+const TLS_HANDSHAKE = 0x16;
+
+/** The tunnel's first byte, left in the socket to be read again (TLSSocket takes buffered bytes over). */
+function firstByte(socket: net.Socket): Promise<number | undefined> {
+  return new Promise((resolve) => {
+    const onData = (chunk: Buffer): void => {
+      socket.off("close", onClose);
+      socket.pause();
+      socket.unshift(chunk);
+      resolve(chunk[0]);
+    };
+    const onClose = (): void => {
+      socket.off("data", onData);
+      resolve(undefined);
+    };
+    socket.once("data", onData);
+    socket.once("close", onClose);
+  });
 }
 
 export class TlsTerminator {
@@ -59,6 +82,15 @@ export class TlsTerminator {
     socket.setTimeout(0);
     socket.write("HTTP/1.1 200 Connection Established\r\n\r\n");
     if (head.length > 0) socket.unshift(head);
+    // undici's proxy agent (Node's fetch) tunnels http:// through CONNECT as well: plain HTTP
+    // inside is read as such, checked the same way, and forwarded as plain HTTP.
+    if ((await firstByte(socket)) !== TLS_HANDSHAKE) {
+      if (socket.destroyed) return;
+      this.inner.set(socket, { conn, host, port, address, tls: false });
+      this.server.emit("connection", socket);
+      socket.resume();
+      return;
+    }
     const secure = new tls.TLSSocket(socket, {
       isServer: true,
       secureContext: context,
@@ -82,7 +114,7 @@ export class TlsTerminator {
     secure.once("close", () => clearTimeout(handshake));
     secure.once("secure", () => {
       clearTimeout(handshake);
-      this.inner.set(secure, { conn, host, port, address });
+      this.inner.set(secure, { conn, host, port, address, tls: true });
       this.deadlines.watch(secure);
       this.server.emit("connection", secure);
     });
@@ -94,7 +126,7 @@ export class TlsTerminator {
       req.socket.destroy();
       return;
     }
-    const { conn, host, port, address } = ctx;
+    const { conn, host, port, address, tls: secure } = ctx;
     const method = req.method ?? "GET";
     const started = performance.now();
     let target = req.url ?? "/";
@@ -121,7 +153,7 @@ export class TlsTerminator {
     if (candidates.length === 0) return deny(403, "denied by policy", matched.rule, matched.action === "allow" ? `${address} is not allowed for this endpoint any more` : matched.reason);
     const decision = evaluateRequest(candidates, { method, target, overrides: methodOverrides(req.headers) });
     if (decision.action !== "allow") return deny(403, "denied by policy", decision.rule, decision.reason);
-    this.upstream.forward(conn, req, res, { host, port, address, target, decision, started, tls: true });
+    this.upstream.forward(conn, req, res, { host, port, address, target, decision, started, tls: secure });
   }
 
   close(): void {

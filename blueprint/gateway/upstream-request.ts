@@ -7,8 +7,10 @@ import http from "node:http";
 import https from "node:https";
 import net from "node:net";
 import { upstreamPort } from "./gateway-context.js";
-import type { GatewayContext } from "./gateway-context.js";
+import type { GatewayContext, InternalHandler } from "./gateway-context.js";
 import type { Decision } from "./policy-engine.js";
+import { swapPlaceholders } from "./placeholder-swap.js";
+import type { Swap } from "./placeholder-swap.js";
 import { denial, respond } from "./refusals.js";
 import type { Tracked } from "./sandbox-state.js";
 
@@ -91,12 +93,42 @@ export class UpstreamForwarder {
   }
 
   forward(conn: Tracked, req: http.IncomingMessage, res: http.ServerResponse, f: ForwardTarget): void {
+    const handler = this.ctx.options.internalHandlers?.[f.host];
+    if (handler !== undefined) {
+      this.serveInternal(handler, conn, req, res, f);
+      return;
+    }
+    void swapPlaceholders(this.ctx, conn.sandbox, f, f.target, endToEndHeaders(req.headers)).then((swap) => {
+      if (res.destroyed) return;
+      if (!swap.ok) {
+        this.ctx.record(conn, { decision: "deny", host: f.host, port: f.port, address: f.address, rule: f.decision.rule, reason: swap.reason, http: { method: req.method ?? "GET", target: f.target, scheme: f.tls ? "https" : "http" } });
+        respond(res, swap.status, denial(swap.error, f.host, f.port, f.decision.rule, swap.reason, swap.next));
+        return;
+      }
+      this.send(conn, req, res, f, swap);
+    });
+  }
+
+  /** A name the runtime answers itself: no upstream, the handler gets the request (origin form, Host = the name). */
+  private serveInternal(handler: InternalHandler, conn: Tracked, req: http.IncomingMessage, res: http.ServerResponse, f: ForwardTarget): void {
+    const method = req.method ?? "GET";
+    req.url = f.target;
+    req.headers.host = f.host;
+    res.once("close", () => {
+      const http = { method, target: f.target, scheme: f.tls ? ("https" as const) : ("http" as const), status: res.statusCode };
+      this.ctx.record(conn, { decision: "allow", host: f.host, port: f.port, address: f.address, rule: f.decision.rule, reason: `${f.decision.reason}; answered by the runtime`, http, durationMs: performance.now() - f.started });
+    });
+    handler(conn.sandbox, req, res);
+  }
+
+  /** The request upstream, with what the placeholder swap made of its target and headers. */
+  private send(conn: Tracked, req: http.IncomingMessage, res: http.ServerResponse, f: ForwardTarget, swap: Extract<Swap, { ok: true }>): void {
     const { options } = this.ctx;
     const method = req.method ?? "GET";
-    const headers = endToEndHeaders(req.headers);
+    const headers = swap.headers;
     const internal = options.internalHosts?.[f.host] !== undefined;
     const pool = this.pool(conn);
-    const common = { host: f.address, port: upstreamPort(options, f.host, f.port), method, path: f.target, headers, setHost: false };
+    const common = { host: f.address, port: upstreamPort(options, f.host, f.port), method, path: swap.target, headers, setHost: false };
     const upstream = f.tls && !internal
       ? https.request({
           ...common,
@@ -143,7 +175,7 @@ export class UpstreamForwarder {
       res.writeHead(status, upRes.statusMessage, endToEndHeaders(upRes.headers));
       upRes.on("data", (chunk: Buffer) => (down += chunk.length));
       upRes.pipe(res);
-      upRes.on("end", () => finish(f.decision.reason));
+      upRes.on("end", () => finish(swap.substituted.length === 0 ? f.decision.reason : `${f.decision.reason}; credential substituted: ${swap.substituted.join(", ")}`));
       upRes.on("error", () => res.destroy());
       upRes.on("aborted", () => res.destroy());
     });

@@ -31,6 +31,11 @@ import { runtimeIdentity } from "../state/runtime-files.js";
 import { ControlRouter, RouteError } from "../control/router.js";
 import type { EgressContext, EgressHandler, EgressHandlerFactory } from "../gateway/egress-handler.js";
 import { createEgressHandler } from "../gateway/egress-service.js";
+import { CredentialStore } from "../credentials/store.js";
+import { buildPlaceholderIndex } from "../credentials/substitute.js";
+import { InferenceRouter } from "../inference/router.js";
+import { ROUTER_HOST } from "../inference/endpoints.js";
+import { mountInferenceRoutes } from "./inference-routes.js";
 
 export interface DaemonOptions {
   stateDir: string;
@@ -129,13 +134,31 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   let resolveClosed!: () => void;
   const closed = new Promise<void>((resolve) => (resolveClosed = resolve));
 
+  // One credential store and one inference router per state dir. The gateway answers
+  // inference.local with the router (the policy decides who may reach it) and swaps placeholders
+  // from the store into requests to the endpoints credentials are bound to.
+  const credentials = new CredentialStore(stateDir);
+  const inference = new InferenceRouter({ stateDir, credentials });
   const context: EgressContext = {
     stateDir,
     router,
     policyFile: (name) => sandboxPolicyFile(stateDir, name),
     sandboxes: () => [...proxies.keys()].sort(),
+    internalHandlers: {
+      [ROUTER_HOST]: (sandbox, req, res) => {
+        inference.handle(sandbox, req, res).catch((e: Error) => {
+          log(`inference: ${sandbox}: ${e.message}`);
+          res.destroy();
+        });
+      },
+    },
+    credentials: {
+      // No credentials: no placeholders, and no credentials.json written just to derive none.
+      placeholderIndex: async (sandbox) => ((await credentials.list()).length === 0 ? buildPlaceholderIndex(sandbox, []) : credentials.placeholderIndex(sandbox)),
+    },
     log,
   };
+  mountInferenceRoutes(router, { stateDir, credentials, routes: inference.routes, reload: (name) => inference.reload(name) });
   const factory: EgressHandler | EgressHandlerFactory = options.egress ?? createEgressHandler;
   const egressName = options.egress === undefined ? "gateway" : "custom";
   const egress: EgressHandler = typeof factory === "function" ? await factory(context) : factory;
@@ -179,6 +202,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       await unlink(controlSocketFile(stateDir)).catch(() => undefined);
       for (const name of [...proxies.keys()]) await release(name);
       await egress.close();
+      await inference.close();
       await rm(daemonPidFile(stateDir), { force: true });
       await closeServer(lock);
       await unlink(daemonLockFile(stateDir)).catch(() => undefined);

@@ -7,6 +7,7 @@ import type { Request } from "./protocol.js";
 import { runPreflight } from "./preflight.js";
 import { RuntimeError } from "../state/runtime-error.js";
 import { egressCall } from "./egress-call.js";
+import { inferenceCall } from "./inference-call.js";
 import { createDockerClient } from "../sandbox/docker-client.js";
 import { daemonEgressPath, daemonHealth, stopDaemon } from "./daemon-client.js";
 import { endpointDestinations, listPresets } from "../policy/presets.js";
@@ -233,6 +234,25 @@ async function withTerminal(
   }
 }
 
+/** The secret for `credentials add`: this process's stdin to EOF, never its argv. */
+async function readSecret(): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of process.stdin) {
+    size += (chunk as Buffer).length;
+    if (size > 16 * 1024) throw new RuntimeError("secret-too-long", "the secret on stdin is longer than 16 KiB", "pass only the key itself");
+    chunks.push(chunk as Buffer);
+  }
+  const secret = Buffer.concat(chunks).toString("utf8").replace(/\r?\n$/, "");
+  if (secret === "") throw new RuntimeError("secret-missing", "no secret arrived on stdin", "use --from-env VAR with VAR set, or pipe the secret into --stdin");
+  return secret;
+}
+
+const credentialsAdd: Handler<"credentials.add"> = async (req) => {
+  const { command: _command, stateDir, ...fields } = req;
+  return inferenceCall(stateDir, "credentials/add", { ...fields, secret: await readSecret() });
+};
+
 const daemonStatus: Handler<"daemon.status"> = async (req) => {
   const health = await daemonHealth(req.stateDir);
   return {
@@ -251,6 +271,8 @@ const daemonStop: Handler<"daemon.stop"> = async (req) => ({ wasRunning: await s
 
 export const handlers: { [C in Request["command"]]: Handler<C> } = {
   "egress.call": (req) => egressCall(req),
+  "inference.call": (req) => inferenceCall(req.stateDir, req.route, req.body),
+  "credentials.add": credentialsAdd,
   doctor,
   "policy.check": policyCheck,
   "policy.presets": policyPresets,

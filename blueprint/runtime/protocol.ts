@@ -4,10 +4,16 @@ import { EgressCallRequestFields } from "./egress-call.js";
 
 /** The egress gateway's control-route schemas, for the plugin to validate what the daemon answers. */
 export * as EgressRoutes from "../gateway/egress-routes.js";
+/** The credential and inference routes' schemas (inference-routes.ts), likewise. */
+export * as InferenceRoutes from "./inference-routes.js";
+
+/** Routes `inference.call` may name: every one but credentials/add, whose secret never travels in argv. */
+export const INFERENCE_CALL_ROUTES = ["credentials/list", "credentials/remove", "inference/providers", "inference/set", "inference/get", "inference/logs"] as const;
 
 /**
  * The contract between the plugin and the runtime subprocess.
- * Request: one JSON argument on the command line. Reply: JSON lines on stdout, any number of
+ * Request: one JSON argument on the command line (visible to every local user in
+ * /proc/<pid>/cmdline, so never a secret: `credentials.add` reads its secret from stdin). Reply: JSON lines on stdout, any number of
  * `progress` messages, then exactly one `result` or `error`. stderr is free-form diagnostics.
  *
  * Streaming verbs (sandbox.exec, sandbox.connect, sandbox.logs) run with the plugin's stdin,
@@ -28,6 +34,21 @@ const sandbox = { ...target, name: SandboxName };
 
 export const RequestSchema = z.discriminatedUnion("command", [
   z.object({ command: z.literal("egress.call"), ...EgressCallRequestFields }).strict(),
+  z
+    .object({ command: z.literal("inference.call"), stateDir: z.string().min(1), route: z.enum(INFERENCE_CALL_ROUTES), body: z.record(z.string(), z.unknown()) })
+    .strict(),
+  z
+    .object({
+      command: z.literal("credentials.add"),
+      stateDir: z.string().min(1),
+      name: z.string(),
+      // Checked by the credentials/add route, whose errors name the field (kind, bindings.0.host, …).
+      kind: z.string().optional(),
+      bindings: z.array(z.record(z.string(), z.unknown())).optional(),
+      placeholderPrefix: z.string().optional(),
+      // The secret itself: the runtime's stdin, up to EOF (one trailing newline dropped).
+    })
+    .strict(),
   z
     .object({
       command: z.literal("doctor"),

@@ -21,6 +21,8 @@ export type RunOptions = {
    * terminal: exec, connect, logs) and answers on file descriptor 3 instead of stdout.
    */
   stdio?: "protocol" | "inherit";
+  /** Written to the runtime's stdin (protocol stdio only): how a secret reaches it without ever being an argv value. */
+  input?: string;
 };
 
 /** The runtime's fd for protocol lines when its stdio is inherited (blueprint/runtime/protocol.ts). */
@@ -87,7 +89,7 @@ export async function runBlueprint<T>(
       })
     : execa(process.execPath, args, {
         reject: false,
-        stdin: "ignore",
+        ...(opts.input === undefined ? { stdin: "ignore" as const } : { input: opts.input }),
         stderr: "pipe",
         lines: false,
         env: opts.env,

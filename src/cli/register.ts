@@ -6,12 +6,14 @@ import { blueprintVerify } from "./blueprint.js";
 import { policyCheck, policyPresets } from "./policy.js";
 import { notAvailableYet } from "./not-yet.js";
 import { approvalsDecide, approvalsList } from "./egress.js";
+import { credentialsAdd, credentialsList, credentialsRemove } from "./credentials.js";
+import { inferenceProviders } from "./inference.js";
 import { daemonStatus, daemonStop, sandboxCreate, sandboxList, sandboxVerb } from "./sandbox.js";
 
 type Registrar = Parameters<OpenClawPluginApi["registerCli"]>[0];
 type Program = Parameters<Registrar>[0]["program"];
 
-export const CLI_DESCRIPTION = "Run OpenClaw in a locked-down sandbox: policy, sandboxes, approvals, diagnostics";
+export const CLI_DESCRIPTION = "Run OpenClaw in a locked-down sandbox: policy, sandboxes, approvals, credentials, inference, diagnostics";
 
 /** The `openclaw nemoclaw …` command tree. Config is parsed when a verb runs, not at registration. */
 export function registerNemoclawCli(program: Program, pluginConfig: unknown): void {
@@ -108,9 +110,48 @@ export function registerNemoclawCli(program: Program, pluginConfig: unknown): vo
       );
   }
 
+  root
+    .command("inference")
+    .description("The inference router: `inference providers`; per sandbox `<name> inference set|get`")
+    .command("providers")
+    .description("The provider kinds the router reaches, their default address and the key each needs")
+    .option("--json", "machine-readable output")
+    .action(action(async (opts: { json?: boolean }) => inferenceProviders(config(), opts)));
+
+  const credentials = root.command("credentials").description("Secrets held on the host; sandboxes see placeholders, never the values");
+  credentials
+    .command("add")
+    .description("Store (or replace) a secret, read from an environment variable or stdin — never from an argument")
+    .argument("<name>", "a kind (openai, anthropic, github, slack-bot, telegram-bot, …) or any name with --kind")
+    .option("--kind <kind>", "the credential kind, when the name is not one")
+    .option("--from-env <var>", "read the secret from this environment variable")
+    .option("--stdin", "read the secret from stdin (a pipe)")
+    .option(
+      "--bind <binding>",
+      "where the egress proxy may send it: host:port[:header=H|:path-prefix=P|:query=Q]; repeatable (default: the kind's)",
+      (value: string, previous: string[] = []) => [...previous, value],
+    )
+    .option("--prefix <text>", "generic credentials: what the placeholder starts with")
+    .option("--json", "machine-readable output")
+    .action(
+      action(async (name: string, opts: { kind?: string; fromEnv?: string; stdin?: boolean; bind?: string[]; prefix?: string; json?: boolean }) =>
+        credentialsAdd(config(), name, opts),
+      ),
+    );
+  credentials
+    .command("list")
+    .description("Names, kinds, where each may be sent, and a fingerprint; never the values")
+    .option("--json", "machine-readable output")
+    .action(action(async (opts: { json?: boolean }) => credentialsList(config(), opts)));
+  credentials
+    .command("remove")
+    .description("Delete a stored secret")
+    .argument("<name>")
+    .option("--json", "machine-readable output")
+    .action(action(async (name: string, opts: { json?: boolean }) => credentialsRemove(config(), name, opts)));
+
   const later: Array<[string, string]> = [
     ["onboard", "Set up inference, policy and a sandbox in one guided step"],
-    ["inference", "Show or switch the inference provider and model"],
     ["skill", "Test an untrusted skill in a throwaway sandbox"],
   ];
   for (const [name, description] of later) {
@@ -126,7 +167,7 @@ export function registerNemoclawCli(program: Program, pluginConfig: unknown): vo
   const reservedNames = () => root.commands.map((c) => c.name());
   root
     .argument("[sandbox]", "a sandbox name, followed by one of its verbs")
-    .argument("[verb]", "status | connect | exec | logs | stop | start | destroy | policy")
+    .argument("[verb]", "status | connect | exec | logs | stop | start | destroy | policy | inference")
     .argument("[args...]")
     .allowUnknownOption()
     .allowExcessArguments()
@@ -140,10 +181,13 @@ export function registerNemoclawCli(program: Program, pluginConfig: unknown): vo
         "  openclaw nemoclaw <name> exec [--tty] -- CMD  run one command inside; its exit code is passed through",
         "  openclaw nemoclaw <name> logs [--follow]      the supervisor's and the workload's output",
         "  openclaw nemoclaw <name> logs --egress [--follow] [--json]   egress decisions (OCSF)",
+        "  openclaw nemoclaw <name> logs --inference [--follow] [--json]   one line per model call (no prompts)",
         "  openclaw nemoclaw <name> stop | start         start recreates the container from state if it is gone",
         "  openclaw nemoclaw <name> destroy --yes        container, /sandbox volume and state",
         "  openclaw nemoclaw <name> policy get [--full] | set FILE | diff FILE | add-preset NAME",
         "                                                the network part changes live; static changes need a recreate",
+        "  openclaw nemoclaw <name> inference set --provider P --model M [--base-url U] [--credential NAME] [--allow-private]",
+        "  openclaw nemoclaw <name> inference get [--json]   the sandbox's route; set is in force on the next request",
       ].join("\n"),
     )
     .action(
@@ -190,7 +234,8 @@ async function runSandboxVerb(
     .option("--follow", "keep printing until interrupted")
     .option("--tail <lines>", "only the last lines")
     .option("--egress", "the egress audit log instead: every allow, deny, hold and approval")
-    .option("--json", "with --egress: OCSF JSON lines")
+    .option("--inference", "the inference log instead: provider, model, status, latency, tokens per call")
+    .option("--json", "with --egress: OCSF JSON lines; with --inference: JSON lines")
     .action((o) => run("logs")(o));
   json(tree.command("stop").description("Stop the sandbox")).action((o) => run("stop")(o));
   json(tree.command("start").description("Start it; recreates the container from state when gone")).action((o) => run("start")(o));
@@ -205,6 +250,18 @@ async function runSandboxVerb(
     .argument("<action>", "get | set | diff | add-preset")
     .argument("[file-or-preset]")
     .action((a: string, f: string | undefined, o) => run("policy")(o, f === undefined ? [a] : [a, f]));
+  json(
+    tree
+      .command("inference")
+      .description("set --provider P --model M [--base-url U] [--credential NAME] [--allow-private] | get")
+      .option("--provider <kind>", "with set: see `openclaw nemoclaw inference providers`")
+      .option("--model <id>", "with set: the provider's model id")
+      .option("--base-url <url>", "with set: instead of the provider's default address")
+      .option("--credential <name>", "with set: the stored key to use (default: the provider's kind)")
+      .option("--allow-private", "with set: the base URL may be a private or link-local address"),
+  )
+    .argument("<action>", "set | get")
+    .action((a: string, o) => run("inference")(o, [a]));
   if (verb === undefined) {
     tree.outputHelp();
     return;

@@ -10,6 +10,7 @@ import { UserError } from "../errors.js";
 import { openclawPackageDir } from "../openclaw-package.js";
 import { printJson, renderFields } from "./output.js";
 import { egressLogs, sandboxPolicy } from "./egress.js";
+import { inferenceGet, inferenceLogs, inferenceSet } from "./inference.js";
 
 type Json = { json?: boolean };
 
@@ -212,7 +213,10 @@ export async function sandboxVerb(
   config: ResolvedConfig,
   name: string,
   verb: string,
-  opts: Json & { follow?: boolean; tail?: string; yes?: boolean; tty?: boolean; preset?: string; full?: boolean; egress?: boolean },
+  opts: Json & {
+    follow?: boolean; tail?: string; yes?: boolean; tty?: boolean; preset?: string; full?: boolean; egress?: boolean; inference?: boolean;
+    provider?: string; model?: string; baseUrl?: string; credential?: string; allowPrivate?: boolean;
+  },
   rest: readonly string[],
 ): Promise<void> {
   const base = { ...target(config), name };
@@ -302,6 +306,10 @@ export async function sandboxVerb(
     }
     case "logs": {
       await assertKnown(config, name);
+      if (opts.inference) {
+        await inferenceLogs(config, name, { follow: Boolean(opts.follow), json: Boolean(opts.json), ...(opts.tail ? { limit: Number(opts.tail) } : {}) });
+        return;
+      }
       if (opts.egress) {
         await egressLogs(config, name, { follow: Boolean(opts.follow), json: Boolean(opts.json), ...(opts.tail ? { limit: Number(opts.tail) } : {}) });
         return;
@@ -315,8 +323,14 @@ export async function sandboxVerb(
       );
       return;
     }
+    case "inference": {
+      const [sub] = rest;
+      if (sub === "set") return inferenceSet(config, name, opts);
+      if (sub === "get") return inferenceGet(config, name, opts);
+      throw new UserError(`usage: openclaw nemoclaw ${name} inference set --provider P --model M [--base-url U] [--credential NAME] | get [--json]`, "kinds: openclaw nemoclaw inference providers");
+    }
     default:
-      throw new UserError(`unknown verb "${verb}" for sandbox ${name}`, "verbs: status, connect, exec, logs, stop, start, destroy, policy");
+      throw new UserError(`unknown verb "${verb}" for sandbox ${name}`, "verbs: status, connect, exec, logs, stop, start, destroy, policy, inference");
   }
 }
 

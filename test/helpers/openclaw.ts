@@ -11,7 +11,8 @@ export type CliResult = { exitCode: number | undefined; stdout: string; stderr: 
 export type OpenclawHome = {
   dir: string;
   env: Record<string, string>;
-  run: (args: readonly string[], opts?: { input?: string; timeoutMs?: number }) => Promise<CliResult>;
+  /** `env`: extra variables for this call only. */
+  run: (args: readonly string[], opts?: { input?: string; timeoutMs?: number; env?: Record<string, string> }) => Promise<CliResult>;
   dispose: () => Promise<void>;
 };
 
@@ -38,7 +39,7 @@ export async function createOpenclawHome(): Promise<OpenclawHome> {
     env,
     run: async (args, opts = {}) => {
       const r = await execa(bin, [...args], {
-        env,
+        env: { ...env, ...opts.env },
         extendEnv: false,
         reject: false,
         all: true,

@@ -1,0 +1,135 @@
+// The credential and inference verbs through the real `openclaw nemoclaw …` CLI and the packed
+// plugin: a secret goes in from the environment or stdin and never comes out (nor shows in any
+// process's command line while it travels), a sandbox's route is set and read back, and a call
+// from inside the sandbox through `exec` reaches the stub with the real key and shows in
+// `logs --inference`. Each openclaw call takes 10-20 s on a loaded machine: generous timeouts.
+import { readdir, readFile } from "node:fs/promises";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { stopDaemon } from "../../blueprint/runtime/daemon-client.js";
+import { BASE_IMAGE, dockerClient, ensureSandboxImage } from "../helpers/docker-images.js";
+import { uniqueName } from "../helpers/docker-run.js";
+import { createOpenclawHome, installPlugin, type OpenclawHome } from "../helpers/openclaw.js";
+import { startStub, type StubServer } from "../helpers/stub-models.js";
+
+const SECRET = "sk-proj-CLIsecretNEVERinARGV0123456789abcdefABCDEF";
+const PIPED = "ghp_CLIpipedTOKEN0123456789abcdefghijklmnop";
+
+/** Every host process's command line, sampled until `stop` resolves: collects those holding `needle`. */
+function watchCmdlines(needle: string, stop: Promise<unknown>): Promise<string[]> {
+  const found = new Set<string>();
+  let done = false;
+  void stop.finally(() => (done = true));
+  return (async () => {
+    while (!done) {
+      for (const pid of await readdir("/proc").catch(() => [] as string[])) {
+        if (!/^\d+$/.test(pid)) continue;
+        const cmdline = await readFile(`/proc/${pid}/cmdline`, "latin1").catch(() => "");
+        if (cmdline.includes(needle)) found.add(cmdline.replaceAll("\0", " ").slice(0, 200));
+      }
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    return [...found];
+  })();
+}
+
+describe("credentials and inference verbs through the real OpenClaw", () => {
+  /** The openai credential with SECRET (idempotent: add replaces), so each case stands alone. */
+  const storeOpenai = async (): Promise<void> => {
+    const r = await home.run(["nemoclaw", "credentials", "add", "openai", "--from-env", "NEMO_TEST_KEY"], { env: { NEMO_TEST_KEY: SECRET } });
+    if (r.exitCode !== 0) throw new Error(r.all);
+  };
+  let home: OpenclawHome;
+  let stub: StubServer;
+  const name = uniqueName("inf-cli");
+  beforeAll(async () => {
+    process.env.NEMOCLAW_BASE_IMAGE ??= BASE_IMAGE;
+    await ensureSandboxImage(dockerClient());
+    stub = await startStub("openai", { tag: "cli" });
+    home = await createOpenclawHome();
+    await installPlugin(home);
+    const created = await home.run(["nemoclaw", "sandbox", "create", name], { timeoutMs: 300_000 });
+    if (created.exitCode !== 0) throw new Error(created.all);
+  }, 900_000);
+  afterAll(async () => {
+    await home?.run(["nemoclaw", name, "destroy", "--yes"]);
+    await stopDaemon(path.join(home?.env.OPENCLAW_STATE_DIR ?? "", "nemoclaw")).catch(() => undefined);
+    await home?.dispose();
+    await stub?.close();
+  });
+
+  it("credentials add --from-env: stored, never printed, never in any process's argv", async () => {
+    const run = home.run(["nemoclaw", "credentials", "add", "openai", "--from-env", "NEMO_TEST_KEY"], { env: { NEMO_TEST_KEY: SECRET } });
+    const seen = await watchCmdlines(SECRET, run);
+    const r = await run;
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).toMatch(/^Credential openai stored\n\n {2}Kind: openai\n {2}Fingerprint: [0-9a-f]{8}\n/);
+    expect(r.all).not.toContain(SECRET);
+    expect(seen).toEqual([]);
+  }, 120_000);
+
+  it("credentials add --stdin with a binding; list shows names, kinds, bindings and fingerprints, never values", async () => {
+    const add = await home.run(["nemoclaw", "credentials", "add", "gh", "--kind", "github", "--stdin", "--bind", "api.github.com:443:header=authorization"], { input: `${PIPED}\n` });
+    expect(add.exitCode).toBe(0);
+    expect(add.stdout).toContain("Sent to: api.github.com:443 (header authorization)");
+    const list = await home.run(["nemoclaw", "credentials", "list", "--json"]);
+    expect(list.exitCode).toBe(0);
+    expect(list.all).not.toContain(PIPED);
+    const { credentials } = JSON.parse(list.stdout) as { credentials: Array<{ name: string; kind: string; fingerprint: string; bindings: unknown[] }> };
+    expect(credentials.find((c) => c.name === "gh")).toMatchObject({ kind: "github", fingerprint: expect.stringMatching(/^[0-9a-f]{8}$/), bindings: [{ in: "header", host: "api.github.com", port: 443, name: "authorization" }] });
+    const human = await home.run(["nemoclaw", "credentials", "list"]);
+    expect(human.stdout).toMatch(/^Credentials\n\n {2}\S+: /);
+    expect(human.all).not.toContain(PIPED);
+  }, 120_000);
+
+  it("bad input says what to do next: no secret source, an unset variable, a malformed --bind", async () => {
+    const none = await home.run(["nemoclaw", "credentials", "add", "openai"]);
+    expect(none.exitCode).toBe(1);
+    expect(none.stderr).toMatch(/^Error: give the secret with exactly one of --from-env VAR or --stdin\n\n {2}Next: /);
+    const unset = await home.run(["nemoclaw", "credentials", "add", "openai", "--from-env", "NOT_SET_ANYWHERE"]);
+    expect(unset.exitCode).toBe(1);
+    expect(unset.stderr).toContain("NOT_SET_ANYWHERE is not set");
+    const bind = await home.run(["nemoclaw", "credentials", "add", "x", "--kind", "generic", "--stdin", "--bind", "example.com"], { input: "s3cret-value" });
+    expect(bind.exitCode).toBe(1);
+    expect(bind.stderr).toMatch(/--bind example\.com: not host:port/);
+  }, 180_000);
+
+  it("inference set / get: the route is stored and read back; a bad provider names the kinds", async () => {
+    await storeOpenai();
+    const set = await home.run(["nemoclaw", name, "inference", "set", "--provider", "openai", "--model", "stub-model", "--base-url", stub.baseUrl]);
+    expect(set.exitCode).toBe(0);
+    expect(set.stdout).toMatch(/^Inference route of .* set \(in force on its next request\)\n\n {2}Provider: openai\n {2}Model: stub-model\n {2}Base URL: http:\/\/127\.0\.0\.1:/);
+    expect(set.stdout).toMatch(/Credential: openai \(stored, fingerprint [0-9a-f]{8}\)/);
+    const get = await home.run(["nemoclaw", name, "inference", "get", "--json"]);
+    expect(get.exitCode).toBe(0);
+    expect(JSON.parse(get.stdout)).toMatchObject({ sandbox: name, current: { route: { provider: "openai", model: "stub-model", baseUrl: stub.baseUrl }, primary: "nemoclaw-openai/routed" } });
+    const bad = await home.run(["nemoclaw", name, "inference", "set", "--provider", "bogus", "--model", "m"]);
+    expect(bad.exitCode).toBe(1);
+    expect(bad.stderr).toMatch(/provider: the provider is one of nvidia, openai, anthropic/);
+    expect(bad.stderr).toContain("Next: ");
+  }, 180_000);
+
+  it("inference providers lists every kind", async () => {
+    const r = await home.run(["nemoclaw", "inference", "providers"]);
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).toMatch(/^Inference providers\n\n/);
+    for (const kind of ["nvidia", "openai", "anthropic", "gemini", "ollama", "vllm", "llamacpp", "lmstudio", "openai-compatible", "anthropic-compatible"]) expect(r.stdout).toContain(`  ${kind}: `);
+  }, 60_000);
+
+  it("a call from inside (exec) reaches the stub with the real key and shows in logs --inference", async () => {
+    await storeOpenai();
+    const set = await home.run(["nemoclaw", name, "inference", "set", "--provider", "openai", "--model", "stub-model", "--base-url", stub.baseUrl]);
+    expect(set.exitCode).toBe(0);
+    const script = `fetch("http://inference.local/v1/chat/completions", { method: "POST", headers: { "content-type": "application/json", authorization: "Bearer nemoclaw-inference-local" }, body: JSON.stringify({ model: "routed", messages: [{ role: "user", content: "hi" }] }) }).then(async (r) => console.log("status", r.status, await r.text()))`;
+    const inside = await home.run(["nemoclaw", name, "exec", "--", "node", "-e", script], { timeoutMs: 120_000 });
+    expect(inside.exitCode).toBe(0);
+    expect(inside.stdout).toMatch(/^status 200 .*cli says hi/m);
+    expect(stub.requests.at(-1)?.headers.authorization).toBe(`Bearer ${SECRET}`);
+    const logs = await home.run(["nemoclaw", name, "logs", "--inference"]);
+    expect(logs.exitCode).toBe(0);
+    expect(logs.stdout).toMatch(/OK 200 \/v1\/chat\/completions -> openai\/stub-model/);
+    const json = await home.run(["nemoclaw", name, "logs", "--inference", "--json"]);
+    expect(JSON.parse(json.stdout.trim().split("\n").at(-1) ?? "{}")).toMatchObject({ sandbox: name, provider: "openai", status: 200 });
+    expect(logs.all + json.all).not.toContain(SECRET);
+  }, 300_000);
+});
