@@ -69,7 +69,13 @@ export function hostProblem(host: string): string | undefined {
  * AWS IPv6, Alibaba, Oracle). One list: the gateway's hard blocks use it too.
  */
 export const METADATA_ADDRESS_LIST = ["169.254.169.254", "fd00:ec2::254", "100.100.100.200", "192.0.0.192"] as const;
-const METADATA_ADDRESSES: Array<[string, "ipv4" | "ipv6"]> = METADATA_ADDRESS_LIST.map((a) => [a, isIP(a) === 6 ? "ipv6" : "ipv4"]);
+// A range that covers a link-local metadata address is refused outright. The Alibaba and Oracle
+// addresses sit inside ranges people allow on purpose (100.64.0.0/10 is Tailscale's), so only
+// naming one of them exactly is refused; the gateway blocks all four whatever the range says.
+const LINK_LOCAL_METADATA: Array<[string, "ipv4" | "ipv6"]> = [
+  ["169.254.169.254", "ipv4"],
+  ["fd00:ec2::254", "ipv6"],
+];
 const UNSPECIFIED_ADDRESSES: Array<[string, "ipv4" | "ipv6"]> = [
   ["0.0.0.0", "ipv4"],
   ["::", "ipv6"],
@@ -97,10 +103,13 @@ export function cidrProblem(entry: string): string | undefined {
       return `"${entry}" covers the unspecified address ${candidate}; it is never a valid destination`;
     }
   }
-  for (const [candidate, candidateType] of METADATA_ADDRESSES) {
+  for (const [candidate, candidateType] of LINK_LOCAL_METADATA) {
     if (block.check(candidate, candidateType)) {
       return `"${entry}" covers the cloud metadata address ${candidate}, which is always blocked; narrow the range`;
     }
+  }
+  if (prefix === maxPrefix && (METADATA_ADDRESS_LIST as readonly string[]).includes(address.toLowerCase())) {
+    return `"${entry}" is a cloud metadata address, which is always blocked`;
   }
   return undefined;
 }

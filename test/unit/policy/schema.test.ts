@@ -24,14 +24,14 @@ describe("hostProblem", () => {
 });
 
 describe("cidrProblem", () => {
-  it.each(["10.0.0.0/8", "192.168.1.20", "127.0.0.1/32", "::1/128", "fd12:3456::/32", "172.16.0.0/12"])("accepts %s", (entry) => {
+  it.each(["10.0.0.0/8", "192.168.1.20", "127.0.0.1/32", "::1/128", "fd12:3456::/32", "172.16.0.0/12", "100.64.0.0/10"])("accepts %s", (entry) => {
     expect(cidrProblem(entry)).toBeUndefined();
   });
 
   it.each([
     ["10.0.0.0/33", "out of range"], ["fe80::/129", "out of range"], ["10.0.0.0/x", "prefix"], ["10.0.0", "not an IP"],
     ["example.com", "not an IP"], ["0.0.0.0/0", "every address"], ["0.0.0.0", "unspecified"], ["::/128", "unspecified"],
-    ["169.254.0.0/16", "metadata"], ["169.254.169.254", "metadata"], ["100.100.100.200", "metadata"], ["192.0.0.192/30", "metadata"], ["fd00:ec2::/32", "metadata"], ["1.2.3.4/8/9", "not an IP"],
+    ["169.254.0.0/16", "metadata"], ["169.254.169.254", "metadata"], ["100.100.100.200", "metadata"], ["192.0.0.192", "metadata"], ["fd00:ec2::/32", "metadata"], ["1.2.3.4/8/9", "not an IP"],
   ])("refuses %s (%s)", (entry, reason) => {
     expect(cidrProblem(entry)).toContain(reason);
   });
