@@ -20,6 +20,8 @@ export async function swapPlaceholders(
   destination: { host: string; port: number },
   target: string,
   headers: http.OutgoingHttpHeaders,
+  /** Whether the upstream leg is TLS (or the runtime's own loopback listener). */
+  encrypted: boolean,
 ): Promise<Swap> {
   const source = ctx.options.credentials;
   if (source === undefined) return { ok: true, target, headers, substituted: [] };
@@ -41,6 +43,18 @@ export async function swapPlaceholders(
       error: "credential_endpoint_mismatch",
       reason: `credential_endpoint_mismatch: the placeholder of credential "${result.credential}" (in the ${result.where}) may not be sent to ${result.destination}; it was not replaced and the request was not sent`,
       next: `send it only where it is bound (openclaw nemoclaw credentials list shows the bindings), or ask the operator to bind it: openclaw nemoclaw credentials add ${result.credential} --bind ${result.destination}:…`,
+    };
+  }
+  const first = result.substituted[0];
+  if (first !== undefined && !encrypted) {
+    // A real secret never crosses the network in clear text, whatever the binding says: plain
+    // HTTP (absolute-form, or plaintext inside a CONNECT) to a bound endpoint is refused.
+    return {
+      ok: false,
+      status: 403,
+      error: "credential_plaintext",
+      reason: `credential_plaintext: the placeholder of credential "${first.credential}" (in the ${first.where}) would be replaced in a request sent unencrypted to ${destination.host}:${destination.port}; it was not replaced and the request was not sent`,
+      next: `use https:// for ${destination.host}`,
     };
   }
   return { ok: true, target: result.request.target, headers: result.request.headers as http.OutgoingHttpHeaders, substituted: result.substituted.map((s) => `${s.credential} (${s.where})`) };

@@ -98,7 +98,8 @@ export class UpstreamForwarder {
       this.serveInternal(handler, conn, req, res, f);
       return;
     }
-    void swapPlaceholders(this.ctx, conn.sandbox, f, f.target, endToEndHeaders(req.headers)).then((swap) => {
+    const encrypted = f.tls || this.ctx.options.internalHosts?.[f.host] !== undefined;
+    void swapPlaceholders(this.ctx, conn.sandbox, f, f.target, endToEndHeaders(req.headers), encrypted).then((swap) => {
       if (res.destroyed) return;
       if (!swap.ok) {
         this.ctx.record(conn, { decision: "deny", host: f.host, port: f.port, address: f.address, rule: f.decision.rule, reason: swap.reason, http: { method: req.method ?? "GET", target: f.target, scheme: f.tls ? "https" : "http" } });

@@ -98,6 +98,14 @@ describe("placeholders", () => {
     expect(secure.seen.length).toBe(before);
   }, 120_000);
 
+  it("sent in clear text to its own bound endpoint: refused 403 credential_plaintext, the real value never leaves unencrypted", async () => {
+    const before = secure.seen.length;
+    const r = await absoluteInside(`http://gh.sbx.test:${secure.port}/user`, { headers: { authorization: `Bearer ${ghPlaceholder}` } });
+    expect(r.status).toBe(403);
+    expect(JSON.parse(r.body ?? "{}")).toMatchObject({ error: "credential_plaintext", reason: expect.stringMatching(/^credential_plaintext: .*"gh".*unencrypted/) });
+    expect(secure.seen.length).toBe(before);
+  }, 120_000);
+
   it("sent to an unbound host we can read: refused 403 credential_endpoint_mismatch, not replaced, and audited", async () => {
     const before = plain.seen.length;
     const r = await absoluteInside(`http://other.sbx.test:${plain.port}/collect?t=${ghPlaceholder}`, { headers: { authorization: `Bearer ${ghPlaceholder}` } });
