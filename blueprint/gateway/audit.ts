@@ -3,15 +3,11 @@
 // read — so log tooling that speaks OCSF can ingest it unchanged. Files rotate by size.
 // `renderAuditEvent` prints the same event for people, in OpenShell's one-line style.
 
-import { createReadStream } from "node:fs";
-import { mkdir, open, rename, stat, unlink } from "node:fs/promises";
-import type { FileHandle } from "node:fs/promises";
-import path from "node:path";
-import { createInterface } from "node:readline";
 import { z } from "zod";
 import type { Caller } from "./caller.js";
 import type { RuleRef } from "./policy-engine.js";
 import { visible } from "../state/terminal-text.js";
+import { JsonlLog, readJsonl, type RotationOptions } from "../state/jsonl-log.js";
 
 /** What happened, in nemoclaw's words (kept in `unmapped.decision`). */
 export type AuditDecision = "allow" | "deny" | "held" | "approved" | "timeout" | "close";
@@ -180,121 +176,16 @@ export function renderAuditEvent(event: OcsfEvent): string {
   return visible(`${time} ${label} ${who} -> ${dest}${request} ${rule} [reason:${event.message}]${extra.length > 0 ? ` [${extra.join(" ")}]` : ""}`);
 }
 
-export interface AuditLogOptions {
-  /** Rotate when the file reaches this size. Default 10 MiB. */
-  maxBytes?: number;
-  /** Rotated files kept (`file.1` … `file.N`). Default 5. */
-  keep?: number;
-}
+export type AuditLogOptions = RotationOptions;
 
-/**
- * Appends events to `file` in batches (one write per event-loop turn), rotating by size. Never
- * throws into the proxy: a failed write is reported through `onError`.
- */
-export class AuditLog {
-  readonly file: string;
-  private readonly maxBytes: number;
-  private readonly keep: number;
-  private pending: string[] = [];
-  private chain: Promise<void> = Promise.resolve();
-  private size = -1;
-  private scheduled = false;
-  private handle: FileHandle | undefined;
-  onError: (error: Error) => void = () => {};
-
-  constructor(file: string, options: AuditLogOptions = {}) {
-    this.file = file;
-    this.maxBytes = options.maxBytes ?? 10 * 1024 * 1024;
-    this.keep = options.keep ?? 5;
-  }
-
+/** The egress audit log: OCSF events as JSON lines, batched and rotated by size (state/jsonl-log.ts). */
+export class AuditLog extends JsonlLog {
   write(input: AuditInput): void {
-    this.pending.push(`${JSON.stringify(toOcsf(input))}\n`);
-    if (!this.scheduled) {
-      this.scheduled = true;
-      setImmediate(() => {
-        this.scheduled = false;
-        this.chain = this.chain.then(() => this.drain()).catch((e: unknown) => this.onError(e as Error));
-      });
-    }
-  }
-
-  /** Resolves once everything written so far is on disk. */
-  async flush(): Promise<void> {
-    await new Promise((r) => setImmediate(r));
-    this.chain = this.chain.then(() => this.drain()).catch((e: unknown) => this.onError(e as Error));
-    await this.chain;
-  }
-
-  private async drain(): Promise<void> {
-    if (this.size < 0) {
-      await mkdir(path.dirname(this.file), { recursive: true, mode: 0o700 });
-      this.size = await stat(this.file).then((s) => s.size, () => 0);
-    }
-    while (this.pending.length > 0) {
-      const lines = this.pending;
-      this.pending = [];
-      // Group lines into writes that fit the current file; rotate between groups.
-      let chunk = "";
-      let chunkBytes = 0;
-      for (const line of lines) {
-        const bytes = Buffer.byteLength(line);
-        if (this.size + chunkBytes + bytes > this.maxBytes && this.size + chunkBytes > 0) {
-          if (chunk !== "") await this.append(chunk);
-          await this.rotate();
-          chunk = "";
-          chunkBytes = 0;
-        }
-        chunk += line;
-        chunkBytes += bytes;
-      }
-      if (chunk !== "") {
-        await this.append(chunk);
-        this.size += chunkBytes;
-      }
-    }
-  }
-
-  private async append(text: string): Promise<void> {
-    this.handle ??= await open(this.file, "a", 0o600);
-    await this.handle.appendFile(text);
-  }
-
-  /** Flushes and closes the file (it reopens on the next write). */
-  async close(): Promise<void> {
-    await this.flush();
-    await this.handle?.close();
-    this.handle = undefined;
-  }
-
-  private async rotate(): Promise<void> {
-    await this.handle?.close();
-    this.handle = undefined;
-    await unlink(`${this.file}.${this.keep}`).catch(() => {});
-    for (let i = this.keep - 1; i >= 1; i--) await rename(`${this.file}.${i}`, `${this.file}.${i + 1}`).catch(() => {});
-    if (this.keep > 0) await rename(this.file, `${this.file}.1`).catch(() => {});
-    else await unlink(this.file).catch(() => {});
-    this.size = 0;
+    this.append(toOcsf(input));
   }
 }
 
 /** Reads events back (oldest rotated file first); lines that do not parse are skipped. */
-export async function readAuditEvents(file: string, keep = 5): Promise<OcsfEvent[]> {
-  const files = [...Array.from({ length: keep }, (_, i) => `${file}.${keep - i}`), file];
-  const events: OcsfEvent[] = [];
-  for (const f of files) {
-    const exists = await stat(f).then(() => true, () => false);
-    if (!exists) continue;
-    const lines = createInterface({ input: createReadStream(f, "utf8"), crlfDelay: Infinity });
-    for await (const line of lines) {
-      if (line.trim() === "") continue;
-      try {
-        const parsed = OcsfEventSchema.safeParse(JSON.parse(line));
-        if (parsed.success) events.push(parsed.data);
-      } catch {
-        // a torn last line after a crash: skip it
-      }
-    }
-  }
-  return events;
+export function readAuditEvents(file: string, keep = 5): Promise<OcsfEvent[]> {
+  return readJsonl(file, OcsfEventSchema, keep);
 }
