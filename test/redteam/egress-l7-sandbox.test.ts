@@ -11,6 +11,7 @@ import { createEgressHandler } from "../../blueprint/gateway/egress-service.js";
 import { createSandboxHarness, type SandboxHarness } from "../helpers/docker-sandbox.js";
 import { createTestCa, startHttpsUpstream, startHttpUpstream, type Upstream } from "../helpers/gateway-harness.js";
 import { repoRoot } from "../helpers/node24.js";
+import { fetchInside as fetchInsideSandbox, type InsideInit, type InsideReply } from "../helpers/inside-client.js";
 
 let h: SandboxHarness;
 let plain: Upstream;
@@ -28,10 +29,8 @@ async function nodeInside(script: string): Promise<Record<string, unknown>> {
   }
 }
 
-/** fetch() from inside; prints {status, body} or {error}. */
-function fetchInside(url: string, init: { method?: string; body?: string; headers?: Record<string, string> } = {}): Promise<Record<string, unknown>> {
-  return nodeInside(`fetch(${JSON.stringify(url)}, ${JSON.stringify(init)}).then(async r => console.log(JSON.stringify({status: r.status, body: await r.text()})), e => console.log(JSON.stringify({error: String(e.cause?.code ?? e.cause?.message ?? e.message)})))`);
-}
+/** fetch() from inside, as the workload. */
+const fetchInside = (url: string, init: InsideInit = {}): Promise<InsideReply> => fetchInsideSandbox(h, name, url, init);
 
 /** CONNECT through the forwarder, then a TLS handshake naming `servername`; prints {ok} or {error}. */
 function tlsThroughTunnel(target: string, servername: string): Promise<Record<string, unknown>> {
