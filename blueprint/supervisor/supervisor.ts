@@ -117,7 +117,8 @@ export function startForwarder(config: SupervisorConfig["forwarder"], caller: Su
   } catch {
     // Not readable: the first connection hashes it instead.
   }
-  const server = net.createServer({ pauseOnConnect: true }, (client) => {
+  // noDelay: small request/response exchanges must not wait on Nagle (the client hop is TCP).
+  const server = net.createServer({ pauseOnConnect: true, noDelay: true }, (client) => {
     client.on("error", () => client.destroy());
     // The /proc scan runs now, synchronously, before anything else can happen on this connection.
     void identifyCaller(client.remotePort ?? 0, config.port, caller, hashes).then((identity) => forward(client, identity));
