@@ -117,6 +117,7 @@ export function startForwarder(config: SupervisorConfig["forwarder"], caller: Su
   } catch {
     // Not readable: the first connection hashes it instead.
   }
+  // noDelay: small request/response exchanges must not wait on Nagle (the client hop is TCP).
   const server = net.createServer({ pauseOnConnect: true }, (client) => {
     client.on("error", () => client.destroy());
     // The /proc scan runs now, synchronously, before anything else can happen on this connection.

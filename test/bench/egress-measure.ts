@@ -11,7 +11,7 @@ import path from "node:path";
 import { createInterface } from "node:readline";
 import tls from "node:tls";
 import { fileURLToPath } from "node:url";
-import { connectTunnel, createTestCa, CURL, proxyAgent, startHttpsUpstream, startHttpUpstream, tempDir } from "../helpers/gateway-harness.js";
+import { connectTunnel, createTestCa, CURL, proxyAgent, startHttpsUpstream, startHttpUpstream, tempDir, testCallerSecretFile } from "../helpers/gateway-harness.js";
 import type { TestCa, Upstream } from "../helpers/gateway-harness.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -26,14 +26,15 @@ interface GatewayProcess {
   close(): Promise<void>;
 }
 
-/** The gateway in its own process (egress-gateway-process.ts), as the daemon would run it. */
+/** The gateway in its own process (egress-gateway-process.mjs, over dist/), as the daemon runs it. */
 async function startGatewayProcess(policyYaml: string, hostMap: Record<string, string>, upstreamCa: string): Promise<GatewayProcess> {
   const dir = await tempDir("nemoclaw-bench-");
   const socketPath = path.join(dir, "proxy.sock");
+  const stateDir = path.join(dir, "state");
+  const callerSecretFile = await testCallerSecretFile(stateDir);
   const child = spawn(
     process.execPath,
-    ["--import", path.join(here, "egress-ts-hooks.ts"), path.join(here, "egress-gateway-process.ts"),
-      JSON.stringify({ socketPath, stateDir: path.join(dir, "state"), policyYaml, hostMap, upstreamCa })],
+    [...(process.env.NEMOCLAW_BENCH_GATEWAY_FLAGS ?? "").split(" ").filter(Boolean), path.join(here, "egress-gateway-process.mjs"), JSON.stringify({ socketPath, stateDir, callerSecretFile, policyYaml, hostMap, upstreamCa })],
     { cwd: repoRoot, stdio: ["pipe", "pipe", "inherit"] },
   );
   const waiting = new Map<number, (message: Record<string, unknown>) => void>();
