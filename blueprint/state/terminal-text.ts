@@ -28,5 +28,7 @@ export function visible(text: string): string {
  * the output parses to the same value.
  */
 export function visibleJson(json: string): string {
-  return json.replace(UNSAFE, (ch) => `\\u${(ch.codePointAt(0) ?? 0).toString(16).padStart(4, "0")}`);
+  // A raw newline, carriage return or tab in JSON.stringify's output is layout between tokens
+  // (inside strings it escapes them), so pretty-printed JSON keeps its shape.
+  return json.replace(UNSAFE, (ch) => (ch === "\n" || ch === "\r" || ch === "\t" ? ch : `\\u${(ch.codePointAt(0) ?? 0).toString(16).padStart(4, "0")}`));
 }

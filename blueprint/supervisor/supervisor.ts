@@ -148,8 +148,16 @@ export function startForwarder(config: SupervisorConfig["forwarder"], caller: Su
     client.on("close", () => upstream.destroy());
     upstream.on("close", () => {
       if (!connected) return;
+      // Half-close and keep draining what the client still sends (an oversized head the gateway
+      // refused with 431): closing with unread bytes makes the kernel send a reset, which can
+      // overtake the answer. The client closes its side once it has the answer; a timer bounds it.
+      client.unpipe(upstream);
+      client.on("data", () => undefined);
+      client.resume();
       client.end();
-      client.destroySoon();
+      const linger = setTimeout(() => client.destroy(), 5_000);
+      linger.unref();
+      client.once("close", () => clearTimeout(linger));
     });
   };
   return new Promise((resolve, reject) => {

@@ -28,6 +28,15 @@ describe("visible", () => {
     expect(json).not.toMatch(ACTIVE);
     expect(JSON.parse(json)).toEqual({ binary: EVIL });
   });
+
+  it("visibleJson keeps pretty-printed JSON (as --json prints it) parseable and multi-line", () => {
+    const value = { binary: EVIL, nested: { list: [1, "a\u202eb"] } };
+    const json = visibleJson(JSON.stringify(value, null, 2));
+    expect(json.split("\n").length).toBeGreaterThan(3);
+    // Every control character left is a newline between tokens.
+    expect(json.replace(/\n/g, "")).not.toMatch(ACTIVE);
+    expect(JSON.parse(json)).toEqual(value);
+  });
 });
 
 describe("what the operator sees", () => {
