@@ -43,7 +43,7 @@ export async function createOpenclawHome(): Promise<OpenclawHome> {
         extendEnv: false,
         reject: false,
         all: true,
-        timeout: opts.timeoutMs ?? 120_000,
+        timeout: opts.timeoutMs ?? 240_000,
         ...(opts.input === undefined ? { stdin: "ignore" as const } : { input: opts.input }),
       });
       return { exitCode: r.exitCode, stdout: String(r.stdout), stderr: String(r.stderr), all: String(r.all) };

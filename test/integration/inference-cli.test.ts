@@ -66,7 +66,7 @@ describe("credentials and inference verbs through the real OpenClaw", () => {
     expect(r.stdout).toMatch(/^Credential openai stored\n\n {2}Kind: openai\n {2}Fingerprint: [0-9a-f]{8}\n/);
     expect(r.all).not.toContain(SECRET);
     expect(seen).toEqual([]);
-  }, 120_000);
+  }, 600_000);
 
   it("credentials add --stdin with a binding; list shows names, kinds, bindings and fingerprints, never values", async () => {
     const add = await home.run(["nemoclaw", "credentials", "add", "gh", "--kind", "github", "--stdin", "--bind", "api.github.com:443:header=authorization"], { input: `${PIPED}\n` });
@@ -80,7 +80,7 @@ describe("credentials and inference verbs through the real OpenClaw", () => {
     const human = await home.run(["nemoclaw", "credentials", "list"]);
     expect(human.stdout).toMatch(/^Credentials\n\n {2}\S+: /);
     expect(human.all).not.toContain(PIPED);
-  }, 120_000);
+  }, 600_000);
 
   it("bad input says what to do next: no secret source, an unset variable, a malformed --bind", async () => {
     const none = await home.run(["nemoclaw", "credentials", "add", "openai"]);
@@ -92,7 +92,7 @@ describe("credentials and inference verbs through the real OpenClaw", () => {
     const bind = await home.run(["nemoclaw", "credentials", "add", "x", "--kind", "generic", "--stdin", "--bind", "example.com"], { input: "s3cret-value" });
     expect(bind.exitCode).toBe(1);
     expect(bind.stderr).toMatch(/--bind example\.com: not host:port/);
-  }, 180_000);
+  }, 600_000);
 
   it("inference set / get: the route is stored and read back; a bad provider names the kinds", async () => {
     await storeOpenai();
@@ -107,14 +107,14 @@ describe("credentials and inference verbs through the real OpenClaw", () => {
     expect(bad.exitCode).toBe(1);
     expect(bad.stderr).toMatch(/provider: the provider is one of nvidia, openai, anthropic/);
     expect(bad.stderr).toContain("Next: ");
-  }, 180_000);
+  }, 600_000);
 
   it("inference providers lists every kind", async () => {
     const r = await home.run(["nemoclaw", "inference", "providers"]);
     expect(r.exitCode).toBe(0);
     expect(r.stdout).toMatch(/^Inference providers\n\n/);
     for (const kind of ["nvidia", "openai", "anthropic", "gemini", "ollama", "vllm", "llamacpp", "lmstudio", "openai-compatible", "anthropic-compatible"]) expect(r.stdout).toContain(`  ${kind}: `);
-  }, 60_000);
+  }, 600_000);
 
   it("a call from inside (exec) reaches the stub with the real key and shows in logs --inference", async () => {
     await storeOpenai();
@@ -131,5 +131,5 @@ describe("credentials and inference verbs through the real OpenClaw", () => {
     const json = await home.run(["nemoclaw", name, "logs", "--inference", "--json"]);
     expect(JSON.parse(json.stdout.trim().split("\n").at(-1) ?? "{}")).toMatchObject({ sandbox: name, provider: "openai", status: 200 });
     expect(logs.all + json.all).not.toContain(SECRET);
-  }, 300_000);
+  }, 600_000);
 });

@@ -61,5 +61,5 @@ describe("sandbox verbs through the real OpenClaw", () => {
     const bad = await home.run(["nemoclaw", "Bad_Name", "status"]);
     expect(bad.exitCode).toBe(1);
     expect(bad.stderr).toMatch(/RFC 1123 label/);
-  }, 120_000);
+  }, 600_000);
 });
