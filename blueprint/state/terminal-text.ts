@@ -28,5 +28,6 @@ export function visible(text: string): string {
  * the output parses to the same value.
  */
 export function visibleJson(json: string): string {
-  return json.replace(UNSAFE, (ch) => `\\u${(ch.codePointAt(0) ?? 0).toString(16).padStart(4, "0")}`);
+  // A raw newline in serialised JSON is indentation (JSON.stringify escapes those in strings).
+  return json.replace(UNSAFE, (ch) => (ch === "\n" ? ch : `\\u${(ch.codePointAt(0) ?? 0).toString(16).padStart(4, "0")}`));
 }
