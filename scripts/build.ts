@@ -1,7 +1,8 @@
 // `npm run build`: bundle what ships, then seal the runtime (seal-blueprint.ts).
 //
 //   dist/src/index.js                  the plugin; `openclaw` stays the host's own
-//   dist/blueprint/runtime/main.js     the runtime: every verb and the daemon, libraries included
+//   dist/blueprint/runtime/main.js     the runtime: every verb and the daemon, libraries included,
+//                                      with protocol.js and the chunks they share
 //   dist/blueprint/supervisor/*.js     supervisor.js and inspect.js: standalone, Node built-ins only
 //
 // Why bundles: OpenClaw copies an installed plugin's dependency trees into a fresh capture
@@ -68,8 +69,14 @@ const [plugin, runtime, supervisor] = await Promise.all([
   }),
   build({
     ...common,
-    entryPoints: ["blueprint/runtime/main.ts"],
-    outfile: "dist/blueprint/runtime/main.js",
+    // main.js runs every verb and the daemon; protocol.js is what the plugin imports, once the
+    // blueprint is verified, to read main.js's answers. Shared code goes into chunks beside them,
+    // and each verb's code into the chunk main.js imports when that verb runs.
+    entryPoints: ["blueprint/runtime/main.ts", "blueprint/runtime/protocol.ts"],
+    outbase: "blueprint",
+    outdir: "dist/blueprint",
+    splitting: true,
+    chunkNames: "runtime/[name]-[hash]",
     external: OPTIONAL,
     banner: { js: COMMONJS_SHIM },
   }),
