@@ -1,29 +1,32 @@
-// Build step: copy the blueprint's non-TypeScript assets next to its compiled JS in dist/blueprint,
-// then write dist/blueprint/blueprint.yaml with every file's sha256 and the overall digest.
+// Build step after bundling (build.ts): copy the blueprint's non-code assets (the Dockerfile, the
+// launcher's C source) next to its bundles in dist/blueprint, then write
+// dist/blueprint/blueprint.yaml with every file's sha256 and the overall digest.
 import { copyFile, mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { parse, stringify } from "yaml";
 import { BlueprintSourceSchema, MANIFEST_NAME } from "../src/blueprint/manifest.js";
 import { digestOf, hashFiles, listBlueprintFiles } from "../src/blueprint/digest.js";
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
-const sourceDir = path.join(root, "blueprint");
-const outDir = path.join(root, "dist", "blueprint");
+/** Sources (bundled instead) and documentation stay out: the digest covers what runs. */
+const isAsset = (name: string) => !name.endsWith(".ts") && !name.endsWith(".md") && name !== MANIFEST_NAME;
 
-const entries = await readdir(sourceDir, { recursive: true, withFileTypes: true });
-for (const e of entries) {
-  if (!e.isFile() || e.name.endsWith(".ts") || e.name === MANIFEST_NAME) continue;
-  const rel = path.relative(sourceDir, path.join(e.parentPath, e.name));
-  await mkdir(path.dirname(path.join(outDir, rel)), { recursive: true });
-  await copyFile(path.join(sourceDir, rel), path.join(outDir, rel));
+export async function sealBlueprint(root: string): Promise<void> {
+  const sourceDir = path.join(root, "blueprint");
+  const outDir = path.join(root, "dist", "blueprint");
+  const entries = await readdir(sourceDir, { recursive: true, withFileTypes: true });
+  for (const e of entries) {
+    if (!e.isFile() || !isAsset(e.name)) continue;
+    const rel = path.relative(sourceDir, path.join(e.parentPath, e.name));
+    await mkdir(path.dirname(path.join(outDir, rel)), { recursive: true });
+    await copyFile(path.join(sourceDir, rel), path.join(outDir, rel));
+  }
+
+  const source = BlueprintSourceSchema.parse(parse(await readFile(path.join(sourceDir, MANIFEST_NAME), "utf8")));
+  const files = await hashFiles(outDir, await listBlueprintFiles(outDir));
+  const sealed = { ...source, files, digest: digestOf(files) };
+  await writeFile(
+    path.join(outDir, MANIFEST_NAME),
+    `# Sealed by \`npm run build\` from blueprint/${MANIFEST_NAME}. Do not edit: the plugin refuses a mismatch.\n${stringify(sealed)}`,
+  );
+  console.log(`sealed blueprint ${source.version}: ${files.map((f) => f.path).join(", ")}; digest ${sealed.digest}`);
 }
-
-const source = BlueprintSourceSchema.parse(parse(await readFile(path.join(sourceDir, MANIFEST_NAME), "utf8")));
-const files = await hashFiles(outDir, await listBlueprintFiles(outDir));
-const sealed = { ...source, files, digest: digestOf(files) };
-await writeFile(
-  path.join(outDir, MANIFEST_NAME),
-  `# Sealed by \`npm run build\` from blueprint/${MANIFEST_NAME}. Do not edit: the plugin refuses a mismatch.\n${stringify(sealed)}`,
-);
-console.log(`sealed blueprint ${source.version}: ${files.length} files, digest ${sealed.digest}`);

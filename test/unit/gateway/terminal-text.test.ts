@@ -27,6 +27,10 @@ describe("visible", () => {
     const json = visibleJson(JSON.stringify({ binary: EVIL }));
     expect(json).not.toMatch(ACTIVE);
     expect(JSON.parse(json)).toEqual({ binary: EVIL });
+    // Indented output keeps its lines: the only raw newlines are JSON's own.
+    const indented = visibleJson(JSON.stringify({ binary: EVIL, n: 1 }, null, 2));
+    expect(indented.split("\n")).toHaveLength(4);
+    expect(JSON.parse(indented)).toEqual({ binary: EVIL, n: 1 });
   });
 
   it("visibleJson keeps pretty-printed JSON (as --json prints it) parseable and multi-line", () => {

@@ -1,0 +1,96 @@
+// `npm run build`: bundle what ships, then seal the runtime (seal-blueprint.ts).
+//
+//   dist/src/index.js                  the plugin; `openclaw` stays the host's own
+//   dist/blueprint/runtime/main.js     the runtime: every verb and the daemon, libraries included,
+//                                      with protocol.js and the chunks they share
+//   dist/blueprint/supervisor/*.js     supervisor.js and inspect.js: standalone, Node built-ins only
+//
+// Why bundles: OpenClaw copies an installed plugin's dependency trees into a fresh capture
+// directory on every CLI invocation (docs/architecture.md, "CLI speed"). A package that declares
+// no runtime dependencies and imports none costs it only its own few files. The libraries stay
+// devDependencies; esbuild puts the parts we use into these files.
+import { builtinModules } from "node:module";
+import { rm } from "node:fs/promises";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { build, type BuildOptions, type Metafile } from "esbuild";
+import { sealBlueprint } from "./seal-blueprint.js";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+const dist = path.join(root, "dist");
+
+// CommonJS libraries inside an ES module bundle still call require() (for Node built-ins, and
+// for optional native addons they can do without) and read __dirname.
+const COMMONJS_SHIM = [
+  'import { createRequire as __nemoclawCreateRequire } from "node:module";',
+  'import { fileURLToPath as __nemoclawFileURLToPath } from "node:url";',
+  "const require = __nemoclawCreateRequire(import.meta.url);",
+  "const __filename = __nemoclawFileURLToPath(import.meta.url);",
+  'const __dirname = __filename.slice(0, __filename.lastIndexOf("/"));',
+].join("\n");
+
+const common: BuildOptions = {
+  bundle: true,
+  platform: "node",
+  format: "esm",
+  target: "node24",
+  metafile: true,
+  logLevel: "warning",
+  absWorkingDir: root,
+};
+
+/**
+ * Optional requires that libraries guard with try/catch and do without: ssh2's native crypto and
+ * CPU probe (a binary built on this machine has no place in a package) and debug's colours.
+ */
+const OPTIONAL = ["*.node", "cpu-features", "supports-color"];
+const isOptional = (specifier: string) => specifier.endsWith(".node") || OPTIONAL.includes(specifier);
+
+const isBuiltin = (specifier: string) => specifier.startsWith("node:") || builtinModules.includes(specifier);
+
+/** Fail the build when a bundle still imports something a bare Node (or the host OpenClaw) lacks. */
+function assertImportsOnly(metafile: Metafile | undefined, allowed: (specifier: string) => boolean, what: string): void {
+  for (const [file, output] of Object.entries(metafile?.outputs ?? {})) {
+    const stray = output.imports.filter((i) => i.external && !allowed(i.path)).map((i) => i.path);
+    if (stray.length > 0) throw new Error(`${file} (${what}) imports ${[...new Set(stray)].join(", ")} at run time`);
+  }
+}
+
+await rm(dist, { recursive: true, force: true });
+
+const [plugin, runtime, supervisor] = await Promise.all([
+  build({
+    ...common,
+    entryPoints: ["src/index.ts"],
+    outfile: "dist/src/index.js",
+    // The SDK is the host's: the plugin must talk to the OpenClaw that loaded it.
+    external: ["openclaw", "openclaw/*"],
+    banner: { js: COMMONJS_SHIM },
+  }),
+  build({
+    ...common,
+    // main.js runs every verb and the daemon; protocol.js is what the plugin imports, once the
+    // blueprint is verified, to read main.js's answers. Shared code goes into chunks beside them,
+    // and each verb's code into the chunk main.js imports when that verb runs.
+    entryPoints: ["blueprint/runtime/main.ts", "blueprint/runtime/protocol.ts"],
+    outbase: "blueprint",
+    outdir: "dist/blueprint",
+    splitting: true,
+    chunkNames: "runtime/[name]-[hash]",
+    external: OPTIONAL,
+    banner: { js: COMMONJS_SHIM },
+  }),
+  build({
+    ...common,
+    // Each is one file with nothing beside it: supervisor.js is staged alone for containers,
+    // inspect.js is passed as `node -e` text.
+    entryPoints: ["blueprint/supervisor/supervisor.ts", "blueprint/supervisor/inspect.ts"],
+    outdir: "dist/blueprint/supervisor",
+    packages: "external",
+  }),
+]);
+assertImportsOnly(plugin.metafile, (s) => isBuiltin(s) || s === "openclaw" || s.startsWith("openclaw/"), "the plugin");
+assertImportsOnly(runtime.metafile, (s) => isBuiltin(s) || isOptional(s), "the runtime");
+assertImportsOnly(supervisor.metafile, isBuiltin, "the supervisor");
+
+await sealBlueprint(root);
