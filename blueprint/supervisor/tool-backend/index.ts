@@ -91,6 +91,7 @@ export default {
   description: "Runs the agent's commands in the tools' Landlock domain",
   register(api: { registrationMode?: string; logger?: { info?: (m: string) => void } }): void {
     if (api.registrationMode !== undefined && api.registrationMode !== "full") return;
+    ensureToolDirs();
     const { registerSandboxBackend } = sandboxSdk();
     registerSandboxBackend("nemoclaw", { factory: createHandle });
     api.logger?.info?.("nemoclaw: sandbox backend \"nemoclaw\" registered (tools' Landlock domain)");
