@@ -444,6 +444,13 @@ export class SandboxDriver {
     return runExec(this.docker, container, spec, io);
   }
 
+  /** Resolves with the container's exit code once it stops (at once if it is not running). */
+  async wait(name: string): Promise<number> {
+    await this.registry.get(name);
+    const { StatusCode } = (await this.#container(name).wait()) as { StatusCode: number };
+    return StatusCode;
+  }
+
   /** exec with the output collected. */
   execCapture(name: string, command: readonly string[]): Promise<{ exitCode: number; stdout: string; stderr: string }> {
     return captureOutput((io) => this.exec(name, command, io));

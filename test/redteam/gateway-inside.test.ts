@@ -127,6 +127,19 @@ describe("the tools' domain cannot reach the gateway", () => {
     expect(r.stdout.trim()).toBe("EACCES");
   });
 
+  // The two checks above cannot tell the tools' domain from a bare `exec` (a sibling domain of the
+  // gateway's is scoped from it as well). These can: the target is a process of the domain the
+  // tools' launcher runs in, as the gateway is for the backend's commands; the control signals
+  // and reads it from that domain, the attempt from the tools' domain nested in it.
+  it("relative to its parent domain: kill -0 → EPERM and /proc/<pid>/environ → EACCES; the parent can do both", async () => {
+    const probe = (who: string) =>
+      `/usr/local/bin/node -e "let k,e;try{process.kill($P,0);k='SIGNALLED'}catch(x){k=x.code}try{require('fs').readFileSync('/proc/'+$P+'/environ');e='READ'}catch(x){e=x.code}console.log('${who}',k,e)"`;
+    const launcher = toolShellArgv("").slice(0, -3).join(" ");
+    const script = `sleep 300 & P=$!; ${probe("parent")}; ${launcher} /bin/sh -c "${probe("tool").replace(/"/g, '\\"')}"; kill $P`;
+    const r = await h.exec(name, ["sh", "-c", script]);
+    expect(r.stdout.trim().split("\n"), r.stderr).toEqual(["parent SIGNALLED READ", "tool EPERM EACCES"]);
+  });
+
   it("can still work in /sandbox/workspace", async () => {
     const r = await h.exec(name, toolShellArgv("echo hi > /sandbox/workspace/t && cat /sandbox/workspace/t"));
     expect(r.exitCode).toBe(0);
