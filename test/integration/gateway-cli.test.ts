@@ -39,6 +39,8 @@ describe("a gateway sandbox through the real OpenClaw CLI", () => {
       stdin: "ignore",
       timeout: 600_000,
     });
+    let exited = false;
+    void child.then(() => (exited = true));
     let output = "";
     child.all?.on("data", (c: Buffer) => (output += c.toString("utf8")));
     const deadline = Date.now() + 300_000;
@@ -46,7 +48,7 @@ describe("a gateway sandbox through the real OpenClaw CLI", () => {
     for (;;) {
       base ??= /gateway of sandbox \S+ on (http:\/\/127\.0\.0\.1:\d+)/.exec(output)?.[1];
       if (base && (await fetch(`${base}/readyz`).then((r) => r.status, () => 0)) === 200) break;
-      if (Date.now() > deadline || child.exitCode !== null) {
+      if (Date.now() > deadline || exited) {
         child.kill("SIGTERM");
         const done = await child;
         throw new Error(`the relayed gateway never became ready (exit ${done.exitCode}):\n${done.all}`);
