@@ -31,8 +31,11 @@ describe("a gateway sandbox through the real OpenClaw CLI", () => {
     const created = await home.run(["nemoclaw", "sandbox", "create", name, "--gateway", "--json"], { timeoutMs: 300_000 });
     expect(created.exitCode, created.all).toBe(0);
 
+    // OpenClaw's CLI respawns itself and, on SIGTERM, SIGKILLs its child after 2 s (entry.respawn:
+    // 1 s grace, SIGTERM, 1 s, SIGKILL); the gateway's shutdown inside takes longer. Without the
+    // respawn the CLI process is the one that waits for the sandbox and exits with its code.
     const child = execa(path.join(repoRoot, "node_modules/.bin/openclaw"), ["nemoclaw", name, "gateway", "--port", "0"], {
-      env: home.env,
+      env: { ...home.env, OPENCLAW_NO_RESPAWN: "1" },
       extendEnv: false,
       reject: false,
       all: true,
