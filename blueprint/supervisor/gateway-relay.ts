@@ -7,7 +7,7 @@
 // no CAP_CHOWN, and the host side must be able to connect), mode 0600, so the workload's uid
 // cannot connect to it even where it can see it. Each accepted stream is connected, as root
 // outside Landlock, to the gateway's loopback port inside.
-import { chmodSync, mkdirSync, statSync, writeFileSync, existsSync, unlinkSync } from "node:fs";
+import { chmodSync, mkdirSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import { asUser } from "./identify.js";
@@ -38,11 +38,15 @@ export function parseGatewayConfig(raw: unknown): GatewaySupervisorConfig | unde
  * gateway owns it from then on (it rewrites it, keeps .bak copies).
  */
 export function seedGatewayConfig(seed: GatewaySupervisorConfig["seed"], workload: { uid: number; gid: number }): void {
+  // No existsSync: it asks access(2), which checks the real uid (root, who cannot enter /sandbox).
   asUser(workload, () => {
-    if (existsSync(seed.path)) return;
     mkdirSync(path.dirname(seed.path), { recursive: true, mode: 0o700 });
     chmodSync(path.dirname(seed.path), 0o700);
-    writeFileSync(seed.path, seed.content, { mode: 0o600, flag: "wx" });
+    try {
+      writeFileSync(seed.path, seed.content, { mode: 0o600, flag: "wx" });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+    }
   });
 }
 
@@ -62,7 +66,12 @@ export function startGatewayRelay(config: GatewaySupervisorConfig): Promise<net.
     server.once("error", reject);
     // bind(2) on a path happens synchronously inside listen(), under the owner's ids.
     asUser(owner.uid === 0 ? { uid: 0, gid: 0 } : owner, () => {
-      if (existsSync(config.socket)) unlinkSync(config.socket);
+      // The previous run's socket (a restart): removed under the owner's ids, not tested with access(2).
+      try {
+        unlinkSync(config.socket);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
+      }
       const mask = process.umask(0o177);
       try {
         server.listen(config.socket, () => resolve(server));

@@ -27,13 +27,10 @@ describe("a gateway sandbox through the real OpenClaw CLI", () => {
     await home?.dispose();
   });
 
-  it("create --gateway; `gateway` relays it to the host, streams it, and SIGTERM brings its exit code back", async () => {
-    const created = await home.run(["nemoclaw", "sandbox", "create", name, "--gateway", "--json"], { timeoutMs: 300_000 });
-    expect(created.exitCode, created.all).toBe(0);
-
-    // OpenClaw's CLI respawns itself and, on SIGTERM, SIGKILLs its child after 2 s (entry.respawn:
-    // 1 s grace, SIGTERM, 1 s, SIGKILL); the gateway's shutdown inside takes longer. Without the
-    // respawn the CLI process is the one that waits for the sandbox and exits with its code.
+  /** `openclaw nemoclaw <name> gateway --port 0`, once its relayed gateway answers /readyz. */
+  async function startVerb() {
+    // OpenClaw's CLI respawns itself and, on SIGTERM, SIGKILLs its child after 2 s (entry.respawn);
+    // without the respawn the signal reaches the process running the verb.
     const child = execa(path.join(repoRoot, "node_modules/.bin/openclaw"), ["nemoclaw", name, "gateway", "--port", "0"], {
       env: { ...home.env, OPENCLAW_NO_RESPAWN: "1" },
       extendEnv: false,
@@ -44,12 +41,12 @@ describe("a gateway sandbox through the real OpenClaw CLI", () => {
     });
     let exited = false;
     void child.then(() => (exited = true));
-    let output = "";
-    child.all?.on("data", (c: Buffer) => (output += c.toString("utf8")));
+    const out = { text: "" };
+    child.all?.on("data", (c: Buffer) => (out.text += c.toString("utf8")));
     const deadline = Date.now() + 300_000;
     let base: string | undefined;
     for (;;) {
-      base ??= /gateway of sandbox \S+ on (http:\/\/127\.0\.0\.1:\d+)/.exec(output)?.[1];
+      base ??= /gateway of sandbox \S+ on (http:\/\/127\.0\.0\.1:\d+)/.exec(out.text)?.[1];
       if (base && (await fetch(`${base}/readyz`).then((r) => r.status, () => 0)) === 200) break;
       if (Date.now() > deadline || exited) {
         child.kill("SIGTERM");
@@ -58,17 +55,33 @@ describe("a gateway sandbox through the real OpenClaw CLI", () => {
       }
       await new Promise((r) => setTimeout(r, 1000));
     }
+    return { child, base, out };
+  }
+
+  it("create --gateway; `gateway` relays it to the host's loopback, streams its output and exits with the sandbox's code", async () => {
+    const created = await home.run(["nemoclaw", "sandbox", "create", name, "--gateway", "--json"], { timeoutMs: 300_000 });
+    expect(created.exitCode, created.all).toBe(0);
+    const { child, base, out } = await startVerb();
     expect((await fetch(`${base}/healthz`)).status).toBe(200);
 
-    child.kill("SIGTERM");
+    // Stopped from elsewhere: the verb ends with the sandbox's exit code.
+    expect((await home.run(["nemoclaw", name, "stop"], { timeoutMs: 120_000 })).exitCode).toBe(0);
     const done = await child;
     const info = await dockerClient().getContainer(sandboxContainerName(name)).inspect();
     expect(info.State.Running).toBe(false);
     expect(done.exitCode).toBe(info.State.ExitCode);
-    // The sandbox's output reached this terminal: the supervisor's lines and the gateway's own.
-    expect(output).toMatch(/nemoclaw-supervisor: workload started \(pid \d+\)/);
-    expect(output).toMatch(/nemoclaw-supervisor: workload exited/);
-    // The port is gone with it.
+    expect(out.text).toMatch(/nemoclaw-supervisor: workload started \(pid \d+\)/);
+    expect(out.text).toMatch(/nemoclaw-supervisor: workload exited/);
     expect(await fetch(`${base}/healthz`).then((r) => r.status, (e: Error) => e.name)).toBe("TypeError");
+  }, 900_000);
+
+  it("SIGTERM to the verb stops the sandboxed gateway", async () => {
+    const { child } = await startVerb();
+    child.kill("SIGTERM");
+    await child;
+    const info = await dockerClient().getContainer(sandboxContainerName(name)).inspect();
+    expect(info.State.Running).toBe(false);
+    // The gateway got SIGTERM from the supervisor (128 + 15), not Docker's SIGKILL (137).
+    expect(info.State.ExitCode).toBe(143);
   }, 900_000);
 });
