@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { readFile } from "node:fs/promises";
+import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { PassThrough } from "node:stream";
 import type Docker from "dockerode";
@@ -8,6 +9,7 @@ import { runPreflight } from "./preflight.js";
 import { RuntimeError } from "../state/runtime-error.js";
 import { egressCall } from "./egress-call.js";
 import { inferenceCall } from "./inference-call.js";
+import { RELAY_HOST, startHostRelay } from "./gateway-relay.js";
 import { createDockerClient } from "../sandbox/docker-client.js";
 import { daemonEgressPath, daemonHealth, stopDaemon } from "./daemon-client.js";
 import { endpointDestinations, listPresets } from "../policy/presets.js";
@@ -119,6 +121,7 @@ const sandboxCreate: Handler<"sandbox.create"> = async (req, progress) => {
       presets: req.presets,
       limits,
       openclawDir: req.openclawDir,
+      gateway: req.gateway,
     },
     progress,
   );
@@ -205,6 +208,42 @@ const sandboxLogs: Handler<"sandbox.logs"> = async (req) => {
   return { name: req.name };
 };
 
+/**
+ * Streaming, in the foreground: the gateway sandbox started, its port on the host's loopback, its
+ * output here. SIGINT/SIGTERM stop the sandbox (the supervisor passes the signal on to the
+ * gateway); the sandbox's exit code comes back as ours.
+ */
+const sandboxGateway: Handler<"sandbox.gateway"> = async (req) => {
+  const driver = driverFor(req);
+  const record = await driver.registry.get(req.name);
+  if (!record.gateway) {
+    throw new RuntimeError("not-a-gateway-sandbox", `sandbox ${req.name} does not run OpenClaw's gateway`, "create one with `openclaw nemoclaw sandbox create <name> --gateway`");
+  }
+  await driver.start(req.name);
+  const relay = await startHostRelay(driver.gatewaySocket(req.name), req.port);
+  const port = (relay.address() as AddressInfo).port;
+  process.stderr.write(`nemoclaw: gateway of sandbox ${req.name} on http://${RELAY_HOST}:${port} (relayed into the sandbox; Ctrl-C stops it)\n`);
+  let stopping: Promise<unknown> | undefined;
+  const stop = (): void => {
+    stopping ??= driver.stop(req.name).catch(() => undefined);
+  };
+  process.on("SIGINT", stop);
+  process.on("SIGTERM", stop);
+  const abort = new AbortController();
+  try {
+    const logs = driver.logs(req.name, { follow: true, stdout: process.stdout, stderr: process.stderr, signal: abort.signal }).catch(() => undefined);
+    const exitCode = await driver.wait(req.name);
+    abort.abort();
+    await logs;
+    return { exitCode };
+  } finally {
+    await stopping;
+    relay.close();
+    process.off("SIGINT", stop);
+    process.off("SIGTERM", stop);
+  }
+};
+
 /** Raw mode and resize forwarding for a terminal; restored whatever happens. */
 async function withTerminal(
   tty: boolean,
@@ -286,6 +325,7 @@ export const handlers: { [C in Request["command"]]: Handler<C> } = {
   "sandbox.exec": sandboxExec,
   "sandbox.connect": sandboxConnect,
   "sandbox.logs": sandboxLogs,
+  "sandbox.gateway": sandboxGateway,
   "daemon.status": daemonStatus,
   "daemon.stop": daemonStop,
 };

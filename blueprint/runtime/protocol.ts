@@ -22,7 +22,7 @@ export const INFERENCE_CALL_ROUTES = ["credentials/list", "credentials/remove", 
  */
 export const PROTOCOL_FD_ENV = "NEMOCLAW_PROTOCOL_FD";
 /** Commands that run with inherited stdio and answer on fd 3. */
-export const STREAMING_COMMANDS = ["sandbox.exec", "sandbox.connect", "sandbox.logs"] as const;
+export const STREAMING_COMMANDS = ["sandbox.exec", "sandbox.connect", "sandbox.logs", "sandbox.gateway"] as const;
 
 const SandboxName = SandboxNameSchema;
 /** Every sandbox verb: where state lives and which Docker Engine to use. */
@@ -80,6 +80,8 @@ export const RequestSchema = z.discriminatedUnion("command", [
       diskBytes: z.number().int().nonnegative().optional(),
       /** Root of the `openclaw` package the CLI runs from; mounted read-only inside. */
       openclawDir: z.string().min(1).optional(),
+      /** The workload is OpenClaw's gateway (sandbox/gateway-inside.ts). */
+      gateway: z.boolean().optional(),
     })
     .strict(),
   z.object({ command: z.literal("sandbox.list"), ...target }).strict(),
@@ -92,6 +94,8 @@ export const RequestSchema = z.discriminatedUnion("command", [
     .strict(),
   z.object({ command: z.literal("sandbox.exec"), ...sandbox, argv: z.array(z.string()).min(1), tty: z.boolean() }).strict(),
   z.object({ command: z.literal("sandbox.connect"), ...sandbox }).strict(),
+  /** Foreground: a gateway sandbox started, its port relayed to the host's 127.0.0.1:<port>, its output streamed. */
+  z.object({ command: z.literal("sandbox.gateway"), ...sandbox, port: z.number().int().min(0).max(65535) }).strict(),
   z
     .object({ command: z.literal("sandbox.logs"), ...sandbox, follow: z.boolean(), tail: z.number().int().positive().optional() })
     .strict(),

@@ -16,8 +16,10 @@
 // cannot read their /proc/<pid>/environ or /proc/<pid>/mem or signal them,
 // which it could if they ran as 1000. Root here holds no other capability,
 // and the launcher empties the bounding set before the workload starts.
+import path from "node:path";
 import type Docker from "dockerode";
 import { SANDBOX_NAME_RULE, SandboxNameSchema } from "../state/sandbox-name.js";
+import type { GatewaySupervisorConfig } from "../supervisor/gateway-relay.js";
 import { LAUNCHER_PATH } from "./image.js";
 import { buildSeccompProfile, seccompSecurityOpt, type SeccompProfile } from "./seccomp.js";
 
@@ -82,7 +84,16 @@ export interface SandboxSpecOptions {
    * its path inside the container; its directory must be among `mounts`.
    * `callerSecret` (state/caller-secret.ts) goes into its configuration only.
    */
-  supervisor?: { script: string; callerSecret: string };
+  supervisor?: {
+    script: string;
+    callerSecret: string;
+    /**
+     * The workload is the OpenClaw gateway (gateway-inside.ts): the supervisor seeds its config
+     * and relays its port over a socket in `relayDir` (host path, bind-mounted read-write at
+     * the socket's folder, in no Landlock list).
+     */
+    gateway?: { relayDir: string; config: GatewaySupervisorConfig };
+  };
   /** Container labels besides the sandbox label. */
   labels?: Readonly<Record<string, string>>;
 }
@@ -237,6 +248,8 @@ export function buildContainerSpec(options: SandboxSpecOptions): Docker.Containe
           // In the supervisor's environment only: the workload's is `env`, and /proc/1/environ
           // and the supervisor's are unreadable to it (another uid; the supervisor is non-dumpable).
           secret: supervisor.callerSecret,
+          // The seeded config holds the gateway's token: here, not in the workload's env.
+          ...(supervisor.gateway ? { gateway: supervisor.gateway.config } : {}),
         }),
       }
     : env;
@@ -268,6 +281,9 @@ export function buildContainerSpec(options: SandboxSpecOptions): Docker.Containe
             { Type: "volume" as const, Source: m.source, Target: m.target, ReadOnly: true, VolumeOptions: { NoCopy: true } as Docker.MountSettings["VolumeOptions"] }
           : { Type: "bind" as const, Source: m.source, Target: m.target, ReadOnly: true },
       ),
+      ...(supervisor?.gateway
+        ? [{ Type: "bind" as const, Source: supervisor.gateway.relayDir, Target: path.posix.dirname(supervisor.gateway.config.socket), ReadOnly: false }]
+        : []),
     ],
     Memory: limits.memoryBytes,
     // Same as Memory: no swap on top of the limit.

@@ -44,6 +44,8 @@ import { parseSandboxName, SandboxRegistry, type SandboxRecord } from "./registr
 import { ensureRunDir } from "./run-dir.js";
 import { composePolicy, policyText, readStoredPolicy, sandboxSettings, staticChanges, staticSections } from "./sandbox-policy.js";
 import { ensureStagedVolume } from "./staged-volume.js";
+import { mkdir, chmod } from "node:fs/promises";
+import { ensureGatewayToken, gatewayCommand, gatewayConfig, GATEWAY_CONFIG, GATEWAY_ENV, GATEWAY_PORT, GATEWAY_RELAY_SOCKET, hostRelayDir } from "./gateway-inside.js";
 import { containerState, readStatus, type ContainerState, type SandboxStatus } from "./status.js";
 
 export type { ExecIo } from "./container-io.js";
@@ -76,6 +78,8 @@ export interface CreateOptions {
   openclawDir?: string | undefined;
   command?: readonly string[];
   env?: Readonly<Record<string, string>>;
+  /** Run OpenClaw's gateway as the workload (needs openclawDir); tools in their own domain. */
+  gateway?: boolean;
 }
 
 export interface SandboxSummary {
@@ -182,6 +186,9 @@ export class SandboxDriver {
       mounts.push({ source: await stageOpenclaw(this.docker, image, closure), target: OPENCLAW_NODE_MODULES, volume: true });
       openclaw = { hostDir: path.resolve(options.openclawDir), version: closure.version, entry: closure.entry };
     }
+    if (options.gateway && !openclaw) {
+      throw new RuntimeError("openclaw-missing", "a gateway sandbox runs OpenClaw, but OpenClaw's package was not found", "install OpenClaw next to nemoclaw (`npm install -g openclaw`) and try again");
+    }
     const limits = { ...DEFAULT_LIMITS, ...options.limits };
     if (!Number.isInteger(limits.diskBytes) || limits.diskBytes < 0 || (limits.diskBytes > 0 && limits.diskBytes < 16 * 1024 ** 2)) {
       throw new RuntimeError("bad-disk-quota", `a /sandbox quota of ${limits.diskBytes} bytes is not usable`, "give at least 16 MiB, or 0 for no quota");
@@ -197,11 +204,13 @@ export class SandboxDriver {
       appliedStatic: staticSections(policy),
       limits,
       user: settings.user,
-      landlock: settings.landlock,
+      // The gateway's domain may bind its one port; nothing else in the sandbox may bind.
+      landlock: options.gateway ? { ...settings.landlock, bindTcp: [GATEWAY_PORT] } : settings.landlock,
       mounts,
       openclaw,
-      command: [...(options.command ?? IDLE_COMMAND)],
-      env: { ...options.env },
+      command: options.gateway && openclaw ? gatewayCommand(openclaw.entry) : [...(options.command ?? IDLE_COMMAND)],
+      env: { ...options.env, ...(options.gateway ? GATEWAY_ENV : {}) },
+      gateway: options.gateway ? { port: GATEWAY_PORT } : null,
     };
 
     try {
@@ -217,7 +226,7 @@ export class SandboxDriver {
       await this.#createContainer(record);
       progress("start", "starting the supervisor and the workload");
       await startAndWait(this.docker, this.#container(name), name);
-      if (record.openclaw) {
+      if (record.openclaw && !record.gateway) {
         progress("openclaw", "routing OpenClaw's own traffic through the egress gateway (proxy.proxyUrl)");
         await seedOpenclawConfig(name, (command, io) => this.exec(name, command, io));
       }
@@ -259,10 +268,28 @@ export class SandboxDriver {
         mounts: this.#mounts(record, supervisorVolume),
         env: { ...TRUST_ENV, ...record.env },
         limits: record.limits,
-        supervisor: { script: SUPERVISOR_SCRIPT, callerSecret: await ensureCallerSecret(this.stateDir, record.name) },
+        supervisor: {
+          script: SUPERVISOR_SCRIPT,
+          callerSecret: await ensureCallerSecret(this.stateDir, record.name),
+          ...(record.gateway ? { gateway: await this.#gatewaySupervisor(record) } : {}),
+        },
         labels: { [STATE_DIR_LABEL]: this.stateDir },
       }),
     );
+  }
+
+  /** The relay folder (0700, ours: the supervisor makes the socket with our uid) and the seeded config. */
+  async #gatewaySupervisor(record: SandboxRecord): Promise<{ relayDir: string; config: { port: number; socket: string; seed: { path: string; content: string } } }> {
+    const relayDir = hostRelayDir(sandboxRunDir(this.stateDir, record.name));
+    await mkdir(relayDir, { recursive: true, mode: 0o700 });
+    await chmod(relayDir, 0o700);
+    const token = await ensureGatewayToken(this.stateDir, record.name);
+    return { relayDir, config: { port: GATEWAY_PORT, socket: GATEWAY_RELAY_SOCKET, seed: { path: GATEWAY_CONFIG, content: gatewayConfig(token) } } };
+  }
+
+  /** Host path of a gateway sandbox's relay socket (connect to reach its gateway). */
+  gatewaySocket(name: string): string {
+    return path.join(hostRelayDir(sandboxRunDir(this.stateDir, name)), path.basename(GATEWAY_RELAY_SOCKET));
   }
 
   // ── list / status ──────────────────────────────────────────────────────────────────────
@@ -314,6 +341,7 @@ export class SandboxDriver {
     }
     // The run dir is under /tmp: after a reboot it is gone, and with it the CA certificate.
     await ensureRunDir(this.stateDir, name);
+    if (record.gateway) await mkdir(hostRelayDir(sandboxRunDir(this.stateDir, name)), { recursive: true, mode: 0o700 });
     await installSandboxTrust(this.stateDir, name);
     progress("daemon", "making sure the host daemon serves the egress path");
     await this.#egress.serve(name);
@@ -414,6 +442,13 @@ export class SandboxDriver {
       stdin: io.stdin !== undefined,
     });
     return runExec(this.docker, container, spec, io);
+  }
+
+  /** Resolves with the container's exit code once it stops (at once if it is not running). */
+  async wait(name: string): Promise<number> {
+    await this.registry.get(name);
+    const { StatusCode } = (await this.#container(name).wait()) as { StatusCode: number };
+    return StatusCode;
   }
 
   /** exec with the output collected. */

@@ -58,6 +58,8 @@ export const SandboxRecordSchema = z
     ),
     openclaw: z.object({ hostDir: absolute, version: z.string(), entry: absolute }).strict().nullable(),
     command: z.array(z.string()).min(1),
+    /** A gateway sandbox (gateway-inside.ts): its workload is OpenClaw's gateway on this port. Older records: none. */
+    gateway: z.object({ port: z.number().int().min(1).max(65535) }).strict().nullable().default(null),
     env: z.record(z.string(), z.string()),
   })
   .strict();

@@ -62,8 +62,17 @@ async function fill(docker: Docker, options: StagedVolume): Promise<boolean> {
     const pack = tar.pack(options.cwd, {
       entries: options.entries,
       ...(options.skip ? { ignore: options.skip } : {}),
-      // Owned by root and writable by nobody else; readable by all (the workload is uid 1000).
-      map: (header) => ({ ...header, uid: 0, gid: 0, uname: "root", gname: "root", mode: (header.mode ?? 0o644) & 0o755 }),
+      // Owned by root and writable by nobody else; readable by all (the workload is uid 1000),
+      // whatever the source's modes: an installed plugin copy can be 0700/0600, and the gateway
+      // (uid 1000) loads the tools' backend plugin from the supervisor's volume.
+      map: (header) => ({
+        ...header,
+        uid: 0,
+        gid: 0,
+        uname: "root",
+        gname: "root",
+        mode: header.type === "directory" || ((header.mode ?? 0) & 0o100) !== 0 ? 0o755 : 0o644,
+      }),
       // The marker goes last, so a volume holding it holds everything.
       finish: (stream) => stream.entry({ name: MARKER, mode: 0o644 }, "", () => stream.finalize()),
       finalize: false,

@@ -27,6 +27,7 @@ import net from "node:net";
 import { constants } from "node:os";
 import { pathToFileURL } from "node:url";
 import { CALLER_SECRET_PATTERN, formatPreamble, type Caller } from "./caller-preamble.js";
+import { parseGatewayConfig, seedGatewayConfig, startGatewayRelay, type GatewaySupervisorConfig } from "./gateway-relay.js";
 import { asUser, ExeHashes, identifyCaller } from "./identify.js";
 
 export interface SupervisorConfig {
@@ -43,6 +44,8 @@ export interface SupervisorConfig {
    * is not enough to speak for the sandbox. Held here only, in this process's environment.
    */
   secret: string;
+  /** Set when the workload is the OpenClaw gateway (gateway-relay.ts). */
+  gateway?: GatewaySupervisorConfig | undefined;
 }
 
 const FORWARDED_SIGNALS = ["SIGTERM", "SIGINT", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGWINCH"] as const;
@@ -74,7 +77,8 @@ export function parseConfig(text: string | undefined): SupervisorConfig {
   if (typeof raw.secret !== "string" || !CALLER_SECRET_PATTERN.test(raw.secret)) {
     throw new Error("config.secret must be the sandbox's caller secret (64 hex digits); a container made by an older nemoclaw has none: destroy and create the sandbox again");
   }
-  return { launcher, env, forwarder: { host: f.host, port: f.port, socket: f.socket }, caller: { uid: c.uid, gid: c.gid }, secret: raw.secret };
+  const gateway = parseGatewayConfig(raw.gateway);
+  return { launcher, env, forwarder: { host: f.host, port: f.port, socket: f.socket }, caller: { uid: c.uid, gid: c.gid }, secret: raw.secret, ...(gateway ? { gateway } : {}) };
 }
 
 // ── Forwarder ────────────────────────────────────────────────────────────────────────────────
@@ -182,6 +186,15 @@ async function main(): Promise<number> {
   } catch (e) {
     log(`cannot listen on ${config.forwarder.host}:${config.forwarder.port}: ${(e as Error).message}`);
     return 2;
+  }
+  if (config.gateway) {
+    try {
+      seedGatewayConfig(config.gateway.seed, config.caller);
+      await startGatewayRelay(config.gateway);
+    } catch (e) {
+      log(`cannot prepare the gateway (config ${config.gateway.seed.path}, relay ${config.gateway.socket}): ${(e as Error).message}`);
+      return 2;
+    }
   }
   const [command, ...args] = config.launcher as [string, ...string[]];
   // fd 3 tells whether the launcher's exec of the workload happened (see landlock-exec.c).

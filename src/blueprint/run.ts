@@ -23,6 +23,8 @@ export type RunOptions = {
   stdio?: "protocol" | "inherit";
   /** Written to the runtime's stdin (protocol stdio only): how a secret reaches it without ever being an argv value. */
   input?: string;
+  /** Pass SIGINT/SIGTERM/SIGHUP on to the runtime (a foreground verb that stops on them) instead of dying first. */
+  forwardSignals?: boolean;
 };
 
 /** The runtime's fd for protocol lines when its stdio is inherited (blueprint/runtime/protocol.ts). */
@@ -94,6 +96,14 @@ export async function runBlueprint<T>(
         lines: false,
         env: opts.env,
       });
+  const forward = (signal: NodeJS.Signals): void => {
+    child.kill(signal);
+  };
+  const forwarded = opts.forwardSignals ? (["SIGINT", "SIGTERM", "SIGHUP"] as const) : [];
+  for (const signal of forwarded) process.on(signal, forward);
+  void child.finally(() => {
+    for (const signal of forwarded) process.off(signal, forward);
+  });
   const messages = (inherit ? child.stdio[PROTOCOL_FD] : child.stdout) as NodeJS.ReadableStream & { setEncoding(e: string): void } | null;
   let result: { data: unknown } | undefined;
   let error: { message: string; hint?: string | undefined; details?: string[] | undefined; code: string } | undefined;

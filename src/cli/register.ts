@@ -61,9 +61,10 @@ export function registerNemoclawCli(program: Program, pluginConfig: unknown): vo
     .option("--memory <size>", "memory limit, e.g. 2g (default 2g, no swap)")
     .option("--cpus <n>", "CPU limit, e.g. 1 or 0.5 (default 1)")
     .option("--disk <size>", "size limit of /sandbox, e.g. 10g; 0 for none (default: plugin config sandboxDisk, else 10g)")
+    .option("--gateway", "its workload is OpenClaw's gateway (loopback 18789 inside; tools in a stricter Landlock domain)")
     .option("--json", "machine-readable output")
     .action(
-      action(async (name: string | undefined, opts: { policy?: string; preset?: string; memory?: string; cpus?: string; disk?: string; json?: boolean }) =>
+      action(async (name: string | undefined, opts: { policy?: string; preset?: string; memory?: string; cpus?: string; disk?: string; gateway?: boolean; json?: boolean }) =>
         sandboxCreate(config(), name, opts, reservedNames()),
       ),
     );
@@ -167,7 +168,7 @@ export function registerNemoclawCli(program: Program, pluginConfig: unknown): vo
   const reservedNames = () => root.commands.map((c) => c.name());
   root
     .argument("[sandbox]", "a sandbox name, followed by one of its verbs")
-    .argument("[verb]", "status | connect | exec | logs | stop | start | destroy | policy | inference")
+    .argument("[verb]", "status | connect | exec | logs | gateway | stop | start | destroy | policy | inference")
     .argument("[args...]")
     .allowUnknownOption()
     .allowExcessArguments()
@@ -182,6 +183,7 @@ export function registerNemoclawCli(program: Program, pluginConfig: unknown): vo
         "  openclaw nemoclaw <name> logs [--follow]      the supervisor's and the workload's output",
         "  openclaw nemoclaw <name> logs --egress [--follow] [--json]   egress decisions (OCSF)",
         "  openclaw nemoclaw <name> logs --inference [--follow] [--json]   one line per model call (no prompts)",
+        "  openclaw nemoclaw <name> gateway [--port N]   foreground: a --gateway sandbox's gateway on the host's loopback",
         "  openclaw nemoclaw <name> stop | start         start recreates the container from state if it is gone",
         "  openclaw nemoclaw <name> destroy --yes        container, /sandbox volume and state",
         "  openclaw nemoclaw <name> policy get [--full] | set FILE | diff FILE | add-preset NAME",
@@ -237,6 +239,11 @@ async function runSandboxVerb(
     .option("--inference", "the inference log instead: provider, model, status, latency, tokens per call")
     .option("--json", "with --egress: OCSF JSON lines; with --inference: JSON lines")
     .action((o) => run("logs")(o));
+  tree
+    .command("gateway")
+    .description("Foreground: start a --gateway sandbox, relay its port to 127.0.0.1:<port>, stream its output; Ctrl-C/SIGTERM stop it")
+    .option("--port <port>", "host loopback port (default 18789; 0: any free one)")
+    .action((o) => run("gateway")(o));
   json(tree.command("stop").description("Stop the sandbox")).action((o) => run("stop")(o));
   json(tree.command("start").description("Start it; recreates the container from state when gone")).action((o) => run("start")(o));
   json(tree.command("destroy").description("Delete container, volume and state").option("--yes", "confirm")).action((o) => run("destroy")(o));

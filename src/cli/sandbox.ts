@@ -72,7 +72,7 @@ function formatLimits(l: { memoryBytes: number; nanoCpus: number; pids: number; 
 export async function sandboxCreate(
   config: ResolvedConfig,
   nameArg: string | undefined,
-  opts: Json & { policy?: string; preset?: string; memory?: string; cpus?: string; disk?: string },
+  opts: Json & { policy?: string; preset?: string; memory?: string; cpus?: string; disk?: string; gateway?: boolean },
   reserved: readonly string[],
 ): Promise<void> {
   const name = checkName(nameArg ?? config.defaultSandbox, reserved);
@@ -90,6 +90,7 @@ export async function sandboxCreate(
       ...(opts.cpus ? { nanoCpus: parseCpus(opts.cpus) } : {}),
       diskBytes: opts.disk !== undefined ? parseDisk(opts.disk) : config.sandboxDiskBytes,
       ...(openclawDir ? { openclawDir } : {}),
+      ...(opts.gateway ? { gateway: true } : {}),
     },
     (p) => p.SandboxCreateResultSchema,
     { onProgress: progressPrinter(opts.json) },
@@ -215,7 +216,7 @@ export async function sandboxVerb(
   verb: string,
   opts: Json & {
     follow?: boolean; tail?: string; yes?: boolean; tty?: boolean; preset?: string; full?: boolean; egress?: boolean; inference?: boolean;
-    provider?: string; model?: string; baseUrl?: string; credential?: string; allowPrivate?: boolean;
+    provider?: string; model?: string; baseUrl?: string; credential?: string; allowPrivate?: boolean; port?: string;
   },
   rest: readonly string[],
 ): Promise<void> {
@@ -304,6 +305,14 @@ export async function sandboxVerb(
       process.exitCode = r.exitCode;
       return;
     }
+    case "gateway": {
+      await assertKnown(config, name);
+      const port = opts.port === undefined ? 18789 : Number(opts.port);
+      if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UserError(`--port ${opts.port}: not a TCP port`, "give e.g. 18789 (0: any free port)");
+      const r = await runBlueprint({ command: "sandbox.gateway", ...base, port }, (p) => p.SandboxExecResultSchema, { stdio: "inherit", forwardSignals: true });
+      process.exitCode = r.exitCode;
+      return;
+    }
     case "logs": {
       await assertKnown(config, name);
       if (opts.inference) {
@@ -330,7 +339,7 @@ export async function sandboxVerb(
       throw new UserError(`usage: openclaw nemoclaw ${name} inference set --provider P --model M [--base-url U] [--credential NAME] | get [--json]`, "kinds: openclaw nemoclaw inference providers");
     }
     default:
-      throw new UserError(`unknown verb "${verb}" for sandbox ${name}`, "verbs: status, connect, exec, logs, stop, start, destroy, policy, inference");
+      throw new UserError(`unknown verb "${verb}" for sandbox ${name}`, "verbs: status, connect, exec, logs, gateway, stop, start, destroy, policy, inference");
   }
 }
 

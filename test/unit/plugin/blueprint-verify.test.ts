@@ -98,8 +98,9 @@ describe("the real sealed runtime (dist/blueprint)", () => {
       const manifest = parse(await readFile(path.join(copy, "blueprint.yaml"), "utf8")) as { files: Array<{ path: string }> };
       // The bundles and what the image is built from: everything that runs, nothing else.
       const listed = manifest.files.map((f) => f.path);
-      expect(listed).toEqual(expect.arrayContaining(["Dockerfile", "runtime/main.js", "runtime/protocol.js", "supervisor/supervisor.js", "supervisor/inspect.js", "supervisor/landlock-exec.c"]));
-      expect(listed.filter((p) => !/\.(js|c)$|^Dockerfile$/.test(p))).toEqual([]);
+      expect(listed).toEqual(expect.arrayContaining(["Dockerfile", "runtime/main.js", "runtime/protocol.js", "supervisor/supervisor.js", "supervisor/inspect.js", "supervisor/landlock-exec.c", "supervisor/tool-backend/index.js", "supervisor/tool-backend/openclaw.plugin.json", "supervisor/tool-backend/package.json"]));
+      // Besides code, only the Dockerfile and the manifests of the plugin the sandboxed gateway loads.
+      expect(listed.filter((p) => !/\.(js|c)$|^Dockerfile$|^supervisor\/tool-backend\/(openclaw\.plugin|package)\.json$/.test(p))).toEqual([]);
       for (const { path: file } of manifest.files) {
         const full = path.join(copy, file);
         const original = await readFile(full);

@@ -1,0 +1,91 @@
+// A gateway sandbox: its workload is OpenClaw's gateway (`openclaw gateway run --bind loopback
+// --port 18789`), and every command the gateway's agent starts runs one Landlock domain further
+// down, the tools' domain (docs/architecture.md, "The gateway inside and the tools' domain").
+//
+//   supervisor (root)       seeds the config, relays /run/nemoclaw-gateway/gateway.sock → :18789
+//   └─ landlock-exec …      the gateway's domain: the policy's lists, bind 18789, connect 3128
+//      └─ openclaw-gateway
+//         └─ landlock-exec  the tools' domain (toolLauncherArgv): no gateway state, no bind,
+//            └─ sh -c …     connect 3128 only, signals and abstract sockets scoped
+import { randomBytes } from "node:crypto";
+import { readFile } from "node:fs/promises";
+import path from "node:path";
+import { writeFileAtomic } from "../state/atomic-write.js";
+import { sandboxDir } from "../state/paths.js";
+import { TOOL_WORKSPACE } from "../supervisor/tool-domain.js";
+import { PROXY_URL, SANDBOX_HOME } from "./container-spec.js";
+
+export { toolShellArgv, TOOL_WORKSPACE } from "../supervisor/tool-domain.js";
+
+export const GATEWAY_PORT = 18789;
+/** The gateway's state (config with its token, device keys, sessions): OpenClaw's default under HOME. */
+export const GATEWAY_STATE_DIR = `${SANDBOX_HOME}/.openclaw`;
+export const GATEWAY_CONFIG = `${GATEWAY_STATE_DIR}/openclaw.json`;
+/** Gateway logs (OpenClaw's default, outside its state dir). */
+export const GATEWAY_LOG_DIR = "/tmp/openclaw";
+/** The relay socket's folder inside; a rw bind of <run dir>/gateway, in no Landlock list. */
+export const GATEWAY_RELAY_DIR = "/run/nemoclaw-gateway";
+export const GATEWAY_RELAY_SOCKET = `${GATEWAY_RELAY_DIR}/gateway.sock`;
+/** Where the in-sandbox backend plugin (supervisor/tool-backend) is staged. */
+export const TOOL_BACKEND_PLUGIN_DIR = "/opt/nemoclaw/supervisor/tool-backend";
+
+/** The workload command of a gateway sandbox. */
+export function gatewayCommand(openclawEntry: string): string[] {
+  return ["/usr/local/bin/node", openclawEntry, "gateway", "run", "--bind", "loopback", "--port", String(GATEWAY_PORT)];
+}
+
+/**
+ * The gateway's environment on top of the sandbox's: host exec would hand the gateway's env to
+ * tools, so nothing secret is here (the token is in the config file). SHELL points host exec (if
+ * any path reached it) at a shell that does not exist: it fails instead of running in the
+ * gateway's domain; the snapshot (bash/zsh only) is off.
+ */
+export const GATEWAY_ENV: Readonly<Record<string, string>> = {
+  SHELL: "/usr/local/lib/nemoclaw/no-host-exec",
+  OPENCLAW_EXEC_SHELL_SNAPSHOT: "0",
+};
+
+/** The config the gateway starts with: loopback, token auth, tools sandboxed by our backend. */
+export function gatewayConfig(token: string): string {
+  const config = {
+    proxy: { proxyUrl: PROXY_URL },
+    gateway: { mode: "local", bind: "loopback", port: GATEWAY_PORT, auth: { mode: "token", token } },
+    agents: {
+      defaults: {
+        workspace: TOOL_WORKSPACE,
+        sandbox: { mode: "all", backend: "nemoclaw", scope: "agent", workspaceAccess: "rw" },
+      },
+    },
+    tools: {
+      deny: ["group:automation", "gateway", "cron", "openclaw", "plugins", "browser", "canvas", "nodes", "computer", "sessions_spawn", "sessions_send", "subagents"],
+      fs: { workspaceOnly: true },
+      exec: { host: "sandbox" },
+      elevated: { enabled: false },
+      codeMode: false,
+    },
+    plugins: { load: { paths: [TOOL_BACKEND_PLUGIN_DIR] }, entries: { "nemoclaw-tools": { enabled: true } } },
+  };
+  return `// Written by nemoclaw when the gateway sandbox first started. Holds the gateway's token:\n// readable by the gateway only, never by the processes its tools start.\n${JSON.stringify(config, null, 2)}\n`;
+}
+
+function tokenFile(stateDir: string, name: string): string {
+  return path.join(sandboxDir(stateDir, name), "gateway.token");
+}
+
+/** The gateway's token, made on the host (0600) when the sandbox has none. */
+export async function ensureGatewayToken(stateDir: string, name: string): Promise<string> {
+  const file = tokenFile(stateDir, name);
+  const text = await readFile(file, "utf8").catch((e: NodeJS.ErrnoException) => {
+    if (e.code === "ENOENT") return undefined;
+    throw e;
+  });
+  if (text !== undefined && /^[0-9a-f]{64}$/.test(text.trim())) return text.trim();
+  const token = randomBytes(32).toString("hex");
+  await writeFileAtomic(file, `${token}\n`, { mode: 0o600 });
+  return token;
+}
+
+/** Host folder of the relay socket: <run dir>/gateway. */
+export function hostRelayDir(runDir: string): string {
+  return path.join(runDir, "gateway");
+}

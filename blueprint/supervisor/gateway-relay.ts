@@ -1,0 +1,83 @@
+// The sandboxed OpenClaw gateway, seen from the supervisor: its config seeded before it starts,
+// and its port relayed out over a Unix socket (the sandbox has no network).
+//
+// The socket lives in a folder of the host's run dir bind-mounted read-write at
+// /run/nemoclaw-gateway (no Landlock rule names it, so neither the gateway nor its tools can see
+// it). It is created with the folder owner's uid (the host user running nemoclaw: root here holds
+// no CAP_CHOWN, and the host side must be able to connect), mode 0600, so the workload's uid
+// cannot connect to it even where it can see it. Each accepted stream is connected, as root
+// outside Landlock, to the gateway's loopback port inside.
+import { chmodSync, mkdirSync, statSync, unlinkSync, writeFileSync } from "node:fs";
+import net from "node:net";
+import path from "node:path";
+import { asUser } from "./identify.js";
+
+export interface GatewaySupervisorConfig {
+  /** The gateway's loopback port inside (its Landlock domain may bind exactly this one). */
+  port: number;
+  /** Absolute path of the relay socket inside. */
+  socket: string;
+  /** The OpenClaw config the gateway starts with, written as the workload when absent. */
+  seed: { path: string; content: string };
+}
+
+export function parseGatewayConfig(raw: unknown): GatewaySupervisorConfig | undefined {
+  if (raw === undefined || raw === null) return undefined;
+  const g = raw as Partial<GatewaySupervisorConfig>;
+  if (!Number.isInteger(g.port) || (g.port as number) < 1 || (g.port as number) > 65535) throw new Error("config.gateway.port must be a TCP port");
+  if (typeof g.socket !== "string" || !g.socket.startsWith("/")) throw new Error("config.gateway.socket must be an absolute path");
+  const s = g.seed;
+  if (!s || typeof s.path !== "string" || !s.path.startsWith("/") || typeof s.content !== "string") {
+    throw new Error("config.gateway.seed must give an absolute path and the content");
+  }
+  return { port: g.port as number, socket: g.socket, seed: { path: s.path, content: s.content } };
+}
+
+/**
+ * Writes the gateway's config (0600, its folder 0700) as the workload, unless it exists: the
+ * gateway owns it from then on (it rewrites it, keeps .bak copies).
+ */
+export function seedGatewayConfig(seed: GatewaySupervisorConfig["seed"], workload: { uid: number; gid: number }): void {
+  // No existsSync: it asks access(2), which checks the real uid (root, who cannot enter /sandbox).
+  asUser(workload, () => {
+    mkdirSync(path.dirname(seed.path), { recursive: true, mode: 0o700 });
+    chmodSync(path.dirname(seed.path), 0o700);
+    try {
+      writeFileSync(seed.path, seed.content, { mode: 0o600, flag: "wx" });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+    }
+  });
+}
+
+/** Listens on the relay socket; each stream goes to 127.0.0.1:<port> inside. */
+export function startGatewayRelay(config: GatewaySupervisorConfig): Promise<net.Server> {
+  const dir = path.dirname(config.socket);
+  const st = statSync(dir);
+  const owner = { uid: st.uid, gid: st.gid };
+  const server = net.createServer((client) => {
+    const upstream = net.connect({ host: "127.0.0.1", port: config.port });
+    client.on("error", () => upstream.destroy());
+    upstream.on("error", () => client.destroy());
+    client.pipe(upstream);
+    upstream.pipe(client);
+  });
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    // bind(2) on a path happens synchronously inside listen(), under the owner's ids.
+    asUser(owner.uid === 0 ? { uid: 0, gid: 0 } : owner, () => {
+      // The previous run's socket (a restart): removed under the owner's ids, not tested with access(2).
+      try {
+        unlinkSync(config.socket);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
+      }
+      const mask = process.umask(0o177);
+      try {
+        server.listen(config.socket, () => resolve(server));
+      } finally {
+        process.umask(mask);
+      }
+    });
+  });
+}

@@ -1,0 +1,87 @@
+// A gateway sandbox through the real `openclaw nemoclaw …` CLI with the packed plugin:
+// `sandbox create --gateway`, then the foreground `<name> gateway` verb, which relays the
+// sandboxed gateway's port to the host's loopback, streams its output, stops the sandbox on
+// SIGTERM and exits with the sandbox's exit code.
+import path from "node:path";
+import { execa } from "execa";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { stopDaemon } from "../../blueprint/runtime/daemon-client.js";
+import { sandboxContainerName } from "../../blueprint/sandbox/container-spec.js";
+import { BASE_IMAGE, dockerClient, ensureSandboxImage } from "../helpers/docker-images.js";
+import { uniqueName } from "../helpers/docker-run.js";
+import { repoRoot } from "../helpers/node24.js";
+import { createOpenclawHome, installPlugin, type OpenclawHome } from "../helpers/openclaw.js";
+
+describe("a gateway sandbox through the real OpenClaw CLI", () => {
+  let home: OpenclawHome;
+  const name = uniqueName("gwcli");
+  beforeAll(async () => {
+    process.env.NEMOCLAW_BASE_IMAGE ??= BASE_IMAGE;
+    await ensureSandboxImage(dockerClient());
+    home = await createOpenclawHome();
+    await installPlugin(home);
+  }, 900_000);
+  afterAll(async () => {
+    await home?.run(["nemoclaw", name, "destroy", "--yes"]);
+    await stopDaemon(path.join(home.env.OPENCLAW_STATE_DIR ?? "", "nemoclaw")).catch(() => undefined);
+    await home?.dispose();
+  });
+
+  /** `openclaw nemoclaw <name> gateway --port 0`, once its relayed gateway answers /readyz. */
+  async function startVerb() {
+    // OpenClaw's CLI respawns itself and, on SIGTERM, SIGKILLs its child after 2 s (entry.respawn);
+    // without the respawn the signal reaches the process running the verb.
+    const child = execa(path.join(repoRoot, "node_modules/.bin/openclaw"), ["nemoclaw", name, "gateway", "--port", "0"], {
+      env: { ...home.env, OPENCLAW_NO_RESPAWN: "1" },
+      extendEnv: false,
+      reject: false,
+      all: true,
+      stdin: "ignore",
+      timeout: 600_000,
+    });
+    let exited = false;
+    void child.then(() => (exited = true));
+    const out = { text: "" };
+    child.all?.on("data", (c: Buffer) => (out.text += c.toString("utf8")));
+    const deadline = Date.now() + 300_000;
+    let base: string | undefined;
+    for (;;) {
+      base ??= /gateway of sandbox \S+ on (http:\/\/127\.0\.0\.1:\d+)/.exec(out.text)?.[1];
+      if (base && (await fetch(`${base}/readyz`).then((r) => r.status, () => 0)) === 200) break;
+      if (Date.now() > deadline || exited) {
+        child.kill("SIGTERM");
+        const done = await child;
+        throw new Error(`the relayed gateway never became ready (exit ${done.exitCode}):\n${done.all}`);
+      }
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+    return { child, base, out };
+  }
+
+  it("create --gateway; `gateway` relays it to the host's loopback, streams its output and exits with the sandbox's code", async () => {
+    const created = await home.run(["nemoclaw", "sandbox", "create", name, "--gateway", "--json"], { timeoutMs: 300_000 });
+    expect(created.exitCode, created.all).toBe(0);
+    const { child, base, out } = await startVerb();
+    expect((await fetch(`${base}/healthz`)).status).toBe(200);
+
+    // Stopped from elsewhere: the verb ends with the sandbox's exit code.
+    expect((await home.run(["nemoclaw", name, "stop"], { timeoutMs: 120_000 })).exitCode).toBe(0);
+    const done = await child;
+    const info = await dockerClient().getContainer(sandboxContainerName(name)).inspect();
+    expect(info.State.Running).toBe(false);
+    expect(done.exitCode).toBe(info.State.ExitCode);
+    expect(out.text).toMatch(/nemoclaw-supervisor: workload started \(pid \d+\)/);
+    expect(out.text).toMatch(/nemoclaw-supervisor: workload exited/);
+    expect(await fetch(`${base}/healthz`).then((r) => r.status, (e: Error) => e.name)).toBe("TypeError");
+  }, 900_000);
+
+  it("SIGTERM to the verb stops the sandboxed gateway", async () => {
+    const { child } = await startVerb();
+    child.kill("SIGTERM");
+    await child;
+    const info = await dockerClient().getContainer(sandboxContainerName(name)).inspect();
+    expect(info.State.Running).toBe(false);
+    // The gateway got SIGTERM from the supervisor (128 + 15), not Docker's SIGKILL (137).
+    expect(info.State.ExitCode).toBe(143);
+  }, 900_000);
+});
