@@ -13,7 +13,7 @@ import path from "node:path";
 import { z } from "zod";
 import { loadPolicyFile, PolicyError } from "../policy/load.js";
 import type { EgressHandler } from "./egress-handler.js";
-import { stagedPresetsDir, stageSupervisor } from "../state/runtime-files.js";
+import { stagePresets } from "../state/runtime-files.js";
 import { sandboxCallerSecretFile } from "../state/paths.js";
 import type { ApprovalEvent } from "./approvals.js";
 import {
@@ -109,7 +109,7 @@ export async function createEgressHandler(context: GatewayContext): Promise<Egre
   };
 
   // Staged now, while the plugin folder this daemon was started from still exists.
-  const routes = controlRoutes(gateway, { presetsDir: stagedPresetsDir(await stageSupervisor(context.stateDir)) });
+  const routes = controlRoutes(gateway, { presetsDir: await stagePresets(context.stateDir) });
   const mount = (urlPath: string, name: ControlRouteName, schema: z.ZodType, sandboxOf?: (body: Record<string, unknown>) => string | undefined): void => {
     context.router.addRoute("POST", urlPath, async (body: unknown) => {
       const sandbox = sandboxOf?.(body as Record<string, unknown>);

@@ -3,7 +3,7 @@
 // shipped policies. One walk up from this module finds them all, running compiled or from the
 // sources (tests), and from a bundle as well.
 import { existsSync, readFileSync } from "node:fs";
-import { chmod, cp, mkdir, mkdtemp, rename, rm } from "node:fs/promises";
+import { cp, mkdir, mkdtemp, rename, rm } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parse } from "yaml";
@@ -48,27 +48,22 @@ export function runtimeIdentity(dir: string = compiledBlueprintDir()): { version
 }
 
 /**
- * A copy of the supervisor's files under <stateDir>/runtime/<digest>/, for sandboxes to mount.
- * The plugin's own folder is no place to mount from: OpenClaw may run a plugin from a
- * per-invocation copy that is gone when the CLI exits, and an upgrade replaces the folder under
- * a running container. The copy is named by the sealed digest, so each build gets its own and a
- * sandbox keeps the one it started with. The supervisor needs nothing else: it imports only
- * Node's built-ins. The shipped policies/ sit beside it, for the daemon (`stagedPresetsDir`).
+ * A copy of the shipped presets under <stateDir>/runtime/<digest>/policies/presets, for the
+ * daemon's `policy add-preset`: it reads them long after the CLI that started it is gone, and
+ * OpenClaw may run a plugin from a per-invocation copy that is deleted when the CLI exits. Named
+ * by the sealed digest, so each build gets its own. (The supervisor reaches containers through a
+ * staged Docker volume instead: sandbox/staged-volume.ts.)
  */
-export async function stageSupervisor(stateDir: string): Promise<string> {
+export async function stagePresets(stateDir: string): Promise<string> {
   const { digest } = runtimeIdentity();
   const dir = path.join(stateDir, "runtime", digest.slice(0, 16));
-  if (existsSync(path.join(dir, "supervisor", "supervisor.js"))) return dir;
+  const presets = path.join(dir, "policies", "presets");
+  if (existsSync(presets)) return presets;
 
-  await mkdir(path.dirname(dir), { recursive: true, mode: 0o755 });
+  await mkdir(path.dirname(dir), { recursive: true, mode: 0o700 });
   const tmp = await mkdtemp(`${dir}.tmp-`);
   try {
-    await cp(path.join(compiledBlueprintDir(), "supervisor"), path.join(tmp, "supervisor"), { recursive: true });
-    // The presets too: the daemon reads them long after the CLI that started it (and its copy of
-    // the plugin) is gone.
     await cp(policiesDir(), path.join(tmp, "policies"), { recursive: true });
-    // Read by root inside the container, which has no CAP_DAC_OVERRIDE.
-    await chmod(tmp, 0o755);
     await rename(tmp, dir).catch(async (e: NodeJS.ErrnoException) => {
       // Another process staged the same digest first.
       if (e.code !== "ENOTEMPTY" && e.code !== "EEXIST") throw e;
@@ -76,10 +71,5 @@ export async function stageSupervisor(stateDir: string): Promise<string> {
   } finally {
     await rm(tmp, { recursive: true, force: true });
   }
-  return dir;
-}
-
-/** The presets in the staged copy: what the daemon offers `policy add-preset`. */
-export function stagedPresetsDir(stagedDir: string): string {
-  return path.join(stagedDir, "policies", "presets");
+  return presets;
 }
