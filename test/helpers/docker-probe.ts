@@ -179,22 +179,29 @@ int main(int argc, char **argv) {
 export const PROBE_DIR_IN_SANDBOX = "/opt/nemoclaw-probe";
 export const PROBE_IN_SANDBOX = `${PROBE_DIR_IN_SANDBOX}/probe`;
 
+/**
+ * Compiles `source` into a static binary named `name` under the host's tmp dir, once per source
+ * version (the folder is named by the source's hash), and returns its path. Static, so it runs in
+ * any image.
+ */
+export async function compileStaticProbe(name: string, source: string): Promise<string> {
+  const hash = createHash("sha256").update(source).digest("hex").slice(0, 12);
+  const dir = path.join(os.tmpdir(), `nemoclaw-${name}-${hash}`);
+  const binary = path.join(dir, name);
+  if (existsSync(binary)) return binary;
+  await mkdir(dir, { recursive: true, mode: 0o755 });
+  const file = path.join(dir, `${name}.c`);
+  await writeFile(file, source);
+  await execa("gcc", ["-O1", "-static", "-Wall", "-o", `${binary}.tmp`, file]);
+  await rename(`${binary}.tmp`, binary);
+  return binary;
+}
+
 let built: Promise<string> | undefined;
 
 /** Host directory holding the compiled `probe`; compiled once per source version. */
 export function probeDir(): Promise<string> {
-  built ??= (async () => {
-    const hash = createHash("sha256").update(SOURCE).digest("hex").slice(0, 12);
-    const dir = path.join(os.tmpdir(), `nemoclaw-probe-${hash}`);
-    const binary = path.join(dir, "probe");
-    if (existsSync(binary)) return dir;
-    await mkdir(dir, { recursive: true, mode: 0o755 });
-    const source = path.join(dir, "probe.c");
-    await writeFile(source, SOURCE);
-    await execa("gcc", ["-O1", "-static", "-Wall", "-o", `${binary}.tmp`, source]);
-    await rename(`${binary}.tmp`, binary);
-    return dir;
-  })();
+  built ??= compileStaticProbe("probe", SOURCE).then((binary) => path.dirname(binary));
   return built;
 }
 

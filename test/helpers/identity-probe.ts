@@ -11,12 +11,7 @@
 //                                          fd table unreadable) and the child execs IDLE
 //
 // Prints the proxy's raw answer (status line, headers, body) on stdout, or "error <where> <errno>".
-import { createHash } from "node:crypto";
-import { existsSync } from "node:fs";
-import { mkdir, rename, writeFile } from "node:fs/promises";
-import os from "node:os";
-import path from "node:path";
-import { execa } from "execa";
+import { compileStaticProbe } from "./docker-probe.js";
 
 const SOURCE = String.raw`
 #define _GNU_SOURCE
@@ -107,18 +102,7 @@ let built: Promise<string> | undefined;
 
 /** Host path of the compiled `spoof` binary; compiled once per source version. */
 export function spoofBinary(): Promise<string> {
-  built ??= (async () => {
-    const hash = createHash("sha256").update(SOURCE).digest("hex").slice(0, 12);
-    const dir = path.join(os.tmpdir(), `nemoclaw-spoof-${hash}`);
-    const binary = path.join(dir, "spoof");
-    if (existsSync(binary)) return binary;
-    await mkdir(dir, { recursive: true, mode: 0o755 });
-    const source = path.join(dir, "spoof.c");
-    await writeFile(source, SOURCE);
-    await execa("gcc", ["-O1", "-static", "-Wall", "-o", `${binary}.tmp`, source]);
-    await rename(`${binary}.tmp`, binary);
-    return binary;
-  })();
+  built ??= compileStaticProbe("spoof", SOURCE);
   return built;
 }
 

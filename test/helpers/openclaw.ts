@@ -3,6 +3,8 @@ import os from "node:os";
 import path from "node:path";
 import { execa } from "execa";
 import { inject } from "vitest";
+import { stopDaemon } from "../../blueprint/runtime/daemon-client.js";
+import { BASE_IMAGE, dockerClient, ensureSandboxImage } from "./docker-images.js";
 import { node24Bin, repoRoot } from "./node24.js";
 
 /** A throwaway OpenClaw home: HOME and OPENCLAW_STATE_DIR in a temp dir, Node 24 first on PATH. */
@@ -58,4 +60,29 @@ export async function installPlugin(home: OpenclawHome): Promise<CliResult> {
   const result = await home.run(["plugins", "install", tgz, "--force", "--accept-capabilities"], { timeoutMs: 300_000 });
   if (result.exitCode !== 0) throw new Error(`plugin install failed:\n${result.all}`);
   return result;
+}
+
+export type PluginHome = OpenclawHome & {
+  /** nemoclaw's state dir in this home. */
+  stateDir: string;
+  /** Destroys the named sandboxes, stops the daemon and removes the home. */
+  teardown: (sandboxes: readonly string[]) => Promise<void>;
+};
+
+/** An OpenClaw home with the packed plugin installed and the sandbox image ready: what every CLI suite starts from. */
+export async function createPluginHome(): Promise<PluginHome> {
+  process.env.NEMOCLAW_BASE_IMAGE ??= BASE_IMAGE;
+  await ensureSandboxImage(dockerClient());
+  const home = await createOpenclawHome();
+  await installPlugin(home);
+  const stateDir = path.join(home.env.OPENCLAW_STATE_DIR ?? "", "nemoclaw");
+  return {
+    ...home,
+    stateDir,
+    teardown: async (sandboxes) => {
+      for (const name of sandboxes) await home.run(["nemoclaw", name, "destroy", "--yes"]);
+      await stopDaemon(stateDir).catch(() => undefined);
+      await home.dispose();
+    },
+  };
 }

@@ -7,27 +7,22 @@
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { stopDaemon } from "../../blueprint/runtime/daemon-client.js";
-import { BASE_IMAGE, dockerClient, ensureSandboxImage } from "../helpers/docker-images.js";
 import { uniqueName } from "../helpers/docker-run.js";
 import { startHttpUpstream, type Upstream } from "../helpers/gateway-harness.js";
 import { repoRoot } from "../helpers/node24.js";
-import { createOpenclawHome, installPlugin, type OpenclawHome } from "../helpers/openclaw.js";
+import { createPluginHome, type PluginHome } from "../helpers/openclaw.js";
 
 const CASE_TIMEOUT_MS = 600_000;
 
 describe("egress verbs through the real OpenClaw", () => {
-  let home: OpenclawHome;
+  let home: PluginHome;
   let upstream: Upstream;
   let stateDir: string;
   const name = uniqueName("egress-cli");
   beforeAll(async () => {
-    process.env.NEMOCLAW_BASE_IMAGE ??= BASE_IMAGE;
-    await ensureSandboxImage(dockerClient());
     upstream = await startHttpUpstream();
-    home = await createOpenclawHome();
-    await installPlugin(home);
-    stateDir = path.join(home.env.OPENCLAW_STATE_DIR ?? "", "nemoclaw");
+    home = await createPluginHome();
+    stateDir = home.stateDir;
     await mkdir(stateDir, { recursive: true, mode: 0o700 });
     // The held request must outlive several slow CLI calls (list, list, approve): no 60 s default.
     await writeFile(
@@ -38,9 +33,7 @@ describe("egress verbs through the real OpenClaw", () => {
     if (created.exitCode !== 0) throw new Error(created.all);
   }, 900_000);
   afterAll(async () => {
-    await home?.run(["nemoclaw", name, "destroy", "--yes"]);
-    await stopDaemon(stateDir).catch(() => undefined);
-    await home?.dispose();
+    await home?.teardown([name]);
     await upstream?.close();
   });
 

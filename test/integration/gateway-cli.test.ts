@@ -5,26 +5,20 @@
 import path from "node:path";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { stopDaemon } from "../../blueprint/runtime/daemon-client.js";
 import { sandboxContainerName } from "../../blueprint/sandbox/container-spec.js";
-import { BASE_IMAGE, dockerClient, ensureSandboxImage } from "../helpers/docker-images.js";
+import { dockerClient } from "../helpers/docker-images.js";
 import { uniqueName } from "../helpers/docker-run.js";
 import { repoRoot } from "../helpers/node24.js";
-import { createOpenclawHome, installPlugin, type OpenclawHome } from "../helpers/openclaw.js";
+import { createPluginHome, type PluginHome } from "../helpers/openclaw.js";
 
 describe("a gateway sandbox through the real OpenClaw CLI", () => {
-  let home: OpenclawHome;
+  let home: PluginHome;
   const name = uniqueName("gwcli");
   beforeAll(async () => {
-    process.env.NEMOCLAW_BASE_IMAGE ??= BASE_IMAGE;
-    await ensureSandboxImage(dockerClient());
-    home = await createOpenclawHome();
-    await installPlugin(home);
+    home = await createPluginHome();
   }, 900_000);
   afterAll(async () => {
-    await home?.run(["nemoclaw", name, "destroy", "--yes"]);
-    await stopDaemon(path.join(home.env.OPENCLAW_STATE_DIR ?? "", "nemoclaw")).catch(() => undefined);
-    await home?.dispose();
+    await home?.teardown([name]);
   });
 
   /** `openclaw nemoclaw <name> gateway --port 0`, once its relayed gateway answers /readyz. */

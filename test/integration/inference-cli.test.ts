@@ -4,12 +4,9 @@
 // from inside the sandbox through `exec` reaches the stub with the real key and shows in
 // `logs --inference`. Each openclaw call takes 10-20 s on a loaded machine: generous timeouts.
 import { readdir, readFile } from "node:fs/promises";
-import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { stopDaemon } from "../../blueprint/runtime/daemon-client.js";
-import { BASE_IMAGE, dockerClient, ensureSandboxImage } from "../helpers/docker-images.js";
 import { uniqueName } from "../helpers/docker-run.js";
-import { createOpenclawHome, installPlugin, type OpenclawHome } from "../helpers/openclaw.js";
+import { createPluginHome, type PluginHome } from "../helpers/openclaw.js";
 import { startStub, type StubServer } from "../helpers/stub-models.js";
 
 const SECRET = "sk-proj-CLIsecretNEVERinARGV0123456789abcdefABCDEF";
@@ -39,22 +36,17 @@ describe("credentials and inference verbs through the real OpenClaw", () => {
     const r = await home.run(["nemoclaw", "credentials", "add", "openai", "--from-env", "NEMO_TEST_KEY"], { env: { NEMO_TEST_KEY: SECRET } });
     if (r.exitCode !== 0) throw new Error(r.all);
   };
-  let home: OpenclawHome;
+  let home: PluginHome;
   let stub: StubServer;
   const name = uniqueName("inf-cli");
   beforeAll(async () => {
-    process.env.NEMOCLAW_BASE_IMAGE ??= BASE_IMAGE;
-    await ensureSandboxImage(dockerClient());
     stub = await startStub("openai", { tag: "cli" });
-    home = await createOpenclawHome();
-    await installPlugin(home);
+    home = await createPluginHome();
     const created = await home.run(["nemoclaw", "sandbox", "create", name], { timeoutMs: 300_000 });
     if (created.exitCode !== 0) throw new Error(created.all);
   }, 900_000);
   afterAll(async () => {
-    await home?.run(["nemoclaw", name, "destroy", "--yes"]);
-    await stopDaemon(path.join(home?.env.OPENCLAW_STATE_DIR ?? "", "nemoclaw")).catch(() => undefined);
-    await home?.dispose();
+    await home?.teardown([name]);
     await stub?.close();
   });
 

@@ -1,25 +1,17 @@
 // The sandbox verbs end to end through the real `openclaw nemoclaw …` CLI with the packed plugin:
 // what an operator types, what they see, and the exit codes scripts rely on.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import path from "node:path";
-import { stopDaemon } from "../../blueprint/runtime/daemon-client.js";
-import { BASE_IMAGE, dockerClient, ensureSandboxImage } from "../helpers/docker-images.js";
 import { uniqueName } from "../helpers/docker-run.js";
-import { createOpenclawHome, installPlugin, type OpenclawHome } from "../helpers/openclaw.js";
+import { createPluginHome, type PluginHome } from "../helpers/openclaw.js";
 
 describe("sandbox verbs through the real OpenClaw", () => {
-  let home: OpenclawHome;
+  let home: PluginHome;
   const name = uniqueName("cli");
   beforeAll(async () => {
-    process.env.NEMOCLAW_BASE_IMAGE ??= BASE_IMAGE;
-    await ensureSandboxImage(dockerClient());
-    home = await createOpenclawHome();
-    await installPlugin(home);
+    home = await createPluginHome();
   }, 900_000);
   afterAll(async () => {
-    await home?.run(["nemoclaw", name, "destroy", "--yes"]);
-    await stopDaemon(path.join(home.env.OPENCLAW_STATE_DIR ?? "", "nemoclaw")).catch(() => undefined);
-    await home?.dispose();
+    await home?.teardown([name]);
   });
 
   it("create, status, exec with its exit code, destroy", async () => {
