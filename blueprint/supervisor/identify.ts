@@ -20,8 +20,9 @@
 //
 // Node built-ins only (staged alone into containers).
 import { createHash } from "node:crypto";
-import { closeSync, createReadStream, fstatSync, openSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
+import { closeSync, createReadStream, fstatSync, openSync, readdirSync, readlinkSync } from "node:fs";
 import { MAX_ANCESTORS, unidentifiedCaller, type Caller } from "./caller-preamble.js";
+import { procStatus, readProcFile } from "./proc.js";
 
 export interface Ids {
   uid: number;
@@ -65,11 +66,7 @@ export function socketInode(clientPort: number, serverPort: number, tables: read
 }
 
 function readOr(file: string): string {
-  try {
-    return readFileSync(file, "utf8");
-  } catch {
-    return "";
-  }
+  return readProcFile(file) ?? "";
 }
 
 function errnoOf(e: unknown): string {
@@ -78,9 +75,9 @@ function errnoOf(e: unknown): string {
 
 /** True when every uid of the process (real, effective, saved, filesystem) is 0. Undefined: it is gone. */
 function allRoot(pid: string): boolean | undefined {
-  const status = readOr(`/proc/${pid}/status`);
-  if (status === "") return undefined;
-  const uids = /^Uid:\s+(.*)$/m.exec(status)?.[1]?.trim().split(/\s+/) ?? [];
+  const status = procStatus(pid);
+  if (status.Uid === undefined) return undefined;
+  const uids = status.Uid.split(/\s+/);
   return uids.length === 4 && uids.every((u) => u === "0");
 }
 

@@ -1,41 +1,26 @@
 // Reports what is actually in force inside a sandbox, read from inside. The driver runs it like
 // any command exec'd into the sandbox (through the launcher, as the workload user under
-// Landlock), so everything it sees the workload sees too. Node built-ins only; prints one JSON
-// object on stdout.
+// Landlock), so everything it sees the workload sees too. Node built-ins and this folder only
+// (bundled into one file, passed as `node -e` text); prints one JSON object on stdout.
 import { spawnSync } from "node:child_process";
-import { readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { procStatus, readProcFile } from "./proc.js";
 
 const LAUNCHER = "/usr/local/lib/nemoclaw/landlock-exec";
 const SUPERVISOR_SCRIPT = "/opt/nemoclaw/supervisor/supervisor.js";
 /** Writable for the user and the mount (a tmpfs, mode 1777) but in no Landlock list: only Landlock can refuse it. */
 const LANDLOCK_PROBE = "/dev/shm/nemoclaw-landlock-probe";
 
-function read(file: string): string | undefined {
-  try {
-    return readFileSync(file, "utf8");
-  } catch {
-    return undefined;
-  }
-}
-
-function statusFields(pid: number | "self"): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const line of (read(`/proc/${pid}/status`) ?? "").split("\n")) {
-    const colon = line.indexOf(":");
-    if (colon > 0) out[line.slice(0, colon)] = line.slice(colon + 1).trim();
-  }
-  return out;
-}
 
 function cmdline(pid: number): string[] {
-  return (read(`/proc/${pid}/cmdline`) ?? "").split("\0").filter(Boolean);
+  return (readProcFile(`/proc/${pid}/cmdline`) ?? "").split("\0").filter(Boolean);
 }
 
 function processes(): Array<{ pid: number; ppid: number; argv: string[] }> {
   const out: Array<{ pid: number; ppid: number; argv: string[] }> = [];
   for (const entry of readdirSync("/proc")) {
     if (!/^\d+$/.test(entry)) continue;
-    const ppid = Number(statusFields(Number(entry)).PPid);
+    const ppid = Number(procStatus(Number(entry)).PPid);
     if (!Number.isInteger(ppid)) continue;
     out.push({ pid: Number(entry), ppid, argv: cmdline(Number(entry)) });
   }
@@ -43,7 +28,7 @@ function processes(): Array<{ pid: number; ppid: number; argv: string[] }> {
 }
 
 function layers(pid: number) {
-  const s = statusFields(pid);
+  const s = procStatus(pid);
   const [uid] = (s.Uid ?? "").split(/\s+/);
   const [gid] = (s.Gid ?? "").split(/\s+/);
   return {
@@ -78,7 +63,7 @@ function landlock() {
 function mounts() {
   const interesting = /^\/(sandbox|tmp|run\/nemoclaw|opt\/.*)?$/;
   const out: Array<{ target: string; type: string; options: string }> = [];
-  for (const line of (read("/proc/self/mountinfo") ?? "").split("\n")) {
+  for (const line of (readProcFile("/proc/self/mountinfo") ?? "").split("\n")) {
     const [left, right] = line.split(" - ");
     if (!left || !right) continue;
     const fields = left.split(" ");
@@ -112,6 +97,6 @@ process.stdout.write(
     landlock: landlock(),
     mounts: mounts(),
     proxySocket: proxy,
-    environ: { supervisor: supervisor ? (read(`/proc/${supervisor.pid}/environ`) === undefined ? "unreadable" : "READABLE") : "n/a" },
+    environ: { supervisor: supervisor ? (readProcFile(`/proc/${supervisor.pid}/environ`) === undefined ? "unreadable" : "READABLE") : "n/a" },
   })}\n`,
 );
