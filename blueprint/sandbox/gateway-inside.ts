@@ -7,10 +7,8 @@
 //      └─ openclaw-gateway
 //         └─ landlock-exec  the tools' domain (toolLauncherArgv): no gateway state, no bind,
 //            └─ sh -c …     connect 3128 only, signals and abstract sockets scoped
-import { randomBytes } from "node:crypto";
-import { readFile } from "node:fs/promises";
 import path from "node:path";
-import { writeFileAtomic } from "../state/atomic-write.js";
+import { ensureSecretFile } from "../state/caller-secret.js";
 import { sandboxDir } from "../state/paths.js";
 import { TOOL_WORKSPACE } from "../supervisor/tool-domain.js";
 import { PROXY_URL, SANDBOX_HOME } from "./container-spec.js";
@@ -73,16 +71,8 @@ function tokenFile(stateDir: string, name: string): string {
 }
 
 /** The gateway's token, made on the host (0600) when the sandbox has none. */
-export async function ensureGatewayToken(stateDir: string, name: string): Promise<string> {
-  const file = tokenFile(stateDir, name);
-  const text = await readFile(file, "utf8").catch((e: NodeJS.ErrnoException) => {
-    if (e.code === "ENOENT") return undefined;
-    throw e;
-  });
-  if (text !== undefined && /^[0-9a-f]{64}$/.test(text.trim())) return text.trim();
-  const token = randomBytes(32).toString("hex");
-  await writeFileAtomic(file, `${token}\n`, { mode: 0o600 });
-  return token;
+export function ensureGatewayToken(stateDir: string, name: string): Promise<string> {
+  return ensureSecretFile(tokenFile(stateDir, name), "gateway token");
 }
 
 /** Host folder of the relay socket: <run dir>/gateway. */

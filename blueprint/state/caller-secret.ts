@@ -12,23 +12,30 @@ import { sandboxCallerSecretFile } from "./paths.js";
 
 const SECRET = /^[0-9a-f]{64}$/;
 
-function parse(text: string, file: string): string {
+function parse(text: string, file: string, what = "caller secret"): string {
   const secret = text.trim();
-  if (!SECRET.test(secret)) throw new Error(`${file} is not a caller secret (64 hex digits); remove it and recreate the sandbox`);
+  if (!SECRET.test(secret)) throw new Error(`${file} is not a ${what} (64 hex digits); remove it and recreate the sandbox`);
   return secret;
 }
 
-/** The sandbox's caller secret, made (0600, atomically) when it has none yet. */
-export async function ensureCallerSecret(stateDir: string, name: string): Promise<string> {
-  const file = sandboxCallerSecretFile(stateDir, name);
+/**
+ * The 32-byte hex secret kept in `file` (0600), made atomically when there is none yet: the
+ * caller secret here, and the sandboxed gateway's token (sandbox/gateway-inside.ts).
+ */
+export async function ensureSecretFile(file: string, what: string): Promise<string> {
   const text = await readFile(file, "utf8").catch((e: NodeJS.ErrnoException) => {
     if (e.code === "ENOENT") return undefined;
     throw e;
   });
-  if (text !== undefined) return parse(text, file);
+  if (text !== undefined) return parse(text, file, what);
   const secret = randomBytes(32).toString("hex");
   await writeFileAtomic(file, `${secret}\n`, { mode: 0o600 });
   return secret;
+}
+
+/** The sandbox's caller secret, made (0600, atomically) when it has none yet. */
+export function ensureCallerSecret(stateDir: string, name: string): Promise<string> {
+  return ensureSecretFile(sandboxCallerSecretFile(stateDir, name), "caller secret");
 }
 
 /** The caller secret in `file`, or undefined when there is none (a sandbox made before secrets). */
