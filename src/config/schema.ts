@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { SIZE_PATTERN } from "./size.js";
 // The one sandbox-name rule. A pure zod schema: the only runtime module the plugin loads before it
 // verifies the blueprint (the config schema is needed at registration).
 import { SandboxNameSchema } from "../../blueprint/state/sandbox-name.js";
@@ -32,7 +33,7 @@ export const PluginConfigSchema = z
       .describe("Base image for the sandbox image (default: node:24-bookworm-slim)."),
     sandboxDisk: z
       .string()
-      .regex(/^\d+(\.\d+)?\s*([kKmMgGtT]i?[bB]?)?$/, "sandboxDisk is a size such as 10g or 512m, or 0 for no limit")
+      .regex(SIZE_PATTERN, "sandboxDisk is a size such as 10g or 512m, or 0 for no limit")
       .optional()
       .describe("Size limit of /sandbox in each new sandbox, e.g. 10g (default 10g); 0 for none. `sandbox create --disk` overrides it."),
   })

@@ -45,4 +45,12 @@ describe("plugin config schema", () => {
       expect((e as UserError).hint).toMatch(/openclaw config/);
     }
   });
+
+  it("a size the schema accepts is one the parser reads (one grammar)", () => {
+    expect(resolvePluginConfig({ sandboxDisk: "1.5GiB" }, {}).sandboxDiskBytes).toBe(1.5 * 1024 ** 3);
+    expect(resolvePluginConfig({ sandboxDisk: "512MB" }, {}).sandboxDiskBytes).toBe(512 * 1024 ** 2);
+    expect(resolvePluginConfig({ sandboxDisk: "0" }, {}).sandboxDiskBytes).toBe(0);
+    // "10gi" used to pass the schema and come out as NaN bytes.
+    expect(() => resolvePluginConfig({ sandboxDisk: "10gi" }, {})).toThrow(/sandboxDisk is a size such as 10g/);
+  });
 });
