@@ -6,6 +6,7 @@ import type { z } from "zod";
 import { runBlueprint } from "../blueprint/run.js";
 import type { ResolvedConfig } from "../config/resolve.js";
 import { UserError } from "../errors.js";
+import { runInferenceCall } from "./inference.js";
 import { printJson, renderFields } from "./output.js";
 
 type Routes = typeof import("../../blueprint/runtime/inference-routes.js");
@@ -85,7 +86,7 @@ export async function credentialsAdd(
 }
 
 export async function credentialsList(config: ResolvedConfig, opts: { json?: boolean }): Promise<void> {
-  const result = await runBlueprint({ command: "inference.call", stateDir: config.stateDir, route: "credentials/list", body: {} }, (p) => p.InferenceRoutes.CredentialsListResult);
+  const result = await runInferenceCall(config, "credentials/list", {}, (r) => r.CredentialsListResult);
   if (opts.json) {
     printJson({ credentials: result.credentials });
     return;
@@ -99,7 +100,7 @@ export async function credentialsList(config: ResolvedConfig, opts: { json?: boo
 }
 
 export async function credentialsRemove(config: ResolvedConfig, name: string, opts: { json?: boolean }): Promise<void> {
-  const result = await runBlueprint({ command: "inference.call", stateDir: config.stateDir, route: "credentials/remove", body: { name } }, (p) => p.InferenceRoutes.CredentialsRemoveResult);
+  const result = await runInferenceCall(config, "credentials/remove", { name }, (r) => r.CredentialsRemoveResult);
   if (opts.json) printJson(result);
   else process.stdout.write(`Credential ${result.removed} removed\n\n  Routes and placeholders that used it stop working on their next request.\n`);
 }

@@ -13,12 +13,13 @@ type Route = (typeof import("../../blueprint/runtime/protocol.js"))["INFERENCE_C
 type View = NonNullable<z.infer<Routes["InferenceGetResult"]>["current"]>;
 type Event = z.infer<Routes["InferenceLogsResult"]>["events"][number];
 
-function call<T>(config: ResolvedConfig, route: Route, body: Record<string, unknown>, schema: (r: Routes) => z.ZodType<T>): Promise<T> {
+/** One `inference.call` to the runtime (the daemon's credential and inference routes). */
+export function runInferenceCall<T>(config: ResolvedConfig, route: Route, body: Record<string, unknown>, schema: (r: Routes) => z.ZodType<T>): Promise<T> {
   return runBlueprint({ command: "inference.call", stateDir: config.stateDir, route, body }, (p) => schema(p.InferenceRoutes));
 }
 
 export async function inferenceProviders(config: ResolvedConfig, opts: { json?: boolean }): Promise<void> {
-  const { providers } = await call(config, "inference/providers", {}, (r) => r.ProvidersResult);
+  const { providers } = await runInferenceCall(config, "inference/providers", {}, (r) => r.ProvidersResult);
   if (opts.json) {
     printJson({ providers });
     return;
@@ -61,7 +62,7 @@ export async function inferenceSet(
     ...(opts.credential === undefined ? {} : { credential: opts.credential }),
     ...(opts.allowPrivate ? { allowPrivate: true } : {}),
   };
-  const r = await call(config, "inference/set", body, (x) => x.InferenceSetResult);
+  const r = await runInferenceCall(config, "inference/set", body, (x) => x.InferenceSetResult);
   if (opts.json) {
     printJson(r);
     return;
@@ -71,7 +72,7 @@ export async function inferenceSet(
 }
 
 export async function inferenceGet(config: ResolvedConfig, sandbox: string, opts: { json?: boolean }): Promise<void> {
-  const r = await call(config, "inference/get", { sandbox }, (x) => x.InferenceGetResult);
+  const r = await runInferenceCall(config, "inference/get", { sandbox }, (x) => x.InferenceGetResult);
   if (opts.json) {
     printJson(r);
     return;
@@ -93,7 +94,7 @@ export function renderInferenceEvent(e: Event): string {
 export async function inferenceLogs(config: ResolvedConfig, sandbox: string, opts: { follow?: boolean; json?: boolean; limit?: number }): Promise<void> {
   let last: string | undefined;
   for (;;) {
-    const { events } = await call(config, "inference/logs", { sandbox, limit: 100_000 }, (x) => x.InferenceLogsResult);
+    const { events } = await runInferenceCall(config, "inference/logs", { sandbox, limit: 100_000 }, (x) => x.InferenceLogsResult);
     // Follow by position after the last line printed (times are unique enough with the rest of the line).
     const keyOf = (e: Event) => JSON.stringify(e);
     const start = last === undefined ? Math.max(0, events.length - (opts.limit ?? 200)) : events.findLastIndex((e) => keyOf(e) === last) + 1;
