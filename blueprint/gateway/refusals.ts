@@ -42,7 +42,31 @@ export function refuseRaw(socket: net.Socket, status: number, body: DenialBody):
   if (socket.destroyed) return;
   const json = JSON.stringify(body);
   socket.end(`HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? "Error"}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(json)}\r\nConnection: close\r\n\r\n${json}`);
-  socket.destroySoon();
+  lingerDraining(socket);
+}
+
+/** How long, and how much, a refused connection is still read from after its answer. */
+const LINGER_MS = 2_000;
+const LINGER_BYTES = 1024 * 1024;
+
+/**
+ * Closing a socket with unread input makes the kernel report a reset to the peer (on the proxy
+ * socket: ECONNRESET for the forwarder), which can overtake the answer just written — a 431 for
+ * an oversized head arrives while the rest of that head is still coming. So the refused
+ * connection's input is read and dropped until the peer closes, for at most LINGER_MS and
+ * LINGER_BYTES, then it is destroyed.
+ */
+function lingerDraining(socket: net.Socket): void {
+  let drained = 0;
+  const timer = setTimeout(() => socket.destroy(), LINGER_MS);
+  timer.unref();
+  socket.on("data", (chunk: Buffer) => {
+    drained += chunk.length;
+    if (drained > LINGER_BYTES) socket.destroy();
+  });
+  socket.once("end", () => socket.destroy());
+  socket.once("close", () => clearTimeout(timer));
+  socket.resume();
 }
 
 /** Answers a parsed request with a refusal, keeping the connection usable. */
