@@ -10,10 +10,10 @@
 // no runtime dependencies and imports none costs it only its own few files. The libraries stay
 // devDependencies; esbuild puts the parts we use into these files.
 import { builtinModules } from "node:module";
-import { rm } from "node:fs/promises";
+import { readFile, rm } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { build, type BuildOptions, type Metafile } from "esbuild";
+import { build, type BuildOptions, type Metafile, type Plugin } from "esbuild";
 import { sealBlueprint } from "./seal-blueprint.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
@@ -37,6 +37,10 @@ const common: BuildOptions = {
   metafile: true,
   logLevel: "warning",
   absWorkingDir: root,
+  // Less source for Node to read and compile on every start (a runtime verb's start is most of
+  // its cost over OpenClaw's own). Identifiers stay, so a stack trace still names functions.
+  minifyWhitespace: true,
+  minifySyntax: true,
 };
 
 /**
@@ -47,6 +51,31 @@ const OPTIONAL = ["*.node", "cpu-features", "supports-color"];
 const isOptional = (specifier: string) => specifier.endsWith(".node") || OPTIONAL.includes(specifier);
 
 const isBuiltin = (specifier: string) => specifier.startsWith("node:") || builtinModules.includes(specifier);
+
+/**
+ * Requires that libraries make at load time for features we rarely use, made lazy: docker-modem
+ * loads ssh2 (an ssh:// DOCKER_HOST) and dockerode loads gRPC and protobufjs (BuildKit sessions)
+ * when they are first imported, about 0.2 s of every runtime start (docs/architecture.md, "CLI
+ * speed"). esbuild evaluates a bundled CommonJS module when its require() call runs, so moving the
+ * call into a function defers it to the first use.
+ */
+const LAZY_REQUIRES: ReadonlyArray<{ file: RegExp; binding: string; module: string }> = [
+  { file: /node_modules\/docker-modem\/lib\/modem\.js$/, binding: "ssh", module: "./ssh" },
+  { file: /node_modules\/dockerode\/lib\/docker\.js$/, binding: "withSession", module: "./session" },
+];
+const lazyRequires: Plugin = {
+  name: "lazy-requires",
+  setup(b) {
+    for (const lazy of LAZY_REQUIRES) {
+      b.onLoad({ filter: lazy.file }, async (args) => {
+        const source = await readFile(args.path, "utf8");
+        const eager = `${lazy.binding} = require('${lazy.module}'),`;
+        if (!source.includes(eager)) throw new Error(`${args.path} no longer has \`${eager}\`: update LAZY_REQUIRES in scripts/build.ts`);
+        return { contents: source.replace(eager, `${lazy.binding} = function () { return require('${lazy.module}').apply(this, arguments); },`), loader: "js" };
+      });
+    }
+  },
+};
 
 /** Fail the build when a bundle still imports something a bare Node (or the host OpenClaw) lacks. */
 function assertImportsOnly(metafile: Metafile | undefined, allowed: (specifier: string) => boolean, what: string): void {
@@ -78,6 +107,7 @@ const [plugin, runtime, supervisor] = await Promise.all([
     splitting: true,
     chunkNames: "runtime/[name]-[hash]",
     external: OPTIONAL,
+    plugins: [lazyRequires],
     banner: { js: COMMONJS_SHIM },
   }),
   build({

@@ -1,3 +1,4 @@
+import { mkdirSync } from "node:fs";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { execa } from "execa";
@@ -67,6 +68,20 @@ export async function assertBlueprintVerified(dir = defaultBlueprintDir): Promis
 }
 
 /**
+ * Node's compile cache for the runtime, in the operator's state dir: the runtime is about 3 MB of
+ * bundled code, and compiling it is most of a verb's start-up (docs/architecture.md, "CLI speed").
+ * Not in the shared os.tmpdir(), where another local user could plant code cache. Node keys it by
+ * each file's content, so a new blueprint never runs stale code; NODE_DISABLE_COMPILE_CACHE wins.
+ */
+function compileCacheEnv(request: Record<string, unknown>): Record<string, string> {
+  if (typeof request.stateDir !== "string" || process.env.NODE_DISABLE_COMPILE_CACHE !== undefined) return {};
+  const dir = path.join(request.stateDir, "compile-cache");
+  // Made here, 0700 like every folder the runtime makes, so Node does not make the state dir 0755.
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  return { NODE_COMPILE_CACHE: dir };
+}
+
+/**
  * Run one runtime command as a subprocess and return its validated result.
  * The protocol schema is imported only after verification, so no blueprint code runs unverified.
  */
@@ -82,19 +97,20 @@ export async function runBlueprint<T>(
 
   const inherit = opts.stdio === "inherit";
   const args = [path.join(dir, "runtime", "main.js"), JSON.stringify(request)];
+  const env = { ...compileCacheEnv(request), ...opts.env };
   const child = inherit
     ? execa(process.execPath, args, {
         reject: false,
         stdio: ["inherit", "inherit", "inherit", "pipe"],
         lines: false,
-        env: { ...opts.env, NEMOCLAW_PROTOCOL_FD: String(PROTOCOL_FD) },
+        env: { ...env, NEMOCLAW_PROTOCOL_FD: String(PROTOCOL_FD) },
       })
     : execa(process.execPath, args, {
         reject: false,
         ...(opts.input === undefined ? { stdin: "ignore" as const } : { input: opts.input }),
         stderr: "pipe",
         lines: false,
-        env: opts.env,
+        env,
       });
   const forward = (signal: NodeJS.Signals): void => {
     child.kill(signal);
