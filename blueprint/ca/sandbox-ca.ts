@@ -6,11 +6,23 @@
 import { webcrypto } from "node:crypto";
 import { mkdir, readFile } from "node:fs/promises";
 import path from "node:path";
-import "reflect-metadata";
-import * as x509 from "@peculiar/x509";
+import type * as X509 from "@peculiar/x509";
 import { writeFileAtomic } from "../state/atomic-write.js";
 
-x509.cryptoProvider.set(webcrypto as unknown as Crypto);
+let x509Loaded: Promise<typeof X509> | undefined;
+/**
+ * @peculiar/x509 (with reflect-metadata, which it needs first), loaded on first use: it costs
+ * about 0.1 s to load, and most runtime verbs never touch a certificate.
+ */
+export function x509Library(): Promise<typeof X509> {
+  x509Loaded ??= (async () => {
+    await import("reflect-metadata");
+    const x509 = await import("@peculiar/x509");
+    x509.cryptoProvider.set(webcrypto as unknown as Crypto);
+    return x509;
+  })();
+  return x509Loaded;
+}
 
 export const EC_KEY = { name: "ECDSA", namedCurve: "P-256" } as const;
 export const EC_SIGN = { name: "ECDSA", hash: "SHA-256" } as const;
@@ -18,7 +30,7 @@ export const EC_SIGN = { name: "ECDSA", hash: "SHA-256" } as const;
 export interface SandboxCa {
   /** PEM of the CA certificate: what the sandbox trusts. */
   certPem: string;
-  cert: x509.X509Certificate;
+  cert: X509.X509Certificate;
   signingKey: CryptoKey;
   certFile: string;
   keyFile: string;
@@ -38,6 +50,7 @@ export async function loadOrCreateSandboxCa(dir: string, sandbox: string): Promi
   const certFile = path.join(dir, "ca.pem");
   const keyFile = path.join(dir, "ca.key");
   const existing = await Promise.all([readFile(certFile, "utf8"), readFile(keyFile, "utf8")]).catch(() => undefined);
+  const x509 = await x509Library();
   if (existing !== undefined) {
     const [certPem, keyPem] = existing;
     const signingKey = await webcrypto.subtle.importKey("pkcs8", derOf(keyPem), EC_KEY, false, ["sign"]);

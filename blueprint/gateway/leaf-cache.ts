@@ -5,9 +5,7 @@
 import { webcrypto } from "node:crypto";
 import { isIP } from "node:net";
 import tls from "node:tls";
-import "reflect-metadata";
-import * as x509 from "@peculiar/x509";
-import { EC_KEY, EC_SIGN, pem } from "../ca/sandbox-ca.js";
+import { EC_KEY, EC_SIGN, pem, x509Library } from "../ca/sandbox-ca.js";
 import type { SandboxCa } from "../ca/sandbox-ca.js";
 
 export interface LeafCacheOptions {
@@ -66,7 +64,7 @@ export class LeafCache {
   }
 
   private async mint(host: string): Promise<tls.SecureContext> {
-    const { pair, keyPem } = await this.leafKeys();
+    const [{ pair, keyPem }, x509] = await Promise.all([this.leafKeys(), x509Library()]);
     const now = Date.now();
     const expires = now + this.lifetimeMs;
     const cert = await x509.X509CertificateGenerator.create({
