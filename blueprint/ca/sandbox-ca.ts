@@ -17,7 +17,9 @@ let x509Loaded: Promise<typeof X509> | undefined;
 export function x509Library(): Promise<typeof X509> {
   x509Loaded ??= (async () => {
     await import("reflect-metadata");
-    const x509 = await import("@peculiar/x509");
+    const loaded = await import("@peculiar/x509");
+    // Bundled, a CommonJS library imported dynamically arrives as its `default` export.
+    const x509 = "cryptoProvider" in loaded ? loaded : (loaded as unknown as { default: typeof X509 }).default;
     x509.cryptoProvider.set(webcrypto as unknown as Crypto);
     return x509;
   })();

@@ -74,6 +74,11 @@ export async function daemonHealth(stateDir: string): Promise<Health | undefined
   }
 }
 
+function withoutCompileCache(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const { NODE_COMPILE_CACHE: _cache, ...rest } = env;
+  return rest;
+}
+
 async function waitFor<T>(probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T | undefined> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -103,6 +108,9 @@ export async function ensureDaemon(stateDir: string): Promise<Health> {
       detached: true,
       stdio: ["ignore", log, log],
       cwd: stateDir,
+      // Node writes its compile cache when a process exits: the daemon's exit would write into the
+      // state dir long after the CLI call that set it, racing whoever removes that dir.
+      env: withoutCompileCache(process.env),
     });
     child.unref();
   } finally {

@@ -29,6 +29,7 @@ import {
 import { ensureStateDir } from "../state/state-file.js";
 import { runtimeIdentity } from "../state/runtime-files.js";
 import { ControlRouter, RouteError } from "../control/router.js";
+import { x509Library } from "../ca/sandbox-ca.js";
 import type { EgressContext, EgressHandler, EgressHandlerFactory } from "../gateway/egress-handler.js";
 import { createEgressHandler } from "../gateway/egress-service.js";
 import { CredentialStore } from "../credentials/store.js";
@@ -253,6 +254,10 @@ export async function runDaemonMain(stateDir: string | undefined): Promise<numbe
   }
   let daemon: Daemon;
   try {
+    // The daemon outlives the CLI call that started it, and OpenClaw deletes that call's copy of
+    // the package when it exits (docs/architecture.md, "CLI speed"): every module the daemon will
+    // ever import must be loaded now. The certificate library is the one loaded lazily elsewhere.
+    await x509Library();
     daemon = await startDaemon({ stateDir });
   } catch (e) {
     process.stderr.write(`nemoclaw daemon: ${(e as Error).message}\n`);

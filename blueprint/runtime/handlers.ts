@@ -9,6 +9,7 @@ import { runPreflight } from "./preflight.js";
 import { RuntimeError } from "../state/runtime-error.js";
 import { egressCall } from "./egress-call.js";
 import { inferenceCall } from "./inference-call.js";
+import { overview } from "./overview.js";
 import { RELAY_HOST, startHostRelay } from "./gateway-relay.js";
 import { createDockerClient } from "../sandbox/docker-client.js";
 import { daemonEgressPath, daemonHealth, stopDaemon } from "./daemon-client.js";
@@ -306,6 +307,12 @@ const daemonStatus: Handler<"daemon.status"> = async (req) => {
   };
 };
 
+const overviewHandler: Handler<"overview"> = async (req) => {
+  const driver = driverFor(req);
+  await driver.assertDocker();
+  return overview(driver);
+};
+
 const daemonStop: Handler<"daemon.stop"> = async (req) => ({ wasRunning: await stopDaemon(req.stateDir) });
 
 export const handlers: { [C in Request["command"]]: Handler<C> } = {
@@ -327,5 +334,6 @@ export const handlers: { [C in Request["command"]]: Handler<C> } = {
   "sandbox.logs": sandboxLogs,
   "sandbox.gateway": sandboxGateway,
   "daemon.status": daemonStatus,
+  overview: overviewHandler,
   "daemon.stop": daemonStop,
 };

@@ -99,6 +99,8 @@ export const RequestSchema = z.discriminatedUnion("command", [
   z
     .object({ command: z.literal("sandbox.logs"), ...sandbox, follow: z.boolean(), tail: z.number().int().positive().optional() })
     .strict(),
+  /** `openclaw nemoclaw status`: every sandbox, the daemon, disk (overview.ts). */
+  z.object({ command: z.literal("overview"), ...target }).strict(),
   z.object({ command: z.literal("daemon.status"), stateDir: z.string().min(1) }).strict(),
   z.object({ command: z.literal("daemon.stop"), stateDir: z.string().min(1) }).strict(),
 ]);
@@ -267,4 +269,30 @@ export const DaemonStatusResultSchema = z
     log: z.string(),
   })
   .strict();
+const LayerCheckSchema = z.object({ ok: z.boolean(), detail: z.string() }).strict();
+export type LayerCheck = z.infer<typeof LayerCheckSchema>;
+const OverviewSandboxSchema = z
+  .object({
+    name: z.string(),
+    state: SandboxState,
+    /** Read from inside; null when the sandbox is not running; a string says why the probe failed. */
+    layers: z.union([z.object({ network: LayerCheckSchema, filesystem: LayerCheckSchema, process: LayerCheckSchema }).strict(), z.string()]).nullable(),
+    policy: z.object({ file: z.string(), revision: z.string().nullable(), changedAt: z.string().nullable(), presets: z.array(z.string()) }).strict(),
+    inference: z.object({ provider: z.string(), model: z.string() }).strict().nullable(),
+    pendingApprovals: z.number().int(),
+    /** A gateway sandbox: "ready", "stopped", "not listening", …; null for a plain sandbox. */
+    gateway: z.string().nullable(),
+  })
+  .strict();
+export type OverviewSandbox = z.infer<typeof OverviewSandboxSchema>;
+const DiskUseSchema = z.object({ count: z.number().int(), bytes: z.number() }).strict();
+export const OverviewResultSchema = z
+  .object({
+    daemon: z.object({ running: z.boolean(), pid: z.number().nullable(), version: z.string().nullable(), startedAt: z.string().nullable() }).strict(),
+    sandboxes: z.array(OverviewSandboxSchema),
+    disk: z.object({ images: DiskUseSchema, volumes: DiskUseSchema }).strict().nullable(),
+  })
+  .strict();
+export type OverviewResult = z.infer<typeof OverviewResultSchema>;
+
 export const DaemonStopResultSchema = z.object({ wasRunning: z.boolean() }).strict();

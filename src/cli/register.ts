@@ -9,6 +9,7 @@ import { approvalsDecide, approvalsList } from "./egress.js";
 import { credentialsAdd, credentialsList, credentialsRemove } from "./credentials.js";
 import { inferenceProviders } from "./inference.js";
 import { daemonStatus, daemonStop, sandboxCreate, sandboxList, sandboxVerb } from "./sandbox.js";
+import { overviewStatus } from "./status.js";
 
 type Registrar = Parameters<OpenClawPluginApi["registerCli"]>[0];
 type Program = Parameters<Registrar>[0]["program"];
@@ -22,6 +23,12 @@ export function registerNemoclawCli(program: Program, pluginConfig: unknown): vo
     .command("nemoclaw")
     .description(CLI_DESCRIPTION)
     .addHelpText("after", "\nEvery verb that scripts use takes --json.");
+
+  root
+    .command("status")
+    .description("Every sandbox: layers in force (read from inside), policy revision, inference route, pending approvals, gateway; the daemon; disk. Exit 3 when a layer is not in force")
+    .option("--json", "machine-readable output")
+    .action(action(async (opts: { json?: boolean }) => overviewStatus(config(), opts)));
 
   root
     .command("doctor")

@@ -14,7 +14,7 @@ import { inferenceGet, inferenceLogs, inferenceSet } from "./inference.js";
 
 type Json = { json?: boolean };
 
-function target(config: ResolvedConfig): { stateDir: string; dockerHost?: string } {
+export function target(config: ResolvedConfig): { stateDir: string; dockerHost?: string } {
   return { stateDir: config.stateDir, ...(config.dockerHost ? { dockerHost: config.dockerHost } : {}) };
 }
 
