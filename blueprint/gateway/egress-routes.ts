@@ -4,94 +4,38 @@
 // about HTTP. Requests are validated on arrival, responses are what the schemas say.
 
 import { z } from "zod";
-import { SandboxNameSchema } from "../state/sandbox-name.js";
 import { formatIssue, parsePolicy, PolicyError } from "../policy/load.js";
 import type { PolicyIssue } from "../policy/load.js";
 import { MergeConflictError, mergePresets } from "../policy/merge.js";
 import { loadPreset } from "../policy/presets.js";
-import { cidrProblem } from "../policy/schema.js";
 import { changedSections, sameNetworkPolicy, STATIC_SECTIONS } from "../policy/diff.js";
 import type { Policy } from "../policy/schema.js";
 import { serializePolicy } from "../policy/serialize.js";
 import { visibleJson } from "../state/terminal-text.js";
-import { ApprovalSchema } from "./approvals.js";
 import { readAuditEvents, renderAuditEvent } from "./audit.js";
 import type { EgressGateway } from "./egress-gateway.js";
 import { RecreateNeededError } from "./sandbox-state.js";
 import { BINARY_SCOPING } from "./policy-engine.js";
+import {
+  EgressFailure,
+  InvalidPolicyFailure,
+  ApprovalsListRequest,
+  ApprovalsListResponse,
+  ApprovalsDecideRequest,
+  ApprovalsDecideResponse,
+  PolicyGetRequest,
+  PolicyGetResponse,
+  PolicySetRequest,
+  PolicySetResponse,
+  PolicyDiffRequest,
+  PolicyDiffResponse,
+  PolicyAddPresetRequest,
+  PolicyAddPresetResponse,
+  EgressLogsRequest,
+  EgressLogsResponse,
+} from "./egress-route-schemas.js";
 
-const SandboxName = SandboxNameSchema;
-const PolicyIssueSchema = z.object({ file: z.string(), line: z.number(), column: z.number(), field: z.string(), message: z.string() });
-const Invalid = z.object({ ok: z.literal(false), error: z.literal("invalid-policy"), issues: z.array(PolicyIssueSchema), message: z.string() });
-const RecreateNeeded = z.object({ ok: z.literal(false), error: z.literal("recreate-needed"), sections: z.array(z.enum(STATIC_SECTIONS)), message: z.string() });
-const Failure = z.object({ ok: z.literal(false), error: z.enum(["not-found", "conflict", "bad-request"]), message: z.string() });
-const Changes = z.object({ static: z.array(z.string()), dynamic: z.array(z.string()), recreateNeeded: z.boolean() });
-
-export const ApprovalsListRequest = z.strictObject({ sandbox: SandboxName.optional() });
-export const ApprovalsListResponse = z.object({ approvals: z.array(ApprovalSchema) });
-
-export const ApprovalsDecideRequest = z.strictObject({
-  id: z.string().min(1),
-  decision: z.enum(["approve", "deny"]),
-  /** approve → allow-always (rule added and persisted); deny → deny-always (never asked again). */
-  always: z.boolean().default(false),
-  /** Pin the approved rule to these addresses (needed for private or loopback destinations). */
-  allowedIps: z
-    .array(z.string().superRefine((entry, ctx) => {
-      const problem = cidrProblem(entry);
-      if (problem !== undefined) ctx.addIssue({ code: "custom", message: problem });
-    }))
-    .min(1)
-    .optional(),
-});
-export const ApprovalsDecideResponse = z.union([z.object({ ok: z.literal(true), approval: ApprovalSchema }), Failure]);
-
-export const PolicyGetRequest = z.strictObject({ sandbox: SandboxName, full: z.boolean().default(false) });
-export const PolicyGetResponse = z.union([z.object({ ok: z.literal(true), yaml: z.string(), policy: z.unknown(), binaryScoping: z.string() }), Failure]);
-
-export const PolicySetRequest = z.strictObject({
-  sandbox: SandboxName,
-  /** Policy YAML. Static sections it leaves out are kept as they are. */
-  yaml: z.string().max(4 * 1024 * 1024),
-  /** File name for error locations. */
-  file: z.string().optional(),
-});
-export const PolicySetResponse = z.union([
-  z.object({ ok: z.literal(true), changes: Changes, closed: z.number().int(), warnings: z.array(z.string()) }),
-  Invalid,
-  RecreateNeeded,
-  Failure,
-]);
-
-export const PolicyDiffRequest = PolicySetRequest;
-export const PolicyDiffResponse = z.union([
-  z.object({
-    ok: z.literal(true),
-    added: z.array(z.string()),
-    removed: z.array(z.string()),
-    changed: z.array(z.string()),
-    changes: Changes,
-  }),
-  Invalid,
-  Failure,
-]);
-
-export const PolicyAddPresetRequest = z.strictObject({ sandbox: SandboxName, preset: z.string().min(1) });
-export const PolicyAddPresetResponse = z.union([
-  z.object({ ok: z.literal(true), added: z.array(z.string()), changes: Changes, closed: z.number().int() }),
-  Invalid,
-  Failure,
-]);
-
-export const ApprovalEventSchema = z.discriminatedUnion("type", [
-  z.object({ type: z.literal("pending"), approval: ApprovalSchema }),
-  z.object({ type: z.literal("decided"), approval: ApprovalSchema, outcome: z.string() }),
-]);
-/** `approvals --watch`: the long poll's answer, the approval events since the call (maybe none). */
-export const ApprovalsWaitResponse = z.object({ ok: z.literal(true), events: z.array(ApprovalEventSchema) });
-
-export const EgressLogsRequest = z.strictObject({ sandbox: SandboxName, limit: z.number().int().positive().max(100_000).default(200), json: z.boolean().default(false) });
-export const EgressLogsResponse = z.union([z.object({ ok: z.literal(true), lines: z.array(z.string()) }), Failure]);
+export * from "./egress-route-schemas.js";
 
 export interface Route<Req extends z.ZodType, Res extends z.ZodType> {
   request: Req;
@@ -104,11 +48,11 @@ export interface ControlRouteOptions {
   presetsDir?: string;
 }
 
-function invalid(error: PolicyError): z.output<typeof Invalid> {
+function invalid(error: PolicyError): z.output<typeof InvalidPolicyFailure> {
   return { ok: false, error: "invalid-policy", issues: error.issues, message: error.format() };
 }
 
-function notFound(sandbox: string): z.output<typeof Failure> {
+function notFound(sandbox: string): z.output<typeof EgressFailure> {
   return { ok: false, error: "not-found", message: `no sandbox named ${sandbox} is running (openclaw nemoclaw status lists them)` };
 }
 

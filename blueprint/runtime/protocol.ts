@@ -1,11 +1,28 @@
 import { z } from "zod";
 import { SandboxNameSchema } from "../state/sandbox-name.js";
-import { EgressCallRequestFields } from "./egress-call.js";
 
 /** The egress gateway's control-route schemas, for the plugin to validate what the daemon answers. */
-export * as EgressRoutes from "../gateway/egress-routes.js";
+export * as EgressRoutes from "../gateway/egress-route-schemas.js";
 /** The credential and inference routes' schemas (inference-routes.ts), likewise. */
 export * as InferenceRoutes from "./inference-routes.js";
+
+/** The egress control routes `egress.call` may name (egress-call.ts sends them to the daemon). */
+export const EGRESS_ROUTES = [
+  "approvals/list",
+  "approvals/decide",
+  "approvals/wait",
+  "policy/get",
+  "policy/set",
+  "policy/diff",
+  "policy/add-preset",
+  "logs",
+] as const;
+
+const EgressCallRequestFields = {
+  stateDir: z.string().min(1),
+  route: z.enum(EGRESS_ROUTES),
+  body: z.record(z.string(), z.unknown()),
+};
 
 /** Routes `inference.call` may name: every one but credentials/add, whose secret never travels in argv. */
 export const INFERENCE_CALL_ROUTES = ["credentials/list", "credentials/remove", "inference/providers", "inference/set", "inference/get", "inference/logs"] as const;
