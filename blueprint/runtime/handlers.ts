@@ -9,6 +9,7 @@ import { runPreflight } from "./preflight.js";
 import { RuntimeError } from "../state/runtime-error.js";
 import { egressCall } from "./egress-call.js";
 import { inferenceCall } from "./inference-call.js";
+import { followRoute, gatewayModelsFor } from "./gateway-models.js";
 import { RELAY_HOST, startHostRelay } from "./gateway-relay.js";
 import { createDockerClient } from "../sandbox/docker-client.js";
 import { daemonEgressPath, daemonHealth, stopDaemon } from "./daemon-client.js";
@@ -103,8 +104,19 @@ function driverFor(req: { stateDir: string; dockerHost?: string | undefined }): 
   } catch (e) {
     throw new RuntimeError("docker-host-invalid", (e as Error).message, "fix plugins.entries.nemoclaw.config.dockerHost");
   }
-  return new SandboxDriver({ docker, stateDir: req.stateDir, dockerHost: req.dockerHost, egress: daemonEgressPath(req.stateDir) });
+  return new SandboxDriver({ docker, stateDir: req.stateDir, dockerHost: req.dockerHost, egress: daemonEgressPath(req.stateDir), gatewayModels: gatewayModelsFor(req.stateDir) });
 }
+
+/**
+ * `inference.call`; after `inference/set`, a gateway sandbox's OpenClaw config follows the route
+ * (its primary provider entry changes with the route's shape, hot-applied by the gateway).
+ */
+const inferenceCallHandler: Handler<"inference.call"> = async (req) => {
+  const answer = await inferenceCall(req.stateDir, req.route, req.body);
+  if (req.route !== "inference/set") return answer;
+  const { sandbox } = answer as { sandbox: string };
+  return { ...(answer as object), ...(await followRoute(driverFor(req), sandbox)) };
+};
 
 const sandboxCreate: Handler<"sandbox.create"> = async (req, progress) => {
   const driver = driverFor(req);
@@ -310,7 +322,7 @@ const daemonStop: Handler<"daemon.stop"> = async (req) => ({ wasRunning: await s
 
 export const handlers: { [C in Request["command"]]: Handler<C> } = {
   "egress.call": (req) => egressCall(req),
-  "inference.call": (req) => inferenceCall(req.stateDir, req.route, req.body),
+  "inference.call": inferenceCallHandler,
   "credentials.add": credentialsAdd,
   doctor,
   "policy.check": policyCheck,

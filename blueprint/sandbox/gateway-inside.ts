@@ -12,6 +12,7 @@ import { ensureSecretFile } from "../state/caller-secret.js";
 import { sandboxDir } from "../state/paths.js";
 import { TOOL_WORKSPACE } from "../supervisor/tool-domain.js";
 import { PROXY_URL, SANDBOX_HOME } from "./container-spec.js";
+import { mergeGatewayModels, type GatewayModels } from "./gateway-models.js";
 
 export { toolShellArgv, TOOL_WORKSPACE } from "../supervisor/tool-domain.js";
 
@@ -43,9 +44,12 @@ export const GATEWAY_ENV: Readonly<Record<string, string>> = {
   OPENCLAW_EXEC_SHELL_SNAPSHOT: "0",
 };
 
-/** The config the gateway starts with: loopback, token auth, tools sandboxed by our backend. */
-export function gatewayConfig(token: string): string {
-  const config = {
+/**
+ * The config the gateway starts with: loopback, token auth, tools sandboxed by our backend, and,
+ * when the sandbox has an inference route, the router's provider entries (gateway-models.ts).
+ */
+export function gatewayConfig(token: string, models?: GatewayModels): string {
+  const base = {
     proxy: { proxyUrl: PROXY_URL },
     gateway: { mode: "local", bind: "loopback", port: GATEWAY_PORT, auth: { mode: "token", token } },
     agents: {
@@ -63,6 +67,7 @@ export function gatewayConfig(token: string): string {
     },
     plugins: { load: { paths: [TOOL_BACKEND_PLUGIN_DIR] }, entries: { "nemoclaw-tools": { enabled: true } } },
   };
+  const config = models ? mergeGatewayModels(base, models) : base;
   return `// Written by nemoclaw when the gateway sandbox first started. Holds the gateway's token:\n// readable by the gateway only, never by the processes its tools start.\n${JSON.stringify(config, null, 2)}\n`;
 }
 
