@@ -41,19 +41,20 @@ export interface StubOptions {
   execCommand?: string;
 }
 
-/** The text of the tool result the conversation ends with (OpenAI `tool` message or Anthropic `tool_result` block), if it does. */
+/**
+ * The tool results (OpenAI `tool` messages, Anthropic `tool_result` blocks) the conversation
+ * holds, joined, if it holds any.
+ */
 export function lastToolResult(body: Record<string, unknown>): string | undefined {
   const messages = Array.isArray(body.messages) ? (body.messages as Array<Record<string, unknown>>) : [];
-  const last = messages.at(-1);
-  if (!last) return undefined;
   const text = (content: unknown): string =>
     typeof content === "string" ? content : Array.isArray(content) ? content.map((c) => (typeof c === "string" ? c : text((c as Record<string, unknown>).text ?? (c as Record<string, unknown>).content ?? ""))).join("") : "";
-  if (last.role === "tool") return text(last.content);
-  if (last.role === "user" && Array.isArray(last.content)) {
-    const results = (last.content as Array<Record<string, unknown>>).filter((c) => c.type === "tool_result");
-    if (results.length > 0) return results.map((r) => text(r.content)).join("\n");
+  const results: string[] = [];
+  for (const m of messages) {
+    if (m.role === "tool") results.push(text(m.content));
+    else if (Array.isArray(m.content)) for (const c of m.content as Array<Record<string, unknown>>) if (c.type === "tool_result") results.push(text(c.content));
   }
-  return undefined;
+  return results.length > 0 ? results.join("\n") : undefined;
 }
 
 export interface StubServer {
