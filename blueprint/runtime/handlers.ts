@@ -16,6 +16,7 @@ import { daemonEgressPath, daemonHealth, stopDaemon } from "./daemon-client.js";
 import { endpointDestinations, listPresets } from "../policy/presets.js";
 import { buildContainerSpec, sandboxVolumeName } from "../sandbox/container-spec.js";
 import { SandboxDriver } from "../sandbox/driver.js";
+import { hostClientHint } from "../sandbox/gateway-inside.js";
 import { DEFAULT_BASE_IMAGE, imageExists, LAUNCHER_PATH, sandboxImageTag } from "../sandbox/image.js";
 import { composePolicy, policyFailure } from "../sandbox/sandbox-policy.js";
 import { controlSocketFile, daemonLogFile, sandboxPolicyFile, sandboxDir } from "../state/paths.js";
@@ -235,6 +236,7 @@ const sandboxGateway: Handler<"sandbox.gateway"> = async (req) => {
   const relay = await startHostRelay(driver.gatewaySocket(req.name), req.port);
   const port = (relay.address() as AddressInfo).port;
   process.stderr.write(`nemoclaw: gateway of sandbox ${req.name} on http://${RELAY_HOST}:${port} (relayed into the sandbox; Ctrl-C stops it)\n`);
+  process.stderr.write(hostClientHint(req.stateDir, req.name, port).map((line) => `nemoclaw: ${line}\n`).join(""));
   let stopping: Promise<unknown> | undefined;
   const stop = (): void => {
     stopping ??= driver.stop(req.name).catch(() => undefined);

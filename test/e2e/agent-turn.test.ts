@@ -5,9 +5,10 @@
 // host's own `openclaw agent` CLI against that port with the sandbox's gateway token from the
 // environment. The stub drives the turn: its first answer is an `exec` tool call, its second
 // (after the tool result) plain text.
-import { readFile, writeFile } from "node:fs/promises";
+import { readdir, readFile, writeFile } from "node:fs/promises";
 import type net from "node:net";
 import path from "node:path";
+import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CredentialStore } from "../../blueprint/credentials/store.js";
 import { inferenceLogFile, readInferenceEvents } from "../../blueprint/inference/audit.js";
@@ -17,9 +18,10 @@ import { startDaemon } from "../../blueprint/runtime/daemon.js";
 import { startHostRelay } from "../../blueprint/runtime/gateway-relay.js";
 import { followRoute, gatewayModelsFor } from "../../blueprint/runtime/gateway-models.js";
 import { sandboxContainerName } from "../../blueprint/sandbox/container-spec.js";
-import { GATEWAY_CONFIG } from "../../blueprint/sandbox/gateway-inside.js";
+import { GATEWAY_CONFIG, hostClientHint } from "../../blueprint/sandbox/gateway-inside.js";
 import { sandboxDir } from "../../blueprint/state/paths.js";
 import { createSandboxHarness, type SandboxHarness } from "../helpers/docker-sandbox.js";
+import { repoRoot } from "../helpers/node24.js";
 import { createOpenclawHome, type OpenclawHome } from "../helpers/openclaw.js";
 import { lastToolResult, startStub, type StubServer } from "../helpers/stub-models.js";
 
@@ -49,13 +51,26 @@ async function setRoute(body: Record<string, unknown>): Promise<string> {
   return (await followRoute(h.driver, name)).gatewayConfig;
 }
 
-/** `openclaw agent` on the host, against the relayed gateway; the token comes from the environment. */
-function agentTurn(message: string) {
-  return host.run(["agent", "--agent", "main", "--message", message, "--json", "--timeout", "240"], {
-    timeoutMs: 300_000,
-    env: { OPENCLAW_GATEWAY_URL: `ws://127.0.0.1:${port}`, OPENCLAW_GATEWAY_TOKEN: token },
+/**
+ * The host's `openclaw` CLI against the relayed gateway, set up exactly as `<name> gateway`
+ * tells the operator to (its printed export line, run by a shell): the token reaches the CLI
+ * through its environment, read from the host's token file.
+ */
+async function hostCli(args: readonly string[]) {
+  const exportLine = hostClientHint(h.stateDir, name, port).find((l) => l.trim().startsWith("export "));
+  if (!exportLine) throw new Error("no export line in the gateway verb's hint");
+  const r = await execa("/bin/sh", ["-c", `${exportLine.trim()} && exec "$0" "$@"`, path.join(repoRoot, "node_modules/.bin/openclaw"), ...args], {
+    env: host.env,
+    extendEnv: false,
+    reject: false,
+    all: true,
+    stdin: "ignore",
+    timeout: 300_000,
   });
+  return { exitCode: r.exitCode, stdout: String(r.stdout), all: String(r.all) };
 }
+
+const agentTurn = (message: string) => hostCli(["agent", "--agent", "main", "--message", message, "--json", "--timeout", "240"]);
 
 const inside = (command: string) => h.exec(name, ["sh", "-c", command]);
 /** "<pid> <start time>" of the gateway process inside (comm is cut at 15 characters). */
@@ -139,6 +154,20 @@ describe("an agent turn in a gateway sandbox, from the host's openclaw CLI", () 
     expect(calls.length).toBeGreaterThanOrEqual(seen.length);
     // The sandbox's own config never held the real key.
     expect((await inside(`cat ${GATEWAY_CONFIG}`)).stdout).not.toContain(REAL_OPENAI);
+    // The turn's session lives in the sandbox's gateway state; the host's OpenClaw has none.
+    expect((await inside("find /sandbox/.openclaw/agents/main -type f")).stdout).toContain("/sandbox/.openclaw/agents/main/");
+    const hostAgentFiles = await readdir(path.join(host.env.OPENCLAW_STATE_DIR ?? "", "agents"), { recursive: true }).catch((e: NodeJS.ErrnoException) => String(e.code));
+    expect(hostAgentFiles === "ENOENT" || hostAgentFiles.length === 0, String(hostAgentFiles)).toBe(true);
+  });
+
+  it("the host's other operator commands work the same way (approvals pending), and without the token they are refused", async () => {
+    const pending = await hostCli(["approvals", "pending", "--json"]);
+    expect(pending.exitCode, pending.all).toBe(0);
+    expect(() => JSON.parse(pending.stdout) as unknown).not.toThrow();
+    const refused = await host.run(["approvals", "pending", "--json"], { timeoutMs: 300_000, env: { OPENCLAW_GATEWAY_URL: `ws://127.0.0.1:${port}`, OPENCLAW_GATEWAY_TOKEN: "0".repeat(64) } });
+    expect(refused.exitCode).not.toBe(0);
+    expect(refused.all).toMatch(/unauthorized|token mismatch|auth/i);
+    expect(refused.all).not.toContain(token);
   });
 
   it("inference set to an Anthropic-shaped provider switches the running gateway's primary: the next turn goes to the other stub, no restart", async () => {
