@@ -10,12 +10,14 @@ import { RuntimeError } from "../state/runtime-error.js";
 import { egressCall } from "./egress-call.js";
 import { inferenceCall } from "./inference-call.js";
 import { overview } from "./overview.js";
+import { followRoute, gatewayModelsFor } from "./gateway-models.js";
 import { RELAY_HOST, startHostRelay } from "./gateway-relay.js";
 import { createDockerClient } from "../sandbox/docker-client.js";
 import { daemonEgressPath, daemonHealth, stopDaemon } from "./daemon-client.js";
 import { endpointDestinations, listPresets } from "../policy/presets.js";
 import { buildContainerSpec, sandboxVolumeName } from "../sandbox/container-spec.js";
 import { SandboxDriver } from "../sandbox/driver.js";
+import { hostClientHint } from "../sandbox/gateway-inside.js";
 import { DEFAULT_BASE_IMAGE, imageExists, LAUNCHER_PATH, sandboxImageTag } from "../sandbox/image.js";
 import { composePolicy, policyFailure } from "../sandbox/sandbox-policy.js";
 import { controlSocketFile, daemonLogFile, sandboxPolicyFile, sandboxDir } from "../state/paths.js";
@@ -104,8 +106,19 @@ function driverFor(req: { stateDir: string; dockerHost?: string | undefined }): 
   } catch (e) {
     throw new RuntimeError("docker-host-invalid", (e as Error).message, "fix plugins.entries.nemoclaw.config.dockerHost");
   }
-  return new SandboxDriver({ docker, stateDir: req.stateDir, dockerHost: req.dockerHost, egress: daemonEgressPath(req.stateDir) });
+  return new SandboxDriver({ docker, stateDir: req.stateDir, dockerHost: req.dockerHost, egress: daemonEgressPath(req.stateDir), gatewayModels: gatewayModelsFor(req.stateDir) });
 }
+
+/**
+ * `inference.call`; after `inference/set`, a gateway sandbox's OpenClaw config follows the route
+ * (its primary provider entry changes with the route's shape, hot-applied by the gateway).
+ */
+const inferenceCallHandler: Handler<"inference.call"> = async (req) => {
+  const answer = await inferenceCall(req.stateDir, req.route, req.body);
+  if (req.route !== "inference/set") return answer;
+  const { sandbox } = answer as { sandbox: string };
+  return { ...(answer as object), ...(await followRoute(driverFor(req), sandbox)) };
+};
 
 const sandboxCreate: Handler<"sandbox.create"> = async (req, progress) => {
   const driver = driverFor(req);
@@ -224,6 +237,7 @@ const sandboxGateway: Handler<"sandbox.gateway"> = async (req) => {
   const relay = await startHostRelay(driver.gatewaySocket(req.name), req.port);
   const port = (relay.address() as AddressInfo).port;
   process.stderr.write(`nemoclaw: gateway of sandbox ${req.name} on http://${RELAY_HOST}:${port} (relayed into the sandbox; Ctrl-C stops it)\n`);
+  process.stderr.write(hostClientHint(req.stateDir, req.name, port).map((line) => `nemoclaw: ${line}\n`).join(""));
   let stopping: Promise<unknown> | undefined;
   const stop = (): void => {
     stopping ??= driver.stop(req.name).catch(() => undefined);
@@ -317,7 +331,7 @@ const daemonStop: Handler<"daemon.stop"> = async (req) => ({ wasRunning: await s
 
 export const handlers: { [C in Request["command"]]: Handler<C> } = {
   "egress.call": (req) => egressCall(req),
-  "inference.call": (req) => inferenceCall(req.stateDir, req.route, req.body),
+  "inference.call": inferenceCallHandler,
   "credentials.add": credentialsAdd,
   doctor,
   "policy.check": policyCheck,

@@ -76,7 +76,13 @@ const RouteView = z.strictObject({
   /** The OpenClaw provider entry the sandbox's config makes primary for this route's shape. */
   primary: z.string(),
 });
-export const InferenceSetResult = ok({ sandbox: z.string(), ...RouteView.shape, warnings: z.array(z.string()) });
+export const InferenceSetResult = ok({
+  sandbox: z.string(),
+  ...RouteView.shape,
+  warnings: z.array(z.string()),
+  /** A gateway sandbox's OpenClaw config followed the route (added by the runtime, not the daemon). */
+  gatewayConfig: z.enum(["updated", "unchanged", "at-next-start", "no-gateway"]).optional(),
+});
 export const InferenceGetRequest = z.strictObject({ sandbox: SandboxNameSchema });
 export const InferenceGetResult = ok({ sandbox: z.string(), current: RouteView.nullable() });
 export const InferenceLogsRequest = z.strictObject({ sandbox: SandboxNameSchema, limit: z.number().int().positive().max(100_000).default(200) });

@@ -52,7 +52,7 @@ const sandbox = { ...target, name: SandboxName };
 export const RequestSchema = z.discriminatedUnion("command", [
   z.object({ command: z.literal("egress.call"), ...EgressCallRequestFields }).strict(),
   z
-    .object({ command: z.literal("inference.call"), stateDir: z.string().min(1), route: z.enum(INFERENCE_CALL_ROUTES), body: z.record(z.string(), z.unknown()) })
+    .object({ command: z.literal("inference.call"), stateDir: z.string().min(1), dockerHost: z.string().optional(), route: z.enum(INFERENCE_CALL_ROUTES), body: z.record(z.string(), z.unknown()) })
     .strict(),
   z
     .object({

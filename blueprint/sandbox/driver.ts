@@ -46,6 +46,7 @@ import { composePolicy, policyText, readStoredPolicy, sandboxSettings, staticCha
 import { ensureStagedVolume } from "./staged-volume.js";
 import { mkdir, chmod } from "node:fs/promises";
 import { ensureGatewayToken, gatewayCommand, gatewayConfig, GATEWAY_CONFIG, GATEWAY_ENV, GATEWAY_PORT, GATEWAY_RELAY_SOCKET, hostRelayDir } from "./gateway-inside.js";
+import { rewriteGatewayModels, type GatewayModels } from "./gateway-models.js";
 import { containerState, readStatus, type ContainerState, type SandboxStatus } from "./status.js";
 
 export type { ExecIo } from "./container-io.js";
@@ -64,6 +65,11 @@ export interface DriverOptions {
   dockerHost?: string | undefined;
   /** Who serves the sandboxes' egress path (the runtime's daemon). Default: nobody (egress closed). */
   egress?: EgressPath;
+  /**
+   * The model providers a gateway sandbox's OpenClaw config carries (from its inference route;
+   * the runtime knows the router). Default: none, the config names no model.
+   */
+  gatewayModels?: (name: string) => Promise<GatewayModels | undefined>;
 }
 
 export interface CreateOptions {
@@ -102,6 +108,7 @@ export class SandboxDriver {
   readonly registry: SandboxRegistry;
   readonly #dockerHost: string | undefined;
   readonly #egress: EgressPath;
+  readonly #gatewayModels: (name: string) => Promise<GatewayModels | undefined>;
 
   constructor(options: DriverOptions) {
     this.docker = options.docker;
@@ -109,6 +116,7 @@ export class SandboxDriver {
     this.registry = new SandboxRegistry(this.stateDir);
     this.#dockerHost = options.dockerHost;
     this.#egress = options.egress ?? CLOSED_EGRESS;
+    this.#gatewayModels = options.gatewayModels ?? (async () => undefined);
   }
 
   /** Fails with how to start Docker when the engine does not answer. */
@@ -284,7 +292,25 @@ export class SandboxDriver {
     await mkdir(relayDir, { recursive: true, mode: 0o700 });
     await chmod(relayDir, 0o700);
     const token = await ensureGatewayToken(this.stateDir, record.name);
-    return { relayDir, config: { port: GATEWAY_PORT, socket: GATEWAY_RELAY_SOCKET, seed: { path: GATEWAY_CONFIG, content: gatewayConfig(token) } } };
+    const models = await this.#gatewayModels(record.name);
+    return { relayDir, config: { port: GATEWAY_PORT, socket: GATEWAY_RELAY_SOCKET, seed: { path: GATEWAY_CONFIG, content: gatewayConfig(token, models) } } };
+  }
+
+  /**
+   * Brings a running gateway sandbox's OpenClaw config in line with its inference route (the
+   * provider entries and which is primary); the gateway hot-applies the change. Resolves
+   * whether anything was written: false for a stopped sandbox (the next `start` does it), a
+   * sandbox without a gateway or without a route.
+   */
+  async syncGatewayModels(name: string): Promise<{ changed: boolean; live: boolean }> {
+    const record = await this.registry.get(name);
+    if (!record.gateway || !record.openclaw) return { changed: false, live: false };
+    const models = await this.#gatewayModels(name);
+    if (!models) return { changed: false, live: false };
+    await this.assertDocker();
+    if (!(await this.#inspect(name))?.State.Running) return { changed: false, live: false };
+    const changed = await rewriteGatewayModels((command, io) => this.exec(name, command, io), { name, openclawEntry: record.openclaw.entry, configPath: GATEWAY_CONFIG }, models);
+    return { changed, live: true };
   }
 
   /** Host path of a gateway sandbox's relay socket (connect to reach its gateway). */
@@ -363,6 +389,8 @@ export class SandboxDriver {
     }
     progress("start", "starting the supervisor and the workload");
     await startAndWait(this.docker, this.#container(name), name);
+    // The route may have changed while the sandbox was stopped; the config outlives containers.
+    if (record.gateway) await this.syncGatewayModels(name);
     return { recreated, alreadyRunning: false };
   }
 

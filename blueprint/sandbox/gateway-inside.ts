@@ -12,6 +12,7 @@ import { ensureSecretFile } from "../state/caller-secret.js";
 import { sandboxDir } from "../state/paths.js";
 import { TOOL_WORKSPACE } from "../supervisor/tool-domain.js";
 import { PROXY_URL, SANDBOX_HOME } from "./container-spec.js";
+import { mergeGatewayModels, type GatewayModels } from "./gateway-models.js";
 
 export { toolShellArgv, TOOL_WORKSPACE } from "../supervisor/tool-domain.js";
 
@@ -43,9 +44,12 @@ export const GATEWAY_ENV: Readonly<Record<string, string>> = {
   OPENCLAW_EXEC_SHELL_SNAPSHOT: "0",
 };
 
-/** The config the gateway starts with: loopback, token auth, tools sandboxed by our backend. */
-export function gatewayConfig(token: string): string {
-  const config = {
+/**
+ * The config the gateway starts with: loopback, token auth, tools sandboxed by our backend, and,
+ * when the sandbox has an inference route, the router's provider entries (gateway-models.ts).
+ */
+export function gatewayConfig(token: string, models?: GatewayModels): string {
+  const base = {
     proxy: { proxyUrl: PROXY_URL },
     gateway: { mode: "local", bind: "loopback", port: GATEWAY_PORT, auth: { mode: "token", token } },
     agents: {
@@ -63,16 +67,34 @@ export function gatewayConfig(token: string): string {
     },
     plugins: { load: { paths: [TOOL_BACKEND_PLUGIN_DIR] }, entries: { "nemoclaw-tools": { enabled: true } } },
   };
+  const config = models ? mergeGatewayModels(base, models) : base;
   return `// Written by nemoclaw when the gateway sandbox first started. Holds the gateway's token:\n// readable by the gateway only, never by the processes its tools start.\n${JSON.stringify(config, null, 2)}\n`;
 }
 
-function tokenFile(stateDir: string, name: string): string {
+/** The gateway's token on the host (0600): what the operator's own `openclaw` CLI authenticates with. */
+export function gatewayTokenFile(stateDir: string, name: string): string {
   return path.join(sandboxDir(stateDir, name), "gateway.token");
 }
 
 /** The gateway's token, made on the host (0600) when the sandbox has none. */
 export function ensureGatewayToken(stateDir: string, name: string): Promise<string> {
-  return ensureSecretFile(tokenFile(stateDir, name), "gateway token");
+  return ensureSecretFile(gatewayTokenFile(stateDir, name), "gateway token");
+}
+
+/**
+ * How the host's `openclaw agent|tui|approvals …` reach the relayed gateway: OpenClaw's
+ * connection variables, the token read from its file into the environment of each short-lived
+ * CLI call (never an argv, never the operator's config). With OPENCLAW_GATEWAY_URL set, OpenClaw
+ * takes credentials from the environment only, so a host config's own gateway.auth.token
+ * cannot shadow the sandbox's (docs/gateway/remote.md, "Credential precedence").
+ */
+export function hostClientHint(stateDir: string, name: string, port: number): string[] {
+  const quoted = `'${gatewayTokenFile(stateDir, name).replaceAll("'", `'\\''`)}'`;
+  return [
+    "from this host, OpenClaw's CLI reaches it with the sandbox's token in its environment:",
+    `  export OPENCLAW_GATEWAY_URL=ws://127.0.0.1:${port} OPENCLAW_GATEWAY_TOKEN="$(cat ${quoted})"`,
+    '  openclaw agent --agent main -m "hello"   |   openclaw tui   |   openclaw approvals pending',
+  ];
 }
 
 /** Host folder of the relay socket: <run dir>/gateway. */

@@ -15,7 +15,7 @@ type Event = z.infer<Routes["InferenceLogsResult"]>["events"][number];
 
 /** One `inference.call` to the runtime (the daemon's credential and inference routes). */
 export function runInferenceCall<T>(config: ResolvedConfig, route: Route, body: Record<string, unknown>, schema: (r: Routes) => z.ZodType<T>): Promise<T> {
-  return runBlueprint({ command: "inference.call", stateDir: config.stateDir, route, body }, (p) => schema(p.InferenceRoutes));
+  return runBlueprint({ command: "inference.call", stateDir: config.stateDir, ...(config.dockerHost ? { dockerHost: config.dockerHost } : {}), route, body }, (p) => schema(p.InferenceRoutes));
 }
 
 export async function inferenceProviders(config: ResolvedConfig, opts: { json?: boolean }): Promise<void> {
@@ -46,6 +46,13 @@ function viewFields(v: View): Array<[string, string]> {
   ];
 }
 
+/** What `inference set` did to a gateway sandbox's OpenClaw config. */
+const GATEWAY_CONFIG_STATE = {
+  updated: "primary model switched in the sandbox's gateway config (hot-reloaded, no restart)",
+  unchanged: "the sandbox's gateway config already names this shape's provider entry",
+  "at-next-start": "the sandbox is stopped: its gateway config follows when it starts",
+} as const;
+
 export async function inferenceSet(
   config: ResolvedConfig,
   sandbox: string,
@@ -67,7 +74,8 @@ export async function inferenceSet(
     printJson(r);
     return;
   }
-  const text = renderFields(`Inference route of ${sandbox} set (in force on its next request)`, viewFields(r));
+  const followed = r.gatewayConfig === undefined || r.gatewayConfig === "no-gateway" ? [] : [["OpenClaw config", GATEWAY_CONFIG_STATE[r.gatewayConfig]] as [string, string]];
+  const text = renderFields(`Inference route of ${sandbox} set (in force on its next request)`, [...viewFields(r), ...followed]);
   process.stdout.write(`${text}\n${r.warnings.map((w) => `\n  Warning: ${w}`).join("")}\n`);
 }
 

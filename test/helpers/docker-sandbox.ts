@@ -9,7 +9,7 @@ import { PassThrough } from "node:stream";
 import { startDaemon, type Daemon } from "../../blueprint/runtime/daemon.js";
 import { daemonEgressPath, stopDaemon } from "../../blueprint/runtime/daemon-client.js";
 import { refuseAllEgress } from "./refuse-all-egress.js";
-import { SandboxDriver, type CreateOptions } from "../../blueprint/sandbox/driver.js";
+import { SandboxDriver, type CreateOptions, type DriverOptions } from "../../blueprint/sandbox/driver.js";
 import type { SandboxRecord } from "../../blueprint/sandbox/registry.js";
 import { BASE_IMAGE, dockerClient, ensureSandboxImage } from "./docker-images.js";
 import { probeDir } from "./docker-probe.js";
@@ -32,12 +32,14 @@ export interface SandboxHarness {
   dispose(): Promise<void>;
 }
 
-export async function createSandboxHarness(options: { daemon?: boolean } = {}): Promise<SandboxHarness> {
+/** gatewayModelsFor: the driver's gatewayModels option for the harness's state dir (the runtime's is runtime/gateway-models.ts). */
+export async function createSandboxHarness(options: { daemon?: boolean; gatewayModelsFor?: (stateDir: string) => DriverOptions["gatewayModels"] } = {}): Promise<SandboxHarness> {
   const docker = dockerClient();
   await ensureSandboxImage(docker);
   const stateDir = await mkdtemp(path.join(os.tmpdir(), "nemoclaw-state-"));
   // The egress path as the runtime wires it: this state dir's daemon (the in-process one below).
-  const driver = new SandboxDriver({ docker, stateDir, egress: daemonEgressPath(stateDir) });
+  const gatewayModels = options.gatewayModelsFor?.(stateDir);
+  const driver = new SandboxDriver({ docker, stateDir, egress: daemonEgressPath(stateDir), ...(gatewayModels ? { gatewayModels } : {}) });
   const names = new Set<string>();
   const harness: SandboxHarness = {
     stateDir,

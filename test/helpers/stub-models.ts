@@ -33,6 +33,28 @@ export interface StubOptions {
   hold?: boolean;
   /** Tag put in every answer's text, to tell stubs apart. */
   tag?: string;
+  /**
+   * Drive an agent turn: a chat request whose conversation does not end in a tool result is
+   * answered with one `exec` tool call running this command (no text); one that does end in a
+   * tool result is answered with text only. Overrides `toolCall`.
+   */
+  execCommand?: string;
+}
+
+/**
+ * The tool results (OpenAI `tool` messages, Anthropic `tool_result` blocks) the conversation
+ * holds, joined, if it holds any.
+ */
+export function lastToolResult(body: Record<string, unknown>): string | undefined {
+  const messages = Array.isArray(body.messages) ? (body.messages as Array<Record<string, unknown>>) : [];
+  const text = (content: unknown): string =>
+    typeof content === "string" ? content : Array.isArray(content) ? content.map((c) => (typeof c === "string" ? c : text((c as Record<string, unknown>).text ?? (c as Record<string, unknown>).content ?? ""))).join("") : "";
+  const results: string[] = [];
+  for (const m of messages) {
+    if (m.role === "tool") results.push(text(m.content));
+    else if (Array.isArray(m.content)) for (const c of m.content as Array<Record<string, unknown>>) if (c.type === "tool_result") results.push(text(c.content));
+  }
+  return results.length > 0 ? results.join("\n") : undefined;
 }
 
 export interface StubServer {
@@ -113,6 +135,14 @@ export async function startStub(kind: "openai" | "anthropic", options: StubOptio
   };
 }
 
+/** A tool-call id unique per request (agents reject repeated ids within one conversation). */
+let served = 0;
+const ids = new WeakMap<StubRequest, number>();
+function requestsSeen(record: StubRequest): number {
+  if (!ids.has(record)) ids.set(record, ++served);
+  return ids.get(record) as number;
+}
+
 function write(res: http.ServerResponse, record: StubRequest, text: string): void {
   if (res.destroyed) return;
   record.chunkTimes.push(performance.now());
@@ -159,6 +189,11 @@ async function answer(kind: "openai" | "anthropic", o: StubOptions, record: Stub
     return;
   }
   const stream = record.body.stream === true;
+  // An agent turn: first a tool call, then, once its result came back, text only.
+  const exec = o.execCommand !== undefined && lastToolResult(record.body) === undefined ? JSON.stringify({ command: o.execCommand }) : undefined;
+  const toolArgs = exec ?? '{"command":"ls"}';
+  const withTool = o.execCommand !== undefined ? exec !== undefined : o.toolCall !== false;
+  const texts = exec !== undefined ? 0 : n;
   if (kind === "openai" && path === "/v1/responses") {
     if (!stream) return json(res, record, 200, { id: "resp_1", object: "response", model, output: [{ type: "message", content: [{ type: "output_text", text: `${tag} says hi` }] }], usage: { input_tokens: 9, output_tokens: 4 } });
     res.writeHead(200, { "content-type": "text/event-stream" });
@@ -177,20 +212,25 @@ async function answer(kind: "openai" | "anthropic", o: StubOptions, record: Stub
         id: "chatcmpl-1",
         object: "chat.completion",
         model,
-        choices: [{ index: 0, message: { role: "assistant", content: `${tag} says hi` }, finish_reason: "stop" }],
+        choices: [
+          exec !== undefined
+            ? { index: 0, message: { role: "assistant", content: null, tool_calls: [{ id: `call_${requestsSeen(record)}`, type: "function", function: { name: "exec", arguments: toolArgs } }] }, finish_reason: "tool_calls" }
+            : { index: 0, message: { role: "assistant", content: `${tag} says hi` }, finish_reason: "stop" },
+        ],
         usage: { prompt_tokens: 12, completion_tokens: 3, total_tokens: 15 },
       });
     }
     res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache", "set-cookie": "stub=1" });
     const chunk = (delta: unknown, finish: string | null = null) => `data: ${JSON.stringify({ id: "chatcmpl-1", object: "chat.completion.chunk", model, choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
-    for (let i = 0; i < n; i++) {
+    if (texts === 0) write(res, record, chunk({ role: "assistant", content: "" }));
+    for (let i = 0; i < texts; i++) {
       await pace(i);
       write(res, record, chunk(i === 0 ? { role: "assistant", content: `${tag}-${i} ` } : { content: `${tag}-${i} ` }));
     }
-    if (o.toolCall !== false) {
-      write(res, record, chunk({ tool_calls: [{ index: 0, id: "call_1", type: "function", function: { name: "exec", arguments: '{"command":"ls"}' } }] }));
+    if (withTool) {
+      write(res, record, chunk({ tool_calls: [{ index: 0, id: `call_${requestsSeen(record)}`, type: "function", function: { name: "exec", arguments: toolArgs } }] }));
     }
-    write(res, record, chunk({}, o.toolCall !== false ? "tool_calls" : "stop"));
+    write(res, record, chunk({}, withTool ? "tool_calls" : "stop"));
     write(res, record, `data: ${JSON.stringify({ id: "chatcmpl-1", object: "chat.completion.chunk", model, choices: [], usage: { prompt_tokens: 12, completion_tokens: n, total_tokens: 12 + n } })}\n\n`);
     write(res, record, "data: [DONE]\n\n");
     res.end();
@@ -199,23 +239,27 @@ async function answer(kind: "openai" | "anthropic", o: StubOptions, record: Stub
   }
   if (kind === "anthropic" && path === "/v1/messages") {
     if (!stream) {
-      return json(res, record, 200, { id: "msg_1", type: "message", role: "assistant", model, content: [{ type: "text", text: `${tag} says hi` }], stop_reason: "end_turn", usage: { input_tokens: 10, output_tokens: 4 } });
+      const content = exec !== undefined ? [{ type: "tool_use", id: `toolu_${requestsSeen(record)}`, name: "exec", input: JSON.parse(toolArgs) as unknown }] : [{ type: "text", text: `${tag} says hi` }];
+      return json(res, record, 200, { id: "msg_1", type: "message", role: "assistant", model, content, stop_reason: exec !== undefined ? "tool_use" : "end_turn", usage: { input_tokens: 10, output_tokens: 4 } });
     }
     res.writeHead(200, { "content-type": "text/event-stream" });
     const ev = (type: string, data: unknown) => `event: ${type}\ndata: ${JSON.stringify({ type, ...(data as object) })}\n\n`;
     write(res, record, ev("message_start", { message: { id: "msg_1", type: "message", role: "assistant", model, content: [], usage: { input_tokens: 10, output_tokens: 1 } } }));
-    write(res, record, ev("content_block_start", { index: 0, content_block: { type: "text", text: "" } }));
-    for (let i = 0; i < n; i++) {
-      await pace(i);
-      write(res, record, ev("content_block_delta", { index: 0, delta: { type: "text_delta", text: `${tag}-${i} ` } }));
+    const toolIndex = texts > 0 ? 1 : 0;
+    if (texts > 0) {
+      write(res, record, ev("content_block_start", { index: 0, content_block: { type: "text", text: "" } }));
+      for (let i = 0; i < texts; i++) {
+        await pace(i);
+        write(res, record, ev("content_block_delta", { index: 0, delta: { type: "text_delta", text: `${tag}-${i} ` } }));
+      }
+      write(res, record, ev("content_block_stop", { index: 0 }));
     }
-    write(res, record, ev("content_block_stop", { index: 0 }));
-    if (o.toolCall !== false) {
-      write(res, record, ev("content_block_start", { index: 1, content_block: { type: "tool_use", id: "toolu_1", name: "exec", input: {} } }));
-      write(res, record, ev("content_block_delta", { index: 1, delta: { type: "input_json_delta", partial_json: '{"command":"ls"}' } }));
-      write(res, record, ev("content_block_stop", { index: 1 }));
+    if (withTool) {
+      write(res, record, ev("content_block_start", { index: toolIndex, content_block: { type: "tool_use", id: `toolu_${requestsSeen(record)}`, name: "exec", input: {} } }));
+      write(res, record, ev("content_block_delta", { index: toolIndex, delta: { type: "input_json_delta", partial_json: toolArgs } }));
+      write(res, record, ev("content_block_stop", { index: toolIndex }));
     }
-    write(res, record, ev("message_delta", { delta: { stop_reason: o.toolCall !== false ? "tool_use" : "end_turn" }, usage: { output_tokens: n } }));
+    write(res, record, ev("message_delta", { delta: { stop_reason: withTool ? "tool_use" : "end_turn" }, usage: { output_tokens: n } }));
     write(res, record, ev("message_stop", {}));
     res.end();
     record.completed = true;
