@@ -8,6 +8,7 @@ import { notAvailableYet } from "./not-yet.js";
 import { approvalsDecide, approvalsList } from "./egress.js";
 import { credentialsAdd, credentialsList, credentialsRemove } from "./credentials.js";
 import { inferenceProviders } from "./inference.js";
+import { launchDisable, launchEnable } from "./launch.js";
 import { daemonStatus, daemonStop, sandboxCreate, sandboxList, sandboxVerb } from "./sandbox.js";
 
 type Registrar = Parameters<OpenClawPluginApi["registerCli"]>[0];
@@ -150,6 +151,19 @@ export function registerNemoclawCli(program: Program, pluginConfig: unknown): vo
     .argument("<name>")
     .option("--json", "machine-readable output")
     .action(action(async (name: string, opts: { json?: boolean }) => credentialsRemove(config(), name, opts)));
+
+  const launch = root.command("launch").description("Where `openclaw gateway` runs: inside a --gateway sandbox (enable) or on the host (disable)");
+  launch
+    .command("enable")
+    .description("`openclaw gateway [run]` and the installed service run the gateway inside this sandbox")
+    .argument("<name>", "a sandbox made with `sandbox create <name> --gateway`")
+    .option("--json", "machine-readable output")
+    .action(action(async (name: string, opts: { json?: boolean }) => launchEnable(name, opts)));
+  launch
+    .command("disable")
+    .description("The gateway runs on the host again, unsandboxed (warned about on every launch)")
+    .option("--json", "machine-readable output")
+    .action(action(async (opts: { json?: boolean }) => launchDisable(config(), opts)));
 
   const later: Array<[string, string]> = [
     ["onboard", "Set up inference, policy and a sandbox in one guided step"],
