@@ -13,7 +13,7 @@ import { RELAY_HOST, startHostRelay } from "./gateway-relay.js";
 import { createDockerClient } from "../sandbox/docker-client.js";
 import { daemonEgressPath, daemonHealth, stopDaemon } from "./daemon-client.js";
 import { endpointDestinations, listPresets } from "../policy/presets.js";
-import { buildContainerSpec, sandboxVolumeName } from "../sandbox/container-spec.js";
+import { buildContainerSpec, sandboxContainerName, sandboxVolumeName } from "../sandbox/container-spec.js";
 import { SandboxDriver } from "../sandbox/driver.js";
 import { DEFAULT_BASE_IMAGE, imageExists, LAUNCHER_PATH, sandboxImageTag } from "../sandbox/image.js";
 import { composePolicy, policyFailure } from "../sandbox/sandbox-policy.js";
@@ -231,7 +231,12 @@ const sandboxGateway: Handler<"sandbox.gateway"> = async (req) => {
   process.on("SIGTERM", stop);
   const abort = new AbortController();
   try {
-    const logs = driver.logs(req.name, { follow: true, stdout: process.stdout, stderr: process.stderr, signal: abort.signal }).catch(() => undefined);
+    // This run of the container only: a stopped sandbox's log still holds its earlier runs.
+    const startedAt = Date.parse((await driver.docker.getContainer(sandboxContainerName(req.name)).inspect()).State.StartedAt);
+    const since = Number.isFinite(startedAt) ? Math.floor(startedAt / 1000) : undefined;
+    const logs = driver
+      .logs(req.name, { follow: true, ...(since ? { since } : {}), stdout: process.stdout, stderr: process.stderr, signal: abort.signal })
+      .catch(() => undefined);
     const exitCode = await driver.wait(req.name);
     abort.abort();
     await logs;
