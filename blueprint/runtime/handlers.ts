@@ -10,6 +10,7 @@ import { RuntimeError } from "../state/runtime-error.js";
 import { egressCall } from "./egress-call.js";
 import { inferenceCall } from "./inference-call.js";
 import { RELAY_HOST, startHostRelay } from "./gateway-relay.js";
+import { gatewayStart, gatewayStop } from "./gateway-background.js";
 import { createDockerClient } from "../sandbox/docker-client.js";
 import { daemonEgressPath, daemonHealth, stopDaemon } from "./daemon-client.js";
 import { endpointDestinations, listPresets } from "../policy/presets.js";
@@ -331,6 +332,8 @@ export const handlers: { [C in Request["command"]]: Handler<C> } = {
   "sandbox.connect": sandboxConnect,
   "sandbox.logs": sandboxLogs,
   "sandbox.gateway": sandboxGateway,
+  "gateway.start": (req, progress) => gatewayStart(driverFor(req), req, progress),
+  "gateway.stop": (req) => gatewayStop(driverFor(req), req),
   "daemon.status": daemonStatus,
   "daemon.stop": daemonStop,
 };
