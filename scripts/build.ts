@@ -109,8 +109,9 @@ await rm(dist, { recursive: true, force: true });
 const [plugin, runtime, supervisor] = await Promise.all([
   build({
     ...common,
-    entryPoints: ["src/index.ts"],
-    outfile: "dist/src/index.js",
+    // index.js is the plugin; launch.js the step the host gateway process execve's into (src/launch/).
+    entryPoints: { index: "src/index.ts", launch: "src/launch/exec-gateway.ts" },
+    outdir: "dist/src",
     // The SDK is the host's: the plugin must talk to the OpenClaw that loaded it.
     external: ["openclaw", "openclaw/*"],
     plugins: [zodEnglishOnly],

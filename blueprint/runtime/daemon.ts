@@ -37,6 +37,7 @@ import { buildPlaceholderIndex } from "../credentials/substitute.js";
 import { InferenceRouter } from "../inference/router.js";
 import { ROUTER_HOST } from "../inference/endpoints.js";
 import { mountInferenceRoutes } from "./inference-routes.js";
+import { mountRelayRoutes } from "./relay-routes.js";
 
 export interface DaemonOptions {
   stateDir: string;
@@ -164,6 +165,8 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const egressName = options.egress === undefined ? "gateway" : "custom";
   const egress: EgressHandler = typeof factory === "function" ? await factory(context) : factory;
 
+  const relays = mountRelayRoutes(router, stateDir, log);
+
   const serve = async (name: string): Promise<void> => {
     const socketPath = proxySocketFile(stateDir, name);
     const existing = proxies.get(name);
@@ -186,6 +189,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
 
   const release = async (name: string): Promise<void> => {
     const server = proxies.get(name);
+    await relays.closeOne(name);
     if (!server) return;
     proxies.delete(name);
     await closeServer(server);
@@ -201,6 +205,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       control.closeAllConnections();
       await closeServer(control);
       await unlink(controlSocketFile(stateDir)).catch(() => undefined);
+      await relays.close();
       for (const name of [...proxies.keys()]) await release(name);
       await egress.close();
       await inference.close();

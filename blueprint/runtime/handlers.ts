@@ -12,10 +12,11 @@ import { inferenceCall } from "./inference-call.js";
 import { overview } from "./overview.js";
 import { followRoute, gatewayModelsFor } from "./gateway-models.js";
 import { RELAY_HOST, startHostRelay } from "./gateway-relay.js";
+import { gatewayStart, gatewayStop } from "./gateway-background.js";
 import { createDockerClient } from "../sandbox/docker-client.js";
 import { daemonEgressPath, daemonHealth, stopDaemon } from "./daemon-client.js";
 import { endpointDestinations, listPresets } from "../policy/presets.js";
-import { buildContainerSpec, sandboxVolumeName } from "../sandbox/container-spec.js";
+import { buildContainerSpec, sandboxContainerName, sandboxVolumeName } from "../sandbox/container-spec.js";
 import { SandboxDriver } from "../sandbox/driver.js";
 import { hostClientHint } from "../sandbox/gateway-inside.js";
 import { DEFAULT_BASE_IMAGE, imageExists, LAUNCHER_PATH, sandboxImageTag } from "../sandbox/image.js";
@@ -246,7 +247,12 @@ const sandboxGateway: Handler<"sandbox.gateway"> = async (req) => {
   process.on("SIGTERM", stop);
   const abort = new AbortController();
   try {
-    const logs = driver.logs(req.name, { follow: true, stdout: process.stdout, stderr: process.stderr, signal: abort.signal }).catch(() => undefined);
+    // This run of the container only: a stopped sandbox's log still holds its earlier runs.
+    const startedAt = Date.parse((await driver.docker.getContainer(sandboxContainerName(req.name)).inspect()).State.StartedAt);
+    const since = Number.isFinite(startedAt) ? Math.floor(startedAt / 1000) : undefined;
+    const logs = driver
+      .logs(req.name, { follow: true, ...(since ? { since } : {}), stdout: process.stdout, stderr: process.stderr, signal: abort.signal })
+      .catch(() => undefined);
     const exitCode = await driver.wait(req.name);
     abort.abort();
     await logs;
@@ -347,6 +353,8 @@ export const handlers: { [C in Request["command"]]: Handler<C> } = {
   "sandbox.connect": sandboxConnect,
   "sandbox.logs": sandboxLogs,
   "sandbox.gateway": sandboxGateway,
+  "gateway.start": (req, progress) => gatewayStart(driverFor(req), req, progress),
+  "gateway.stop": (req) => gatewayStop(driverFor(req), req),
   "daemon.status": daemonStatus,
   overview: overviewHandler,
   "daemon.stop": daemonStop,

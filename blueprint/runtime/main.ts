@@ -53,10 +53,37 @@ async function main(argv: readonly string[]): Promise<number> {
   }
 }
 
+/**
+ * `node main.js launch '<sandbox.gateway request>'`: what the operator's `openclaw gateway`
+ * becomes (src/launch/). No plugin reads an answer: output is for a person or a journal, and
+ * the exit code is the sandboxed gateway's (78, "do not restart", for a launch that cannot work).
+ */
+async function launch(arg: string | undefined): Promise<number> {
+  let request: Extract<Request, { command: "sandbox.gateway" }>;
+  try {
+    const parsed = RequestSchema.parse(JSON.parse(arg ?? ""));
+    if (parsed.command !== "sandbox.gateway") throw new Error(`launch runs sandbox.gateway, not ${parsed.command}`);
+    request = parsed;
+  } catch (e) {
+    process.stderr.write(`nemoclaw: the runtime did not understand its launch request: ${(e as Error).message.split("\n")[0]}\n  reinstall nemoclaw\n`);
+    return 78;
+  }
+  const { handlers } = await import("./handlers.js");
+  try {
+    return ((await handlers["sandbox.gateway"](request, () => undefined)) as { exitCode: number }).exitCode;
+  } catch (e) {
+    if (!(e instanceof RuntimeError)) throw e;
+    process.stderr.write(`nemoclaw: ${e.message}\n${e.hint ? `  ${e.hint}\n` : ""}`);
+    return 78;
+  }
+}
+
 const args = process.argv.slice(2);
 if (args[0] === "daemon") {
   const { runDaemonMain } = await import("./daemon.js");
   process.exitCode = await runDaemonMain(args[1]);
+} else if (args[0] === "launch") {
+  process.exit(await launch(args[1]));
 } else {
   const code = await main(args);
   const command = (() => {

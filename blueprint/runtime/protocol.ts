@@ -113,6 +113,17 @@ export const RequestSchema = z.discriminatedUnion("command", [
   z.object({ command: z.literal("sandbox.connect"), ...sandbox }).strict(),
   /** Foreground: a gateway sandbox started, its port relayed to the host's 127.0.0.1:<port>, its output streamed. */
   z.object({ command: z.literal("sandbox.gateway"), ...sandbox, port: z.number().int().min(0).max(65535) }).strict(),
+  /** Background: the gateway sandbox started and its port relayed by the daemon (relay-routes.ts) until gateway.stop. */
+  z
+    .object({
+      command: z.literal("gateway.start"),
+      ...sandbox,
+      port: z.number().int().min(0).max(65535),
+      /** How long to wait for the relayed gateway's /readyz (0: do not wait). */
+      readyTimeoutMs: z.number().int().nonnegative(),
+    })
+    .strict(),
+  z.object({ command: z.literal("gateway.stop"), ...sandbox }).strict(),
   z
     .object({ command: z.literal("sandbox.logs"), ...sandbox, follow: z.boolean(), tail: z.number().int().positive().optional() })
     .strict(),
@@ -273,6 +284,13 @@ export const SandboxPolicyApplyResultSchema = z
 /** exec and connect: the command's own exit code, for the plugin to exit with. */
 export const SandboxExecResultSchema = z.object({ exitCode: z.number().int() }).strict();
 export const SandboxLogsResultSchema = z.object({ name: z.string() }).strict();
+
+export const GatewayStartResultSchema = z
+  .object({ name: z.string(), port: z.number().int(), url: z.string(), ready: z.boolean(), alreadyRunning: z.boolean() })
+  .strict();
+export type GatewayStartResult = z.infer<typeof GatewayStartResultSchema>;
+export const GatewayStopResultSchema = z.object({ name: z.string(), wasRunning: z.boolean(), relayClosed: z.boolean() }).strict();
+export type GatewayStopResult = z.infer<typeof GatewayStopResultSchema>;
 
 export const DaemonStatusResultSchema = z
   .object({

@@ -20,6 +20,8 @@ export interface ExecIo {
 export interface LogsOptions {
   follow: boolean;
   tail?: number;
+  /** Only output since this time (unix seconds): one container run's, not earlier runs'. */
+  since?: number;
   stdout: Writable;
   stderr: Writable;
   signal?: AbortSignal;
@@ -71,7 +73,7 @@ export async function captureOutput(run: (io: ExecIo) => Promise<number>): Promi
 
 /** The container's output (the supervisor's and the workload's); with follow, until it stops or `signal` aborts. */
 export async function streamLogs(docker: Docker, container: Docker.Container, options: LogsOptions): Promise<void> {
-  const tail = options.tail ? { tail: options.tail } : {};
+  const tail = { ...(options.tail ? { tail: options.tail } : {}), ...(options.since ? { since: options.since } : {}) };
   // Without follow the engine answers with the whole (multiplexed) log as one Buffer.
   const stream = options.follow
     ? ((await container.logs({ stdout: true, stderr: true, follow: true, ...tail })) as unknown as Readable)

@@ -45,7 +45,7 @@ import { ensureRunDir } from "./run-dir.js";
 import { composePolicy, policyText, readStoredPolicy, sandboxSettings, staticChanges, staticSections } from "./sandbox-policy.js";
 import { ensureStagedVolume } from "./staged-volume.js";
 import { mkdir, chmod } from "node:fs/promises";
-import { ensureGatewayToken, gatewayCommand, gatewayConfig, GATEWAY_CONFIG, GATEWAY_ENV, GATEWAY_PORT, GATEWAY_RELAY_SOCKET, hostRelayDir } from "./gateway-inside.js";
+import { ensureGatewayToken, gatewayCommand, gatewayConfig, GATEWAY_CONFIG, GATEWAY_ENV, GATEWAY_PORT, GATEWAY_RELAY_SOCKET, gatewaySocketFile, hostRelayDir } from "./gateway-inside.js";
 import { rewriteGatewayModels, type GatewayModels } from "./gateway-models.js";
 import { containerState, readStatus, type ContainerState, type SandboxStatus } from "./status.js";
 
@@ -315,7 +315,7 @@ export class SandboxDriver {
 
   /** Host path of a gateway sandbox's relay socket (connect to reach its gateway). */
   gatewaySocket(name: string): string {
-    return path.join(hostRelayDir(sandboxRunDir(this.stateDir, name)), path.basename(GATEWAY_RELAY_SOCKET));
+    return gatewaySocketFile(this.stateDir, name);
   }
 
   // ── list / status ──────────────────────────────────────────────────────────────────────

@@ -9,7 +9,7 @@
 //            └─ sh -c …     connect 3128 only, signals and abstract sockets scoped
 import path from "node:path";
 import { ensureSecretFile } from "../state/caller-secret.js";
-import { sandboxDir } from "../state/paths.js";
+import { sandboxDir, sandboxRunDir } from "../state/paths.js";
 import { TOOL_WORKSPACE } from "../supervisor/tool-domain.js";
 import { PROXY_URL, SANDBOX_HOME } from "./container-spec.js";
 import { mergeGatewayModels, type GatewayModels } from "./gateway-models.js";
@@ -100,4 +100,9 @@ export function hostClientHint(stateDir: string, name: string, port: number): st
 /** Host folder of the relay socket: <run dir>/gateway. */
 export function hostRelayDir(runDir: string): string {
   return path.join(runDir, "gateway");
+}
+
+/** Host path of a gateway sandbox's relay socket (connect to reach its gateway). */
+export function gatewaySocketFile(stateDir: string, name: string): string {
+  return path.join(hostRelayDir(sandboxRunDir(stateDir, name)), path.basename(GATEWAY_RELAY_SOCKET));
 }

@@ -8,6 +8,8 @@ import { notAvailableYet } from "./not-yet.js";
 import { approvalsDecide, approvalsList } from "./egress.js";
 import { credentialsAdd, credentialsList, credentialsRemove } from "./credentials.js";
 import { inferenceProviders } from "./inference.js";
+import { launchDisable, launchEnable } from "./launch.js";
+import { gatewayRestartVerb, gatewayStartVerb, gatewayStopVerb, type GatewayOpts } from "./gateway.js";
 import { daemonStatus, daemonStop, sandboxCreate, sandboxList, sandboxVerb } from "./sandbox.js";
 import { overviewStatus } from "./status.js";
 
@@ -157,6 +159,34 @@ export function registerNemoclawCli(program: Program, pluginConfig: unknown): vo
     .argument("<name>")
     .option("--json", "machine-readable output")
     .action(action(async (name: string, opts: { json?: boolean }) => credentialsRemove(config(), name, opts)));
+
+  const background: Array<[string, string, typeof gatewayStartVerb]> = [
+    ["start", "Start the sandboxed gateway in the background: its port on 127.0.0.1 (relayed by the daemon)", gatewayStartVerb],
+    ["stop", "Stop the background gateway: its relay and its sandbox", gatewayStopVerb],
+    ["restart", "Stop, then start the background gateway", gatewayRestartVerb],
+  ];
+  for (const [verb, description, run] of background) {
+    root
+      .command(verb)
+      .description(description)
+      .argument("[name]", "the sandbox (default: the one launch is enabled for, else defaultSandbox)")
+      .option("--port <port>", "host loopback port (default 18789; 0: any free one)")
+      .option("--json", "machine-readable output")
+      .action(action(async (name: string | undefined, opts: GatewayOpts) => run(config(), name, opts)));
+  }
+
+  const launch = root.command("launch").description("Where `openclaw gateway` runs: inside a --gateway sandbox (enable) or on the host (disable)");
+  launch
+    .command("enable")
+    .description("`openclaw gateway [run]` and the installed service run the gateway inside this sandbox")
+    .argument("<name>", "a sandbox made with `sandbox create <name> --gateway`")
+    .option("--json", "machine-readable output")
+    .action(action(async (name: string, opts: { json?: boolean }) => launchEnable(name, opts)));
+  launch
+    .command("disable")
+    .description("The gateway runs on the host again, unsandboxed (warned about on every launch)")
+    .option("--json", "machine-readable output")
+    .action(action(async (opts: { json?: boolean }) => launchDisable(config(), opts)));
 
   const later: Array<[string, string]> = [
     ["onboard", "Set up inference, policy and a sandbox in one guided step"],

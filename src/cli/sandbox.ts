@@ -19,7 +19,7 @@ export function target(config: ResolvedConfig): { stateDir: string; dockerHost?:
 }
 
 /** Progress for people: one line per step on stderr (stdout stays for the result). */
-function progressPrinter(json: boolean | undefined): ((p: ProgressMessage) => void) | undefined {
+export function progressPrinter(json: boolean | undefined): ((p: ProgressMessage) => void) | undefined {
   if (json) return undefined;
   return (p) => process.stderr.write(`  [${p.step}] ${p.message}${p.percent !== undefined && p.step === "image" ? ` (${p.percent}%)` : ""}\n`);
 }

@@ -1,6 +1,6 @@
 import os from "node:os";
 import path from "node:path";
-import { DEFAULTS, PluginConfigSchema } from "./schema.js";
+import { DEFAULTS, PluginConfigSchema, type LaunchConfig } from "./schema.js";
 import { UserError } from "../errors.js";
 import { parseSize } from "./size.js";
 
@@ -12,6 +12,8 @@ export type ResolvedConfig = {
   baseImage: string | undefined;
   /** /sandbox size limit for new sandboxes, bytes; 0 for none. */
   sandboxDiskBytes: number;
+  /** Unset: `openclaw gateway` is not intercepted (nothing onboarded yet). */
+  launch: LaunchConfig | undefined;
 };
 
 /** OpenClaw's own state dir, by the same rules OpenClaw uses (env override, else ~/.openclaw). */
@@ -41,5 +43,6 @@ export function resolvePluginConfig(raw: unknown, env: NodeJS.ProcessEnv = proce
     dockerHost: c.dockerHost ?? env.DOCKER_HOST,
     baseImage: c.baseImage ?? env.NEMOCLAW_BASE_IMAGE,
     sandboxDiskBytes: parseSize(c.sandboxDisk ?? DEFAULTS.sandboxDisk),
+    launch: c.launch,
   };
 }

@@ -11,6 +11,15 @@ import { SandboxNameSchema } from "../../blueprint/state/sandbox-name.js";
  */
 export { SandboxNameSchema };
 
+/** Launch interception (src/launch/): which sandbox `openclaw gateway` runs in. */
+export const LaunchConfigSchema = z
+  .object({
+    sandbox: SandboxNameSchema.describe("A sandbox created with `sandbox create <name> --gateway`."),
+    enabled: z.boolean().describe("false: `openclaw gateway` runs on the host again (warned about on every launch)."),
+  })
+  .strict();
+export type LaunchConfig = z.infer<typeof LaunchConfigSchema>;
+
 export const PluginConfigSchema = z
   .object({
     defaultSandbox: SandboxNameSchema.optional().describe(
@@ -36,6 +45,9 @@ export const PluginConfigSchema = z
       .regex(SIZE_PATTERN, "sandboxDisk is a size such as 10g or 512m, or 0 for no limit")
       .optional()
       .describe("Size limit of /sandbox in each new sandbox, e.g. 10g (default 10g); 0 for none. `sandbox create --disk` overrides it."),
+    launch: LaunchConfigSchema.optional().describe(
+      "Where the operator's gateway runs: with enabled, `openclaw gateway [run]` and the installed service end with the gateway inside this sandbox.",
+    ),
   })
   .strict();
 

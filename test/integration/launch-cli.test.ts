@@ -1,0 +1,145 @@
+// Launch interception through the real OpenClaw CLI and the packed plugin: with
+// `nemoclaw launch enable <name>`, the operator's own `openclaw gateway run` (and the service's
+// `<wrapper> gateway --port N`) ends with the gateway inside the sandbox: same pid on the host,
+// now the runtime's relay; /healthz through the relay; SIGTERM's exit code comes back; no stale
+// locks. The opt-out runs on the host and says so.
+import { readdirSync, readFileSync } from "node:fs";
+import net from "node:net";
+import path from "node:path";
+import { execa } from "execa";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { sandboxContainerName } from "../../blueprint/sandbox/container-spec.js";
+import { dockerClient } from "../helpers/docker-images.js";
+import { uniqueName } from "../helpers/docker-run.js";
+import { repoRoot } from "../helpers/node24.js";
+import { createPluginHome, type PluginHome } from "../helpers/openclaw.js";
+
+/** A free loopback port (never 18789: other suites and the operator may use it). */
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const port = (server.address() as net.AddressInfo).port;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** `pid` and its live descendants, with their command lines (zombies have none and run nothing). */
+function processTree(pid: number): Array<{ pid: number; cmdline: string }> {
+  const parents = new Map<number, number>();
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      if (fields[0] !== "Z") parents.set(Number(entry), Number(fields[1]));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const tree = [pid];
+  for (let i = 0; i < tree.length; i++) for (const [child, parent] of parents) if (parent === tree[i]) tree.push(child);
+  return tree.flatMap((p) => {
+    try {
+      return [{ pid: p, cmdline: readFileSync(`/proc/${p}/cmdline`, "utf8").split("\0").join(" ").trim() }];
+    } catch {
+      return [];
+    }
+  });
+}
+
+describe("`openclaw gateway run` on the host ends with the gateway inside the sandbox", () => {
+  let home: PluginHome;
+  const name = uniqueName("launch");
+  // This machine is itself a container: OpenClaw would bind 0.0.0.0 and demand auth on the host.
+  const hostFlags = ["--allow-unconfigured", "--bind", "loopback", "--auth", "none"];
+  beforeAll(async () => {
+    home = await createPluginHome();
+    const created = await home.run(["nemoclaw", "sandbox", "create", name, "--gateway", "--json"], { timeoutMs: 300_000 });
+    if (created.exitCode !== 0) throw new Error(created.all);
+    const enabled = await home.run(["nemoclaw", "launch", "enable", name, "--json"]);
+    if (enabled.exitCode !== 0) throw new Error(enabled.all);
+  }, 900_000);
+  afterAll(async () => {
+    await home?.teardown([name]);
+  });
+
+  /** Start `file args…` and wait until 127.0.0.1:<port>/healthz answers 200. */
+  async function startGateway(file: string, args: readonly string[], port: number, env: Record<string, string> = {}) {
+    const child = execa(file, [...args], { env: { ...home.env, ...env }, extendEnv: false, reject: false, all: true, stdin: "ignore", timeout: 600_000 });
+    let exited = false;
+    void child.then(() => (exited = true));
+    const out = { text: "" };
+    child.all?.on("data", (c: Buffer) => (out.text += c.toString("utf8")));
+    // Generous: the gateway inside starts in ~10 s on an idle machine, minutes on a shared one.
+    const deadline = Date.now() + 600_000;
+    while ((await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.status, () => 0)) !== 200) {
+      if (Date.now() > deadline || exited) {
+        child.kill("SIGKILL");
+        const done = await child;
+        throw new Error(`the gateway never answered on ${port} (exit ${done.exitCode}):\n${done.all}`);
+      }
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+    return { child, out, pid: child.pid ?? 0 };
+  }
+
+  const lockDir = () => path.join(home.env.OPENCLAW_STATE_DIR ?? "", "tmp", `openclaw-${process.getuid?.() ?? 0}`);
+  const locks = () => {
+    try {
+      return readdirSync(lockDir()).filter((f) => f.endsWith(".lock"));
+    } catch {
+      return [];
+    }
+  };
+  const openclaw = path.join(repoRoot, "node_modules/.bin/openclaw");
+
+  it("runs it in the sandbox behind a relay; SIGTERM stops it there and its exit code comes back; no stale locks", async () => {
+    const port = await freePort();
+    const { child, out, pid } = await startGateway(openclaw, ["gateway", "run", "--port", String(port), ...hostFlags], port);
+
+    // Same pid, now the runtime's foreground gateway; nothing of OpenClaw's gateway on the host.
+    const tree = processTree(pid);
+    expect(tree[0]?.cmdline).toMatch(/dist\/blueprint\/runtime\/main\.js launch \{"command":"sandbox\.gateway"/);
+    expect(tree.filter((p) => /openclaw-gateway|openclaw\.mjs|openclaw\/dist/.test(p.cmdline)), JSON.stringify(tree)).toEqual([]);
+    expect(locks()).toEqual([]);
+    // The gateway runs in the container (its workload, under the supervisor).
+    const top = await dockerClient().getContainer(sandboxContainerName(name)).top({ ps_args: "-eo pid,args" });
+    expect(top.Processes.some((p: string[]) => p.join(" ").includes("openclaw-gateway") || p.join(" ").includes("openclaw.mjs gateway run"))).toBe(true);
+    expect(out.text).toMatch(/nemoclaw: relaunching this gateway inside sandbox/);
+    expect(out.text).toMatch(new RegExp(`gateway of sandbox ${name} on http://127\\.0\\.0\\.1:${port}`));
+
+    process.kill(pid, "SIGTERM");
+    const done = await child;
+    const info = await dockerClient().getContainer(sandboxContainerName(name)).inspect();
+    expect(info.State.Running).toBe(false);
+    expect(info.State.ExitCode).toBe(143);
+    expect(done.exitCode, done.all).toBe(143);
+    expect(out.text).toMatch(/nemoclaw-supervisor: workload exited \(code 143\)/);
+    expect(await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.status, (e: Error) => e.name)).toBe("TypeError");
+
+    // A second launch afterwards works (nothing left holding the port, the locks or the sandbox).
+    const again = await startGateway(openclaw, ["gateway", "--port", String(port), ...hostFlags], port);
+    process.kill(again.pid, "SIGTERM");
+    expect((await again.child).exitCode).toBe(143);
+  }, 900_000);
+
+  it("the service command line `<wrapper> gateway --port N` does the same", async () => {
+    const wrapper = path.join(home.env.OPENCLAW_STATE_DIR ?? "", "extensions", "nemoclaw", "bin", "nemoclaw-gateway-wrapper");
+    const port = await freePort();
+    const { child, pid } = await startGateway(wrapper, ["gateway", "--port", String(port), ...hostFlags], port, { NEMOCLAW_OPENCLAW: openclaw });
+    expect(processTree(pid)[0]?.cmdline).toMatch(/runtime\/main\.js launch /);
+    process.kill(pid, "SIGTERM");
+    expect((await child).exitCode).toBe(143);
+  }, 900_000);
+
+  it("NEMOCLAW_NO_SANDBOX=1 runs it on the host and warns", async () => {
+    const port = await freePort();
+    const { child, out, pid } = await startGateway(openclaw, ["gateway", "run", "--port", String(port), ...hostFlags], port, { NEMOCLAW_NO_SANDBOX: "1" });
+    expect(out.text).toMatch(/WARNING: this OpenClaw gateway runs ON THE HOST, NOT in a sandbox \(NEMOCLAW_NO_SANDBOX=1 is set\)/);
+    expect(processTree(pid)[0]?.cmdline).toMatch(/^openclaw-gateway/);
+    const info = await dockerClient().getContainer(sandboxContainerName(name)).inspect();
+    expect(info.State.Running).toBe(false);
+    process.kill(pid, "SIGTERM");
+    await child;
+  }, 900_000);
+});
