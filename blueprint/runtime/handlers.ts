@@ -10,6 +10,7 @@ import { RuntimeError } from "../state/runtime-error.js";
 import { egressCall } from "./egress-call.js";
 import { inferenceCall } from "./inference-call.js";
 import { RELAY_HOST, startHostRelay } from "./gateway-relay.js";
+import { gatewayHealth } from "./gateway-health.js";
 import { createDockerClient } from "../sandbox/docker-client.js";
 import { daemonEgressPath, daemonHealth, stopDaemon } from "./daemon-client.js";
 import { endpointDestinations, listPresets } from "../policy/presets.js";
@@ -292,6 +293,11 @@ const credentialsAdd: Handler<"credentials.add"> = async (req) => {
   return inferenceCall(stateDir, "credentials/add", { ...fields, secret: await readSecret() });
 };
 
+const gatewayHealthCheck: Handler<"gateway.health"> = async (req, progress) => ({
+  name: req.name,
+  ...(await gatewayHealth(driverFor(req), req.name, req.timeoutMs, (m) => progress("health", m))),
+});
+
 const daemonStatus: Handler<"daemon.status"> = async (req) => {
   const health = await daemonHealth(req.stateDir);
   return {
@@ -326,6 +332,7 @@ export const handlers: { [C in Request["command"]]: Handler<C> } = {
   "sandbox.connect": sandboxConnect,
   "sandbox.logs": sandboxLogs,
   "sandbox.gateway": sandboxGateway,
+  "gateway.health": gatewayHealthCheck,
   "daemon.status": daemonStatus,
   "daemon.stop": daemonStop,
 };
