@@ -12,11 +12,13 @@ export function renderSummary(r: OnboardReport): string {
     "  tokens stay on this host (the sandbox holds placeholders); tools run in a stricter Landlock",
     "  domain that cannot read the gateway's state, signal it or reach its port.",
   ];
-  const next = [
-    `  Next: openclaw nemoclaw ${r.name} gateway          the gateway on 127.0.0.1:18789 (foreground)`,
-    `        openclaw nemoclaw ${r.name} status           what is in force inside`,
-    `        openclaw nemoclaw approvals                  egress waiting for you`,
-    `        openclaw nemoclaw ${r.name} inference set …  switch provider or model live`,
+  const rows: Array<[string, string]> = [
+    [`openclaw nemoclaw ${r.name} gateway`, "the gateway on 127.0.0.1:18789 (foreground)"],
+    [`openclaw nemoclaw ${r.name} status`, "what is in force inside"],
+    ["openclaw nemoclaw approvals", "egress waiting for you"],
+    [`openclaw nemoclaw ${r.name} inference set …`, "switch provider or model live"],
   ];
+  const width = Math.max(...rows.map(([c]) => c.length)) + 2;
+  const next = rows.map(([c, what], i) => `  ${i === 0 ? "Next: " : "      "}${c.padEnd(width)}${what}`);
   return `${renderFields(head, fields)}\n\n${protectedLines.join("\n")}\n\n${next.join("\n")}\n`;
 }

@@ -23,14 +23,22 @@ export const credentialStep: Step = {
       ctx.answers.credential = null;
       return { status: "skipped", detail: "no key needed" };
     }
-    const secret = process.env[apiKeyEnv] ?? "";
-    if (secret === "") throw new UserError(`the environment variable ${apiKeyEnv} is not set (or empty) in this shell`, `export ${apiKeyEnv}=… and run onboard again`);
     const name = credentialName(ctx.name, provider);
     ctx.answers.credential = name;
-    const fingerprint = createHash("sha256").update(secret).digest("hex").slice(0, 8);
     const { credentials } = await runInferenceCall(ctx.config, "credentials/list", {}, (r) => r.CredentialsListResult);
+    const secret = process.env[apiKeyEnv] ?? "";
+    const stored = credentials.find((c) => c.name === name);
+    if (secret === "") {
+      // A re-run in a shell without the variable keeps the key stored earlier; an explicit flag must have it.
+      if (stored && ctx.flags.apiKeyEnv === undefined) {
+        ctx.facts.Credential = `${name} (fingerprint ${stored.fingerprint}; the sandbox sees a placeholder)`;
+        return { status: "unchanged", detail: `${name} kept (stored earlier; $${apiKeyEnv} is not set now)` };
+      }
+      throw new UserError(`the environment variable ${apiKeyEnv} is not set (or empty) in this shell`, `export ${apiKeyEnv}=… and run onboard again`);
+    }
+    const fingerprint = createHash("sha256").update(secret).digest("hex").slice(0, 8);
     ctx.facts.Credential = `${name} (fingerprint ${fingerprint}; the sandbox sees a placeholder)`;
-    if (credentials.some((c) => c.name === name && c.fingerprint === fingerprint)) return { status: "unchanged", detail: `${name} already stored (from $${apiKeyEnv})` };
+    if (stored?.fingerprint === fingerprint) return { status: "unchanged", detail: `${name} already stored (from $${apiKeyEnv})` };
     await runBlueprint(
       { command: "credentials.add", stateDir: ctx.config.stateDir, name, kind: KIND_OF[provider] ?? "generic" },
       (p) => p.InferenceRoutes.CredentialsAddResult,

@@ -56,8 +56,14 @@ export const providerStep: Step = {
       model = ctx.wizard ? await ctx.wizard.chooseModel(spec.label, served ?? [], defaultModelFor(provider)) : (served?.[0] ?? defaultModelFor(provider));
     }
     if (model == null) throw new UserError(`no model given for ${spec.label}`, `add --model MODEL (the id ${spec.label} knows it by)`);
-    const candidates = [ctx.flags.apiKeyEnv, detected?.kind === "key" ? detected.envVar : undefined, samePrevious ? previous.apiKeyEnv : undefined, keyVariableFor(provider)];
-    const apiKeyEnv = candidates.find((v): v is string => typeof v === "string" && (ctx.flags.apiKeyEnv === v || (process.env[v] ?? "") !== "")) ?? null;
+    // An explicit flag, the variable the key was detected in, the one an earlier run read (its
+    // key is stored; the variable need not be set again), else the conventional one when set.
+    const conventional = keyVariableFor(provider);
+    const apiKeyEnv =
+      ctx.flags.apiKeyEnv ??
+      (detected?.kind === "key" ? detected.envVar : undefined) ??
+      (samePrevious && previous.apiKeyEnv ? previous.apiKeyEnv : undefined) ??
+      (conventional !== undefined && (process.env[conventional] ?? "") !== "" ? conventional : null);
     if (spec.key === "required" && apiKeyEnv === null) {
       throw new UserError(`${spec.label} needs a key and none was given`, `export ${keyVariableFor(provider) ?? "MY_KEY"}=… and pass --api-key-env ${keyVariableFor(provider) ?? "MY_KEY"}`);
     }
