@@ -20,7 +20,7 @@ import type { Wizard } from "./wizard.js";
 
 export const STEPS: readonly Step[] = [preflightStep, providerStep, credentialStep, policyStep, sandboxStep, routeStep, hostConfigStep, startStep, healthStep];
 
-export type StepReport = { id: string; title: string } & StepOutcome;
+export type StepReport = { id: string; title: string; ms: number } & StepOutcome;
 export type OnboardReport = { ok: boolean; name: string; steps: StepReport[]; facts: Record<string, string>; error?: { message: string; hint?: string | undefined; details: readonly string[] } };
 
 export async function runOnboarding(options: { config: ResolvedConfig; flags: OnboardFlags; name: string; wizard: Wizard | undefined; reporter: Reporter }): Promise<OnboardReport> {
@@ -39,6 +39,7 @@ export async function runOnboarding(options: { config: ResolvedConfig; flags: On
   const steps: StepReport[] = [];
   for (const step of STEPS) {
     reporter.begin(step.title);
+    const started = performance.now();
     let outcome: StepOutcome;
     try {
       outcome = await step.run(ctx);
@@ -52,7 +53,7 @@ export async function runOnboarding(options: { config: ResolvedConfig; flags: On
       throw e;
     }
     reporter.end(step.title, outcome);
-    steps.push({ id: step.id, title: step.title, ...outcome });
+    steps.push({ id: step.id, title: step.title, ms: Math.round(performance.now() - started), ...outcome });
     ctx.state = {
       ...ctx.state,
       answers: { ...ctx.state.answers, ...definedAnswers(ctx.answers) },
