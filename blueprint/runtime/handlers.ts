@@ -13,6 +13,7 @@ import { overview } from "./overview.js";
 import { followRoute, gatewayModelsFor } from "./gateway-models.js";
 import { RELAY_HOST, startHostRelay } from "./gateway-relay.js";
 import { gatewayStart, gatewayStop } from "./gateway-background.js";
+import { gatewayHealth } from "./gateway-health.js";
 import { createDockerClient } from "../sandbox/docker-client.js";
 import { daemonEgressPath, daemonHealth, stopDaemon } from "./daemon-client.js";
 import { endpointDestinations, listPresets } from "../policy/presets.js";
@@ -313,6 +314,11 @@ const credentialsAdd: Handler<"credentials.add"> = async (req) => {
   return inferenceCall(stateDir, "credentials/add", { ...fields, secret: await readSecret() });
 };
 
+const gatewayHealthCheck: Handler<"gateway.health"> = async (req, progress) => ({
+  name: req.name,
+  ...(await gatewayHealth(driverFor(req), req.name, req.timeoutMs, (m) => progress("health", m))),
+});
+
 const daemonStatus: Handler<"daemon.status"> = async (req) => {
   const health = await daemonHealth(req.stateDir);
   return {
@@ -355,6 +361,7 @@ export const handlers: { [C in Request["command"]]: Handler<C> } = {
   "sandbox.gateway": sandboxGateway,
   "gateway.start": (req, progress) => gatewayStart(driverFor(req), req, progress),
   "gateway.stop": (req) => gatewayStop(driverFor(req), req),
+  "gateway.health": gatewayHealthCheck,
   "daemon.status": daemonStatus,
   overview: overviewHandler,
   "daemon.stop": daemonStop,

@@ -129,6 +129,8 @@ export const RequestSchema = z.discriminatedUnion("command", [
     .strict(),
   /** `openclaw nemoclaw status`: every sandbox, the daemon, disk (overview.ts). */
   z.object({ command: z.literal("overview"), ...target }).strict(),
+  /** Is a gateway sandbox serving: its gateway's /readyz over the relay socket, then inference.local/v1/models from inside. */
+  z.object({ command: z.literal("gateway.health"), ...sandbox, timeoutMs: z.number().int().positive().max(3_600_000) }).strict(),
   z.object({ command: z.literal("daemon.status"), stateDir: z.string().min(1) }).strict(),
   z.object({ command: z.literal("daemon.stop"), stateDir: z.string().min(1) }).strict(),
 ]);
@@ -282,6 +284,15 @@ export const SandboxPolicyApplyResultSchema = z
   .object({ name: z.string(), file: z.string(), changed: z.array(z.string()), live: z.boolean(), closed: z.number().int() })
   .strict();
 /** exec and connect: the command's own exit code, for the plugin to exit with. */
+export const GatewayHealthResultSchema = z
+  .object({
+    name: z.string(),
+    gateway: z.object({ ready: z.boolean(), status: z.number().int().nullable(), waitedMs: z.number(), detail: z.string() }).strict(),
+    inference: z.object({ ok: z.boolean(), status: z.number().int().nullable(), models: z.array(z.string()), detail: z.string() }).strict(),
+  })
+  .strict();
+export type GatewayHealthResult = z.infer<typeof GatewayHealthResultSchema>;
+
 export const SandboxExecResultSchema = z.object({ exitCode: z.number().int() }).strict();
 export const SandboxLogsResultSchema = z.object({ name: z.string() }).strict();
 

@@ -187,9 +187,25 @@ export function registerNemoclawCli(program: Program, pluginConfig: unknown): vo
     .description("The gateway runs on the host again, unsandboxed (warned about on every launch)")
     .option("--json", "machine-readable output")
     .action(action(async (opts: { json?: boolean }) => launchDisable(config(), opts)));
+  root
+    .command("onboard")
+    .description("Set up inference, policy and a gateway sandbox in one guided step (re-running changes only what differs)")
+    .option("--name <name>", "sandbox name (default: the defaultSandbox setting, `openclaw`)")
+    .option("--provider <kind>", "inference provider (see `inference providers`), or none")
+    .option("--model <id>", "the provider's model id")
+    .option("--api-key-env <var>", "environment variable holding the provider's key (read here, stored on the host only)")
+    .option("--base-url <url>", "the provider's address, e.g. http://127.0.0.1:8000/v1")
+    .option("--preset <names>", "comma-separated policy presets (see `policy presets`)")
+    .option("--policy <file>", "policy file instead of the base policy (OpenShell format)")
+    .option("--docker-host <url>", "Docker Engine to use (unix://, tcp://, ssh://)")
+    .option("--recreate", "destroy and rebuild the sandbox")
+    .option("--yes", "confirm replacing a sandbox onboarding did not create (with --recreate)")
+    .option("--non-interactive", "never ask (also when stdin is not a terminal): flags and NEMOCLAW_* variables only")
+    .option("--json", "one JSON document on stdout")
+    .addHelpText("after", "\nEnvironment: NEMOCLAW_NAME, NEMOCLAW_PROVIDER, NEMOCLAW_MODEL, NEMOCLAW_API_KEY_ENV, NEMOCLAW_BASE_URL, NEMOCLAW_PRESET, NEMOCLAW_POLICY (flags win).")
+    .action(action(async (opts: Record<string, unknown>) => (await import("./onboard.js")).onboard(config(), opts, reservedNames())));
 
   const later: Array<[string, string]> = [
-    ["onboard", "Set up inference, policy and a sandbox in one guided step"],
     ["skill", "Test an untrusted skill in a throwaway sandbox"],
   ];
   for (const [name, description] of later) {
