@@ -1,0 +1,99 @@
+// Egress approvals in the chat, end to end (test/helpers/chat-sandbox.ts): a request from the
+// tools' domain of a real gateway sandbox to an unlisted host is held by the host's egress
+// gateway, prompted through the sandbox's own OpenClaw to an approval client, and decided there.
+import { readFile } from "node:fs/promises";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { controlRequest } from "../../blueprint/runtime/daemon-client.js";
+import { chatDecisionLogFile } from "../../blueprint/runtime/chat-approvals.js";
+import { sandboxPolicyFile } from "../../blueprint/state/paths.js";
+import { createChatSandbox, until, type ChatSandbox } from "../helpers/chat-sandbox.js";
+
+let c: ChatSandbox;
+const HOSTS = ["once.sbx.test", "always.sbx.test", "deny.sbx.test", "late.sbx.test", "cli.sbx.test"];
+const TIMEOUT_MS = 20_000;
+
+/** The bridge's record of a chat decision (written once OpenClaw named who decided). */
+async function decisionRecord(openclawId: string): Promise<Record<string, unknown> | undefined> {
+  return until("the decision record", async () => {
+    const text = await readFile(chatDecisionLogFile(c.h.stateDir, c.name), "utf8").catch(() => "");
+    return text.split("\n").filter((l) => l.trim() !== "").map((l) => JSON.parse(l) as Record<string, unknown>).find((r) => r.openclawId === openclawId);
+  }, 5_000);
+}
+
+beforeAll(async () => {
+  c = await createChatSandbox("chat", HOSTS, TIMEOUT_MS);
+}, 600_000);
+
+afterAll(async () => {
+  await c?.dispose();
+});
+
+describe("an unlisted host from the tools' domain, decided in the chat", () => {
+  it("allow-once: the prompt reaches the approval client, the request completes, the next one prompts again", async () => {
+    const t0 = Date.now();
+    const call = c.getFromTools("once.sbx.test");
+    const prompt = await c.promptFor("once.sbx.test", t0);
+    expect(prompt.title).toMatch(/node in sandbox .* wants once\.sbx\.test:80/);
+    expect(prompt.description).toContain("GET /hello");
+    const [held] = await c.pending("once.sbx.test");
+    expect(held).toBeDefined();
+    await c.operator.request("plugin.approval.resolve", { id: prompt.id, decision: "allow-once" }, 15_000);
+    expect(await call).toMatch(/"url":"\/hello".* 200$/);
+    // Who decided is what OpenClaw reported for the resolving client.
+    expect(await decisionRecord(prompt.id)).toMatchObject({ decision: "allow-once", decidedBy: "test operator", approvals: [held!.id] });
+
+    const t1 = Date.now();
+    const again = c.getFromTools("once.sbx.test");
+    const second = await c.promptFor("once.sbx.test", t1);
+    expect(second.id).not.toBe(prompt.id);
+    await c.operator.request("plugin.approval.resolve", { id: second.id, decision: "deny" }, 15_000);
+    expect(await again).toMatch(/denied by operator.* 403$/);
+  });
+
+  it("allow-always: later requests pass without a prompt and the policy file has the rule", async () => {
+    const t0 = Date.now();
+    const call = c.getFromTools("always.sbx.test");
+    const prompt = await c.promptFor("always.sbx.test", t0);
+    await c.operator.request("plugin.approval.resolve", { id: prompt.id, decision: "allow-always" }, 15_000);
+    expect(await call).toMatch(/ 200$/);
+    const t1 = Date.now();
+    expect(await c.getFromTools("always.sbx.test", "/later")).toMatch(/"url":"\/later".* 200$/);
+    expect(c.requested.filter((r) => r.at >= t1 && r.title.includes("always.sbx.test"))).toEqual([]);
+    const policy = await readFile(sandboxPolicyFile(c.h.stateDir, c.name), "utf8");
+    expect(policy).toContain("always.sbx.test");
+    expect(policy).toContain("/usr/local/bin/node");
+  });
+
+  it("deny: 403 naming the operator's denial", async () => {
+    const t0 = Date.now();
+    const call = c.getFromTools("deny.sbx.test");
+    const prompt = await c.promptFor("deny.sbx.test", t0);
+    await c.operator.request("plugin.approval.resolve", { id: prompt.id, decision: "deny" }, 15_000);
+    const out = await call;
+    expect(out).toMatch(/ 403$/);
+    const body = JSON.parse(out.replace(/ 403$/, "")) as { error: string; reason: string };
+    expect(body.error).toBe("denied by operator");
+    expect(body.reason).toMatch(/was denied/);
+  });
+
+  it("timeout: nobody decides → 403 approval timed out, and the chat prompt is closed as denied", async () => {
+    const t0 = Date.now();
+    const call = c.getFromTools("late.sbx.test");
+    const prompt = await c.promptFor("late.sbx.test", t0);
+    expect(await call).toMatch(/approval timed out.* 403$/);
+    const closed = await until("the prompt closed", () => c.resolved.find((r) => r.id === prompt.id));
+    expect(closed.decision).toBe("deny");
+  });
+
+  it("the host CLI decides first: the request passes, the chat shows the prompt decided, a late chat answer is refused", async () => {
+    const t0 = Date.now();
+    const call = c.getFromTools("cli.sbx.test");
+    const prompt = await c.promptFor("cli.sbx.test", t0);
+    const [held] = await c.pending("cli.sbx.test");
+    await controlRequest(c.h.stateDir, "POST", "/egress/approvals/decide", { id: held!.id, decision: "approve" });
+    expect(await call).toMatch(/ 200$/);
+    const closed = await until("the prompt closed", () => c.resolved.find((r) => r.id === prompt.id));
+    expect(closed.decision).toBe("allow-once");
+    await expect(c.operator.request("plugin.approval.resolve", { id: prompt.id, decision: "deny" }, 15_000)).rejects.toThrow(/already|expired|not found|resolved/i);
+  });
+});
