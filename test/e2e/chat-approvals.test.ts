@@ -9,7 +9,9 @@ import { sandboxPolicyFile } from "../../blueprint/state/paths.js";
 import { createChatSandbox, until, type ChatSandbox } from "../helpers/chat-sandbox.js";
 
 let c: ChatSandbox;
-const HOSTS = ["once.sbx.test", "always.sbx.test", "deny.sbx.test", "late.sbx.test", "cli.sbx.test"];
+const HOSTS = ["once.sbx.test", "always.sbx.test", "deny.sbx.test", "late.sbx.test", "cli.sbx.test", "shared.sbx.test"];
+/** More than the bridge opens at once per sandbox (8): a flood of new destinations. */
+const FLOOD = Array.from({ length: 12 }, (_, i) => `flood${i}.sbx.test`);
 const TIMEOUT_MS = 20_000;
 
 /** The bridge's record of a chat decision (written once OpenClaw named who decided). */
@@ -95,5 +97,37 @@ describe("an unlisted host from the tools' domain, decided in the chat", () => {
     const closed = await until("the prompt closed", () => c.resolved.find((r) => r.id === prompt.id));
     expect(closed.decision).toBe("allow-once");
     await expect(c.operator.request("plugin.approval.resolve", { id: prompt.id, decision: "deny" }, 15_000)).rejects.toThrow(/already|expired|not found|resolved/i);
+  });
+
+  it("two programs' requests to one destination share one prompt; one answer releases both", async () => {
+    const t0 = Date.now();
+    const calls = [c.getFromTools("shared.sbx.test", "/a"), c.getFromTools("shared.sbx.test", "/b")];
+    const prompt = await c.promptFor("shared.sbx.test", t0);
+    await until("both requests held", async () => ((await c.pending("shared.sbx.test")).length === 2 ? true : undefined));
+    expect(c.requested.filter((r) => r.at >= t0 && r.title.includes("shared.sbx.test"))).toHaveLength(1);
+    await c.operator.request("plugin.approval.resolve", { id: prompt.id, decision: "allow-once" }, 15_000);
+    const outs = await Promise.all(calls);
+    expect(outs[0]).toMatch(/"url":"\/a".* 200$/);
+    expect(outs[1]).toMatch(/"url":"\/b".* 200$/);
+  });
+
+  it("a flood of new destinations: all held, at most 8 prompts open, the rest wait on the host CLI", async () => {
+    const t0 = Date.now();
+    const script = `for(const h of ${JSON.stringify(FLOOD)})require("http").get({host:"127.0.0.1",port:3128,path:"http://"+h+"/",headers:{host:h}},(r)=>{r.resume();console.log(h+" "+r.statusCode)}).on("error",(e)=>console.log(h+" "+e.code))`;
+    const flood = c.inTools(`/usr/local/bin/node -e '${script}'`);
+    await until("the flood held", async () => {
+      const { approvals } = (await controlRequest(c.h.stateDir, "POST", "/egress/approvals/list", {})) as { approvals: Array<{ host: string }> };
+      return approvals.filter((a) => FLOOD.includes(a.host)).length === FLOOD.length ? true : undefined;
+    });
+    await until("the bridge to pass over some", () => (c.logs.some((l) => /not prompted/.test(l)) ? true : undefined), 10_000);
+    const prompted = c.requested.filter((r) => r.at >= t0 && /flood\d+\.sbx\.test/.test(r.title));
+    expect(prompted.length).toBeGreaterThan(0);
+    expect(prompted.length).toBeLessThanOrEqual(8);
+    // The host CLI denies them all; every prompt in the chat closes as denied.
+    const { approvals } = (await controlRequest(c.h.stateDir, "POST", "/egress/approvals/list", {})) as { approvals: Array<{ id: string; host: string }> };
+    for (const a of approvals.filter((x) => FLOOD.includes(x.host))) await controlRequest(c.h.stateDir, "POST", "/egress/approvals/decide", { id: a.id, decision: "deny" });
+    const lines = (await flood).stdout.trim().split("\n").sort();
+    expect(lines).toEqual(FLOOD.map((h) => `${h} 403`).sort());
+    for (const p of prompted) expect((await until("the prompt closed", () => c.resolved.find((r) => r.id === p.id))).decision).toBe("deny");
   });
 });
