@@ -12,7 +12,7 @@
 // One approval: the first of chat, host CLI and timeout wins. When the host CLI or the timeout
 // settles an approval first, the chat prompt is resolved too (deny for a timeout), so every
 // surface shows it as decided. Held requests to one destination by one program share one prompt;
-// prompts per sandbox are bounded (open at once, opened per minute); what is not prompted stays
+// prompts per sandbox are bounded (open at once, new destinations per minute); what is not prompted stays
 // held for the host CLI (`openclaw nemoclaw <name> approvals`) and the next prompt says how many
 // wait there. No route (no chat, no approval client) prompts nothing: the request stays held for
 // the host CLI until the timeout denies it. Nothing here ever allows without a decision.
@@ -65,7 +65,7 @@ export interface ChatApprovalsOptions {
   log(message: string): void;
   /** Chat prompts open at once per sandbox. Default 8. */
   maxOpenPrompts?: number;
-  /** Chat prompts opened per sandbox per minute. Default 12. */
+  /** New destinations prompted per sandbox per minute (a repeat prompt for one does not count). Default 12. */
   promptsPerMinute?: number;
 }
 
@@ -78,13 +78,17 @@ interface Prompt {
   done: boolean;
   /** The decision made elsewhere (host CLI, timeout) before OpenClaw had answered the request. */
   closedWith: ChatDecision | undefined;
+  /** Who OpenClaw says decided (null: it named nobody), once its resolved event arrived. */
+  decidedBy?: string | null;
+  onIdentity?: (decidedBy: string | null) => void;
   destination: string;
 }
 
 interface Link {
   client: Promise<OpenclawGatewayClient>;
   prompts: Map<string, Prompt>;
-  opened: number[];
+  /** Destinations prompted for, with when they were last prompted: the per-minute limit counts new destinations, not repeats. */
+  opened: Map<string, number>;
   /** Approvals held but not prompted (flood, limits): the next prompt mentions them. */
   unprompted: Set<string>;
 }
@@ -106,8 +110,6 @@ export class ChatApprovals {
   private readonly links = new Map<string, Link>();
   private readonly byOpenclawId = new Map<string, Prompt>();
   private readonly decisionLogs = new Map<string, ChatDecisionLog>();
-  /** Decisions applied from the waitDecision answer, waiting for the resolved event that names who decided. */
-  private readonly recordPending = new Map<Prompt, (by: string | null) => void>();
   private readonly maxOpen: number;
   private readonly perMinute: number;
   private unsubscribe: (() => void) | undefined;
@@ -146,7 +148,7 @@ export class ChatApprovals {
     let link = this.links.get(sandbox);
     if (link !== undefined) return link;
     const socketPath = gatewayRelaySocket(this.options.stateDir, sandbox);
-    const created: Link = { prompts: new Map(), opened: [], unprompted: new Set(), client: Promise.resolve(undefined as never) };
+    const created: Link = { prompts: new Map(), opened: new Map(), unprompted: new Set(), client: Promise.resolve(undefined as never) };
     created.client = OpenclawGatewayClient.connect({
       connect: () => net.connect(socketPath),
       token,
@@ -178,14 +180,14 @@ export class ChatApprovals {
       return;
     }
     const now = Date.now();
-    link.opened = link.opened.filter((t) => now - t < 60_000);
+    for (const [k, t] of link.opened) if (now - t >= 60_000) link.opened.delete(k);
     const open = [...link.prompts.values()].filter((p) => !p.done).length;
-    if (open >= this.maxOpen || link.opened.length >= this.perMinute) {
+    if (open >= this.maxOpen || (!link.opened.has(key) && link.opened.size >= this.perMinute)) {
       link.unprompted.add(approval.id);
-      this.options.log(`chat approvals: ${approval.sandbox}: approval ${approval.id} not prompted (${open} open, ${link.opened.length} in the last minute); it waits on the host CLI`);
+      this.options.log(`chat approvals: ${approval.sandbox}: approval ${approval.id} not prompted (${open} open, ${link.opened.size} destinations in the last minute); it waits on the host CLI`);
       return;
     }
-    link.opened.push(now);
+    link.opened.set(key, now);
     const destination = `${approval.host}:${approval.port}`;
     const prompt: Prompt = { key, sandbox: approval.sandbox, approvals: new Set([approval.id]), openclawId: undefined, done: false, closedWith: undefined, destination };
     link.prompts.set(key, prompt);
@@ -205,7 +207,7 @@ export class ChatApprovals {
         return;
       }
       const wait = WaitAnswer.parse(await client.request("plugin.approval.waitDecision", { id: answer.id }));
-      if (wait.decision !== null) await this.apply(prompt, wait.decision, undefined);
+      if (wait.decision !== null) await this.apply(prompt, wait.decision);
       else this.forget(prompt);
     } catch (e) {
       this.options.log(`chat approvals: ${approval.sandbox}: prompt for ${destination} failed (${(e as Error).message}); approval ${approval.id} waits on the host CLI`);
@@ -237,16 +239,16 @@ export class ChatApprovals {
     if (!resolved.success) return;
     const prompt = this.byOpenclawId.get(resolved.data.id);
     if (prompt === undefined) return;
-    void this.apply(prompt, resolved.data.decision, resolved.data.resolvedBy ?? null);
+    if (prompt.decidedBy === undefined) {
+      prompt.decidedBy = resolved.data.resolvedBy ?? null;
+      prompt.onIdentity?.(prompt.decidedBy);
+    }
+    void this.apply(prompt, resolved.data.decision);
   }
 
   /** The chat's decision, applied to every held approval of the prompt that is still pending. */
-  private async apply(prompt: Prompt, decision: ChatDecision, decidedBy: string | null | undefined): Promise<void> {
-    if (prompt.done) {
-      // The resolved event after the waitDecision answer (or the other way round): only the identity is new.
-      if (decidedBy !== undefined) this.recordPending.get(prompt)?.(decidedBy);
-      return;
-    }
+  private async apply(prompt: Prompt, decision: ChatDecision): Promise<void> {
+    if (prompt.done) return;
     prompt.done = true;
     const settled: string[] = [];
     for (const id of prompt.approvals) {
@@ -259,28 +261,24 @@ export class ChatApprovals {
       }
     }
     this.forget(prompt);
-    const write = (by: string | null): void => {
-      this.recordPending.delete(prompt);
-      this.decisionLog(prompt.sandbox).write({
-        time: new Date().toISOString(),
-        sandbox: prompt.sandbox,
-        approvals: settled,
-        openclawId: prompt.openclawId ?? "",
-        decision,
-        decidedBy: by,
-        destination: prompt.destination,
-      });
-      this.options.log(`chat approvals: ${prompt.sandbox}: ${decision} ${prompt.destination} (approvals ${settled.join(", ") || "none"}) by ${by ?? "an unnamed operator"}`);
-    };
-    if (decidedBy !== undefined) write(decidedBy);
-    else {
-      // The waitDecision answer came first; the resolved event naming who decided follows on the same connection.
-      const timer = setTimeout(() => write(null), 2_000);
-      this.recordPending.set(prompt, (by) => {
+    // When the waitDecision answer came first, the resolved event naming who decided follows on the same connection.
+    const by = prompt.decidedBy !== undefined ? prompt.decidedBy : await new Promise<string | null>((resolve) => {
+      const timer = setTimeout(() => resolve(null), 2_000);
+      prompt.onIdentity = (who) => {
         clearTimeout(timer);
-        write(by);
-      });
-    }
+        resolve(who);
+      };
+    });
+    this.decisionLog(prompt.sandbox).write({
+      time: new Date().toISOString(),
+      sandbox: prompt.sandbox,
+      approvals: settled,
+      openclawId: prompt.openclawId ?? "",
+      decision,
+      decidedBy: by,
+      destination: prompt.destination,
+    });
+    this.options.log(`chat approvals: ${prompt.sandbox}: ${decision} ${prompt.destination} (approvals ${settled.join(", ") || "none"}) by ${by ?? "an unnamed operator"}`);
   }
 
   /** An approval settled (host CLI, timeout, policy change, or the chat itself). */
