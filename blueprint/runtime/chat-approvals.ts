@@ -29,6 +29,7 @@ import { OpenclawGatewayClient } from "./openclaw-gateway-client.js";
 
 /** The three answers a chat prompt offers (deny-always stays a host-CLI decision). */
 const CHAT_DECISIONS = ["allow-once", "allow-always", "deny"] as const;
+const PROMPT_GRACE_MS = 5_000;
 type ChatDecision = (typeof CHAT_DECISIONS)[number];
 const ChatDecisionSchema = z.enum(CHAT_DECISIONS);
 
@@ -228,7 +229,9 @@ export class ChatApprovals {
       detail: JSON.stringify({ approval: approval.id, sandbox: approval.sandbox, binary: approval.binary, ancestors: approval.caller.ancestors, host: approval.host, port: approval.port, request: approval.request }),
       severity: "warning",
       allowedDecisions: [...CHAT_DECISIONS],
-      timeoutMs: Math.min(600_000, Math.max(1_000, remaining)),
+      // OpenClaw's own expiry comes a little after the runtime's timeout, which settles the
+      // approval as a timeout and then closes the prompt: an expiry must never read as a decision.
+      timeoutMs: Math.min(600_000, Math.max(1_000, remaining + PROMPT_GRACE_MS)),
       twoPhase: true,
     };
   }

@@ -4,15 +4,20 @@
 import { readFile } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { controlRequest } from "../../blueprint/runtime/daemon-client.js";
-import { chatDecisionLogFile } from "../../blueprint/runtime/chat-approvals.js";
+import { chatDecisionLogFile, gatewayRelaySocket } from "../../blueprint/runtime/chat-approvals.js";
+import { OpenclawGatewayClient } from "../../blueprint/runtime/openclaw-gateway-client.js";
 import { sandboxPolicyFile } from "../../blueprint/state/paths.js";
+import net from "node:net";
+import { startHostRelay } from "../../blueprint/runtime/gateway-relay.js";
 import { createChatSandbox, until, type ChatSandbox } from "../helpers/chat-sandbox.js";
+import { createOpenclawHome } from "../helpers/openclaw.js";
 
 let c: ChatSandbox;
-const HOSTS = ["once.sbx.test", "always.sbx.test", "deny.sbx.test", "late.sbx.test", "cli.sbx.test", "shared.sbx.test"];
+const HOSTS = ["once.sbx.test", "always.sbx.test", "deny.sbx.test", "late.sbx.test", "cli.sbx.test", "shared.sbx.test", "oc-cli.sbx.test"];
 /** More than the bridge opens at once per sandbox (8): a flood of new destinations. */
 const FLOOD = Array.from({ length: 12 }, (_, i) => `flood${i}.sbx.test`);
-const TIMEOUT_MS = 20_000;
+// Long enough for two `openclaw` CLI calls on a loaded machine (the last test) before the hold times out.
+const TIMEOUT_MS = 60_000;
 
 /** The bridge's record of a chat decision (written once OpenClaw named who decided). */
 async function decisionRecord(openclawId: string): Promise<Record<string, unknown> | undefined> {
@@ -129,5 +134,32 @@ describe("an unlisted host from the tools' domain, decided in the chat", () => {
     const lines = (await flood).stdout.trim().split("\n").sort();
     expect(lines).toEqual(FLOOD.map((h) => `${h} 403`).sort());
     for (const p of prompted) expect((await until("the prompt closed", () => c.resolved.find((r) => r.id === p.id))).decision).toBe("deny");
+  });
+
+  it("OpenClaw's own CLI on the host, against the relayed gateway: the prompt is in `approvals pending`, `approvals resolve` decides", async () => {
+    const relay: net.Server = await startHostRelay(c.h.driver.gatewaySocket(c.name), 0);
+    const home = await createOpenclawHome();
+    try {
+      const gateway = ["--url", `ws://127.0.0.1:${(relay.address() as net.AddressInfo).port}`, "--token", c.token, "--timeout", "60000"];
+      const t0 = Date.now();
+      const call = c.getFromTools("oc-cli.sbx.test");
+      const prompt = await c.promptFor("oc-cli.sbx.test", t0);
+      const listed = await home.run(["approvals", "pending", "--json", ...gateway]);
+      expect(listed.exitCode, listed.all).toBe(0);
+      expect(listed.stdout).toContain(prompt.id);
+      expect(listed.stdout).toContain("oc-cli.sbx.test");
+      const decided = await home.run(["approvals", "resolve", prompt.id, "allow-once", ...gateway]);
+      expect(decided.exitCode, decided.all).toBe(0);
+      expect(await call).toMatch(/ 200$/);
+      expect(await decisionRecord(prompt.id)).toMatchObject({ decision: "allow-once", decidedBy: expect.any(String) });
+    } finally {
+      relay.close();
+      await home.dispose();
+    }
+  });
+
+  it("the gateway refuses an approval client without its token", async () => {
+    const attempt = OpenclawGatewayClient.connect({ connect: () => net.connect(gatewayRelaySocket(c.h.stateDir, c.name)), token: "0".repeat(64), displayName: "impostor" });
+    await expect(attempt).rejects.toThrow(/token|unauthorized|auth/i);
   });
 });
