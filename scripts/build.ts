@@ -45,9 +45,10 @@ const common: BuildOptions = {
 
 /**
  * Optional requires that libraries guard with try/catch and do without: ssh2's native crypto and
- * CPU probe (a binary built on this machine has no place in a package) and debug's colours.
+ * CPU probe (a binary built on this machine has no place in a package), debug's colours, and
+ * ws's native frame helpers (it masks and validates in JavaScript without them).
  */
-const OPTIONAL = ["*.node", "cpu-features", "supports-color"];
+const OPTIONAL = ["*.node", "cpu-features", "supports-color", "bufferutil", "utf-8-validate"];
 const isOptional = (specifier: string) => specifier.endsWith(".node") || OPTIONAL.includes(specifier);
 
 const isBuiltin = (specifier: string) => specifier.startsWith("node:") || builtinModules.includes(specifier);

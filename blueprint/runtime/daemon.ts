@@ -32,6 +32,8 @@ import { ControlRouter, RouteError } from "../control/router.js";
 import { x509Library } from "../ca/sandbox-ca.js";
 import type { EgressContext, EgressHandler, EgressHandlerFactory } from "../gateway/egress-handler.js";
 import { createEgressHandler } from "../gateway/egress-service.js";
+import type { EgressHandlerWithGateway } from "../gateway/egress-service.js";
+import { ChatApprovals } from "./chat-approvals.js";
 import { CredentialStore } from "../credentials/store.js";
 import { buildPlaceholderIndex } from "../credentials/substitute.js";
 import { InferenceRouter } from "../inference/router.js";
@@ -164,6 +166,9 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const factory: EgressHandler | EgressHandlerFactory = options.egress ?? createEgressHandler;
   const egressName = options.egress === undefined ? "gateway" : "custom";
   const egress: EgressHandler = typeof factory === "function" ? await factory(context) : factory;
+  // Held requests of gateway sandboxes are also prompted in the operator's chat (chat-approvals.ts).
+  const chat = "gateway" in egress ? new ChatApprovals({ stateDir, gateway: (egress as EgressHandlerWithGateway).gateway, log }) : undefined;
+  chat?.start();
 
   const relays = mountRelayRoutes(router, stateDir, log);
 
@@ -207,6 +212,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       await unlink(controlSocketFile(stateDir)).catch(() => undefined);
       await relays.close();
       for (const name of [...proxies.keys()]) await release(name);
+      await chat?.close();
       await egress.close();
       await inference.close();
       await rm(daemonPidFile(stateDir), { force: true });

@@ -1,0 +1,165 @@
+// Egress approvals in the chat, end to end (test/helpers/chat-sandbox.ts): a request from the
+// tools' domain of a real gateway sandbox to an unlisted host is held by the host's egress
+// gateway, prompted through the sandbox's own OpenClaw to an approval client, and decided there.
+import { readFile } from "node:fs/promises";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { controlRequest } from "../../blueprint/runtime/daemon-client.js";
+import { chatDecisionLogFile, gatewayRelaySocket } from "../../blueprint/runtime/chat-approvals.js";
+import { OpenclawGatewayClient } from "../../blueprint/runtime/openclaw-gateway-client.js";
+import { sandboxPolicyFile } from "../../blueprint/state/paths.js";
+import net from "node:net";
+import { startHostRelay } from "../../blueprint/runtime/gateway-relay.js";
+import { createChatSandbox, until, type ChatSandbox } from "../helpers/chat-sandbox.js";
+import { createOpenclawHome } from "../helpers/openclaw.js";
+
+let c: ChatSandbox;
+const HOSTS = ["once.sbx.test", "always.sbx.test", "deny.sbx.test", "late.sbx.test", "cli.sbx.test", "shared.sbx.test", "oc-cli.sbx.test"];
+/** More than the bridge opens at once per sandbox (8): a flood of new destinations. */
+const FLOOD = Array.from({ length: 12 }, (_, i) => `flood${i}.sbx.test`);
+// Long enough for two `openclaw` CLI calls on a loaded machine (the last test) before the hold times out.
+const TIMEOUT_MS = 60_000;
+
+/** The bridge's record of a chat decision (written once OpenClaw named who decided). */
+async function decisionRecord(openclawId: string): Promise<Record<string, unknown> | undefined> {
+  return until("the decision record", async () => {
+    const text = await readFile(chatDecisionLogFile(c.h.stateDir, c.name), "utf8").catch(() => "");
+    return text.split("\n").filter((l) => l.trim() !== "").map((l) => JSON.parse(l) as Record<string, unknown>).find((r) => r.openclawId === openclawId);
+  }, 5_000);
+}
+
+beforeAll(async () => {
+  c = await createChatSandbox("chat", HOSTS, TIMEOUT_MS);
+}, 600_000);
+
+afterAll(async () => {
+  await c?.dispose();
+});
+
+describe("an unlisted host from the tools' domain, decided in the chat", () => {
+  it("allow-once: the prompt reaches the approval client, the request completes, the next one prompts again", async () => {
+    const t0 = Date.now();
+    const call = c.getFromTools("once.sbx.test");
+    const prompt = await c.promptFor("once.sbx.test", t0);
+    expect(prompt.title).toMatch(/node in sandbox .* wants once\.sbx\.test:80/);
+    expect(prompt.description).toContain("GET /hello");
+    const [held] = await c.pending("once.sbx.test");
+    expect(held).toBeDefined();
+    await c.operator.request("plugin.approval.resolve", { id: prompt.id, decision: "allow-once" }, 15_000);
+    expect(await call).toMatch(/"url":"\/hello".* 200$/);
+    // Who decided is what OpenClaw reported for the resolving client.
+    expect(await decisionRecord(prompt.id)).toMatchObject({ decision: "allow-once", decidedBy: "test operator", approvals: [held!.id] });
+
+    const t1 = Date.now();
+    const again = c.getFromTools("once.sbx.test");
+    const second = await c.promptFor("once.sbx.test", t1);
+    expect(second.id).not.toBe(prompt.id);
+    await c.operator.request("plugin.approval.resolve", { id: second.id, decision: "deny" }, 15_000);
+    expect(await again).toMatch(/denied by operator.* 403$/);
+  });
+
+  it("allow-always: later requests pass without a prompt and the policy file has the rule", async () => {
+    const t0 = Date.now();
+    const call = c.getFromTools("always.sbx.test");
+    const prompt = await c.promptFor("always.sbx.test", t0);
+    await c.operator.request("plugin.approval.resolve", { id: prompt.id, decision: "allow-always" }, 15_000);
+    expect(await call).toMatch(/ 200$/);
+    const t1 = Date.now();
+    expect(await c.getFromTools("always.sbx.test", "/later")).toMatch(/"url":"\/later".* 200$/);
+    expect(c.requested.filter((r) => r.at >= t1 && r.title.includes("always.sbx.test"))).toEqual([]);
+    const policy = await readFile(sandboxPolicyFile(c.h.stateDir, c.name), "utf8");
+    expect(policy).toContain("always.sbx.test");
+    expect(policy).toContain("/usr/local/bin/node");
+  });
+
+  it("deny: 403 naming the operator's denial", async () => {
+    const t0 = Date.now();
+    const call = c.getFromTools("deny.sbx.test");
+    const prompt = await c.promptFor("deny.sbx.test", t0);
+    await c.operator.request("plugin.approval.resolve", { id: prompt.id, decision: "deny" }, 15_000);
+    const out = await call;
+    expect(out).toMatch(/ 403$/);
+    const body = JSON.parse(out.replace(/ 403$/, "")) as { error: string; reason: string };
+    expect(body.error).toBe("denied by operator");
+    expect(body.reason).toMatch(/was denied/);
+  });
+
+  it("timeout: nobody decides → 403 approval timed out, and the chat prompt is closed as denied", async () => {
+    const t0 = Date.now();
+    const call = c.getFromTools("late.sbx.test");
+    const prompt = await c.promptFor("late.sbx.test", t0);
+    expect(await call).toMatch(/approval timed out.* 403$/);
+    const closed = await until("the prompt closed", () => c.resolved.find((r) => r.id === prompt.id));
+    expect(closed.decision).toBe("deny");
+  });
+
+  it("the host CLI decides first: the request passes, the chat shows the prompt decided, a late chat answer is refused", async () => {
+    const t0 = Date.now();
+    const call = c.getFromTools("cli.sbx.test");
+    const prompt = await c.promptFor("cli.sbx.test", t0);
+    const [held] = await c.pending("cli.sbx.test");
+    await controlRequest(c.h.stateDir, "POST", "/egress/approvals/decide", { id: held!.id, decision: "approve" });
+    expect(await call).toMatch(/ 200$/);
+    const closed = await until("the prompt closed", () => c.resolved.find((r) => r.id === prompt.id));
+    expect(closed.decision).toBe("allow-once");
+    await expect(c.operator.request("plugin.approval.resolve", { id: prompt.id, decision: "deny" }, 15_000)).rejects.toThrow(/already|expired|not found|resolved/i);
+  });
+
+  it("two programs' requests to one destination share one prompt; one answer releases both", async () => {
+    const t0 = Date.now();
+    const calls = [c.getFromTools("shared.sbx.test", "/a"), c.getFromTools("shared.sbx.test", "/b")];
+    const prompt = await c.promptFor("shared.sbx.test", t0);
+    await until("both requests held", async () => ((await c.pending("shared.sbx.test")).length === 2 ? true : undefined));
+    expect(c.requested.filter((r) => r.at >= t0 && r.title.includes("shared.sbx.test"))).toHaveLength(1);
+    await c.operator.request("plugin.approval.resolve", { id: prompt.id, decision: "allow-once" }, 15_000);
+    const outs = await Promise.all(calls);
+    expect(outs[0]).toMatch(/"url":"\/a".* 200$/);
+    expect(outs[1]).toMatch(/"url":"\/b".* 200$/);
+  });
+
+  it("a flood of new destinations: all held, at most 8 prompts open, the rest wait on the host CLI", async () => {
+    const t0 = Date.now();
+    const script = `for(const h of ${JSON.stringify(FLOOD)})require("http").get({host:"127.0.0.1",port:3128,path:"http://"+h+"/",headers:{host:h}},(r)=>{r.resume();console.log(h+" "+r.statusCode)}).on("error",(e)=>console.log(h+" "+e.code))`;
+    const flood = c.inTools(`/usr/local/bin/node -e '${script}'`);
+    await until("the flood held", async () => {
+      const { approvals } = (await controlRequest(c.h.stateDir, "POST", "/egress/approvals/list", {})) as { approvals: Array<{ host: string }> };
+      return approvals.filter((a) => FLOOD.includes(a.host)).length === FLOOD.length ? true : undefined;
+    });
+    await until("the bridge to pass over some", () => (c.logs.some((l) => /not prompted/.test(l)) ? true : undefined), 10_000);
+    const prompted = c.requested.filter((r) => r.at >= t0 && /flood\d+\.sbx\.test/.test(r.title));
+    expect(prompted.length).toBeGreaterThan(0);
+    expect(prompted.length).toBeLessThanOrEqual(8);
+    // The host CLI denies them all; every prompt in the chat closes as denied.
+    const { approvals } = (await controlRequest(c.h.stateDir, "POST", "/egress/approvals/list", {})) as { approvals: Array<{ id: string; host: string }> };
+    for (const a of approvals.filter((x) => FLOOD.includes(x.host))) await controlRequest(c.h.stateDir, "POST", "/egress/approvals/decide", { id: a.id, decision: "deny" });
+    const lines = (await flood).stdout.trim().split("\n").sort();
+    expect(lines).toEqual(FLOOD.map((h) => `${h} 403`).sort());
+    for (const p of prompted) expect((await until("the prompt closed", () => c.resolved.find((r) => r.id === p.id))).decision).toBe("deny");
+  });
+
+  it("OpenClaw's own CLI on the host, against the relayed gateway: the prompt is in `approvals pending`, `approvals resolve` decides", async () => {
+    const relay: net.Server = await startHostRelay(c.h.driver.gatewaySocket(c.name), 0);
+    const home = await createOpenclawHome();
+    try {
+      const gateway = ["--url", `ws://127.0.0.1:${(relay.address() as net.AddressInfo).port}`, "--token", c.token, "--timeout", "60000"];
+      const t0 = Date.now();
+      const call = c.getFromTools("oc-cli.sbx.test");
+      const prompt = await c.promptFor("oc-cli.sbx.test", t0);
+      const listed = await home.run(["approvals", "pending", "--json", ...gateway]);
+      expect(listed.exitCode, listed.all).toBe(0);
+      expect(listed.stdout).toContain(prompt.id);
+      expect(listed.stdout).toContain("oc-cli.sbx.test");
+      const decided = await home.run(["approvals", "resolve", prompt.id, "allow-once", ...gateway]);
+      expect(decided.exitCode, decided.all).toBe(0);
+      expect(await call).toMatch(/ 200$/);
+      expect(await decisionRecord(prompt.id)).toMatchObject({ decision: "allow-once", decidedBy: expect.any(String) });
+    } finally {
+      relay.close();
+      await home.dispose();
+    }
+  });
+
+  it("the gateway refuses an approval client without its token", async () => {
+    const attempt = OpenclawGatewayClient.connect({ connect: () => net.connect(gatewayRelaySocket(c.h.stateDir, c.name)), token: "0".repeat(64), displayName: "impostor" });
+    await expect(attempt).rejects.toThrow(/token|unauthorized|auth/i);
+  });
+});
