@@ -7,7 +7,7 @@ import type { Policy, Preset } from "./schema.js";
 
 const KEY_ORDER = [
   // documents
-  "version", "description", "preset", "filesystem_policy", "landlock", "process", "network_policies", "network_middlewares",
+  "version", "description", "preset", "egress_mode", "filesystem_policy", "landlock", "process", "network_policies", "network_middlewares",
   // sections
   "include_workdir", "read_only", "read_write", "compatibility", "run_as_user", "run_as_group",
   // network policies and endpoints
