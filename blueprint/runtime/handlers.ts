@@ -8,6 +8,7 @@ import type { Request } from "./protocol.js";
 import { runPreflight } from "./preflight.js";
 import { RuntimeError } from "../state/runtime-error.js";
 import { egressCall } from "./egress-call.js";
+import { runSkillTest } from "./skill-test.js";
 import { inferenceCall } from "./inference-call.js";
 import { RELAY_HOST, startHostRelay } from "./gateway-relay.js";
 import { createDockerClient } from "../sandbox/docker-client.js";
@@ -306,6 +307,11 @@ const daemonStatus: Handler<"daemon.status"> = async (req) => {
   };
 };
 
+const skillTest: Handler<"skill.test"> = async (req, progress) => {
+  const { command: _command, dockerHost: _dockerHost, ...options } = req;
+  return runSkillTest(driverFor(req), options, (step, message) => progress(step, message));
+};
+
 const daemonStop: Handler<"daemon.stop"> = async (req) => ({ wasRunning: await stopDaemon(req.stateDir) });
 
 export const handlers: { [C in Request["command"]]: Handler<C> } = {
@@ -326,6 +332,7 @@ export const handlers: { [C in Request["command"]]: Handler<C> } = {
   "sandbox.connect": sandboxConnect,
   "sandbox.logs": sandboxLogs,
   "sandbox.gateway": sandboxGateway,
+  "skill.test": skillTest,
   "daemon.status": daemonStatus,
   "daemon.stop": daemonStop,
 };

@@ -51,15 +51,14 @@ export type ScriptStep = { toolCalls: Array<{ name: string; arguments: Record<st
 
 /**
  * A script that runs `commands` with the exec tool, one call per model step, then says `done`:
- * the n-th step (n = tool results so far in the conversation since the last user message) runs
- * the n-th command.
+ * the n-th step (n = tool-call steps so far in the conversation) runs the n-th command.
  */
 export function execScript(commands: readonly string[], done = "done"): (messages: ChatMessage[]) => ScriptStep {
   return (messages) => {
-    // Steps taken so far = assistant messages with tool calls since the prompt (however the
-    // client replays the results).
-    const lastUser = messages.map((m) => m.role).lastIndexOf("user");
-    const steps = messages.slice(lastUser + 1).filter((m) => m.role === "assistant" && Array.isArray(m.tool_calls) && m.tool_calls.length > 0).length;
+    // Steps taken so far = assistant messages with tool calls in the conversation (one session
+    // per prompt; OpenClaw adds "user" context messages after tool results, so the last user
+    // message is not the prompt).
+    const steps = messages.filter((m) => m.role === "assistant" && Array.isArray(m.tool_calls) && m.tool_calls.length > 0).length;
     const command = commands[steps];
     return command === undefined ? { text: done } : { toolCalls: [{ name: "exec", arguments: { command } }] };
   };
