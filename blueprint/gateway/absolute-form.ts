@@ -7,6 +7,7 @@ import { originForm, parseAuthority } from "./authority.js";
 import type { Authorizer } from "./authorize.js";
 import type { GatewayContext } from "./gateway-context.js";
 import { methodOverrides } from "./method-override.js";
+import { observe, observes } from "./observe.js";
 import { denial, nextStep, respond } from "./refusals.js";
 import type { Tracked } from "./sandbox-state.js";
 import type { UpstreamForwarder } from "./upstream-request.js";
@@ -42,6 +43,10 @@ export async function handleAbsoluteForm(
     const reason = `Host header "${req.headers.host ?? ""}" does not name the request URL's host ${host}:${port}`;
     ctx.record(conn, { decision: "deny", host, port, rule: null, reason, http: { method, target, scheme: "http" } });
     respond(res, 403, denial("host mismatch", host, port, null, reason, "send a Host header equal to the URL's host"));
+    return;
+  }
+  if (observes(ctx, conn, host, port)) {
+    respond(res, 403, observe(ctx, conn, host, port, { method, target, overrides: methodOverrides(req.headers), scheme: "http" }));
     return;
   }
   const started = performance.now();

@@ -30,6 +30,8 @@ export interface AuditInput {
   /** Allowed only because enforcement is audit. */
   auditOnly?: boolean;
   approvalId?: string;
+  /** Observe mode: refused whatever the policy says; whether the policy would have allowed it. */
+  observed?: "allowed" | "denied";
 }
 
 const HTTP_ACTIVITY: Record<string, [number, string]> = {
@@ -71,6 +73,7 @@ export const OcsfEventSchema = z.looseObject({
     endpoint: z.number().nullable(),
     audit_only: z.boolean().optional(),
     approval_id: z.string().optional(),
+    observed: z.enum(["allowed", "denied"]).optional(),
   }),
 });
 export type OcsfEvent = z.infer<typeof OcsfEventSchema>;
@@ -147,6 +150,7 @@ export function toOcsf(input: AuditInput, time: number = Date.now()): OcsfEvent 
       endpoint: input.rule?.endpoint ?? null,
       ...(input.auditOnly === true ? { audit_only: true } : {}),
       ...(input.approvalId === undefined ? {} : { approval_id: input.approvalId }),
+      ...(input.observed === undefined ? {} : { observed: input.observed }),
     },
   };
 }
@@ -163,6 +167,7 @@ export function renderAuditEvent(event: OcsfEvent): string {
   const u = event.unmapped;
   let label = LABELS[u.decision];
   if (u.audit_only === true) label = "AUDIT";
+  if (u.observed !== undefined) label = `OBSERVED(${u.observed === "allowed" ? "policy-allows" : "policy-denies"})`;
   const proc = event.actor.process;
   const who = `${proc.file.path ?? "?"}(${proc.pid ?? "?"})`;
   const dest = `${event.dst_endpoint.hostname}:${event.dst_endpoint.port}`;

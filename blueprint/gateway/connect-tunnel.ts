@@ -19,6 +19,7 @@ import type { GatewayContext } from "./gateway-context.js";
 import { MAX_CLIENT_HELLO, peekClientHello } from "./client-hello.js";
 import { canonicalHost } from "./policy-engine.js";
 import type { Decision } from "./policy-engine.js";
+import { OBSERVED_ADDRESS, observe, observes } from "./observe.js";
 import { credentialBound } from "./placeholder-swap.js";
 import { denial, refuseRaw } from "./refusals.js";
 import type { Tracked } from "./sandbox-state.js";
@@ -49,6 +50,12 @@ export async function handleConnect(
       refuseRaw(socket, 403, denial("host mismatch", host, port, null, reason, "send a Host header equal to the CONNECT target"));
       return;
     }
+  }
+  if (observes(ctx, conn, host, port)) {
+    // Terminated to read what is asked inside; each request is then refused (tls-terminate.ts).
+    observe(ctx, conn, host, port);
+    await terminator.terminate(conn, socket, head, host, port, OBSERVED_ADDRESS);
+    return;
   }
   const granted = await authorizer.authorize(conn, host, port);
   if (!granted.ok) {

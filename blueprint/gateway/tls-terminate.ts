@@ -12,6 +12,7 @@ import { addressAllowed } from "./authorize.js";
 import { HeadDeadlines } from "./head-deadline.js";
 import type { GatewayContext } from "./gateway-context.js";
 import { evaluateRequest, methodOverrides } from "./method-override.js";
+import { OBSERVED_ADDRESS, observe } from "./observe.js";
 import { canonicalHost } from "./policy-engine.js";
 import type { RuleRef } from "./policy-engine.js";
 import { denial, nextStep, refuseMalformed, refuseRaw, respond } from "./refusals.js";
@@ -145,6 +146,11 @@ export class TlsTerminator {
     const hostHeader = parseAuthority(req.headers.host, port === 443 ? 443 : port);
     if (hostHeader === undefined || hostHeader.host !== host || hostHeader.port !== port) {
       return deny(403, "host mismatch", null, `Host header "${req.headers.host ?? ""}" does not name the tunnel's destination ${host}:${port}`);
+    }
+    // A tunnel opened only to observe never goes upstream, whatever the policy became since.
+    if (address === OBSERVED_ADDRESS) {
+      respond(res, 403, observe(this.ctx, conn, host, port, { method, target, overrides: methodOverrides(req.headers), scheme: secure ? "https" : "http" }));
+      return;
     }
     const state = this.ctx.sandbox(conn.sandbox);
     if (state === undefined) return deny(403, "sandbox removed", null, "the sandbox is no longer registered");

@@ -8,7 +8,7 @@ import type { NetworkPolicy, Policy } from "./schema.js";
 /** Fixed when the sandbox is created: changing them means recreating it. */
 export const STATIC_SECTIONS = ["filesystem_policy", "landlock", "process"] as const;
 /** Hot-reloadable into a running sandbox's proxy. */
-export const DYNAMIC_SECTIONS = ["network_policies", "network_middlewares"] as const;
+export const DYNAMIC_SECTIONS = ["network_policies", "network_middlewares", "egress_mode"] as const;
 export type StaticSection = (typeof STATIC_SECTIONS)[number];
 export type DynamicSection = (typeof DYNAMIC_SECTIONS)[number];
 
@@ -83,6 +83,7 @@ function canonicalPolicy(policy: Policy): Record<StaticSection | DynamicSection,
       Object.entries(policy.network_policies ?? {}).map(([key, np]) => [key, canonicalNetworkPolicy(key, np)]),
     ),
     network_middlewares: policy.network_middlewares === undefined ? undefined : JSON.parse(stableStringify(policy.network_middlewares)),
+    egress_mode: policy.egress_mode ?? "enforce",
   };
 }
 

@@ -163,7 +163,7 @@ interface DescribedIssue extends PathIssue {
 
 const KNOWN_KEYS: string[] = [
   ...UNENFORCED_FIELDS.policy, ...UNENFORCED_FIELDS.endpoint, ...UNENFORCED_FIELDS.matcher,
-  "version", "filesystem_policy", "landlock", "process", "network_policies", "network_middlewares",
+  "version", "filesystem_policy", "landlock", "process", "network_policies", "network_middlewares", "egress_mode",
   "include_workdir", "read_only", "read_write", "compatibility", "run_as_user", "run_as_group",
   "name", "endpoints", "binaries", "host", "port", "ports", "path", "protocol", "tls", "enforcement",
   "access", "rules", "deny_rules", "allowed_ips", "allow", "method", "query", "description", "preset",

@@ -77,9 +77,9 @@ export function mergePresets(base: Sourced<Policy>, presets: ReadonlyArray<Sourc
 }
 
 function reorder(policy: Policy): Policy {
-  const { version, filesystem_policy, landlock, process, network_policies, network_middlewares } = policy;
+  const { version, egress_mode, filesystem_policy, landlock, process, network_policies, network_middlewares } = policy;
   return Object.fromEntries(
-    Object.entries({ version, filesystem_policy, landlock, process, network_policies, network_middlewares }).filter(
+    Object.entries({ version, egress_mode, filesystem_policy, landlock, process, network_policies, network_middlewares }).filter(
       ([, value]) => value !== undefined,
     ),
   ) as Policy;

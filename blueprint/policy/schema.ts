@@ -348,6 +348,14 @@ export const PolicySchema = z.strictObject({
   network_policies: NetworkPoliciesSchema.optional(),
   // Published, kept, not enforced yet.
   network_middlewares: z.unknown().optional(),
+  /**
+   * nemoclaw's own (not in OpenShell's format): `observe` makes the egress gateway let nothing
+   * leave and hold nothing. Every attempt is refused and recorded, with method and path (TLS is
+   * terminated with the sandbox CA for every CONNECT), marked with whether the network policies
+   * would have allowed it; only names the runtime answers in-process (inference.local) are
+   * served, and only when the policies allow them. `skill test` runs with it. Default `enforce`.
+   */
+  egress_mode: z.enum(["enforce", "observe"]).optional(),
 });
 
 const staticInPreset = z.never({

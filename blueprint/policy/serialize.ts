@@ -7,7 +7,7 @@ import type { Policy, Preset } from "./schema.js";
 
 const KEY_ORDER = [
   // documents
-  "version", "description", "preset", "filesystem_policy", "landlock", "process", "network_policies", "network_middlewares",
+  "version", "description", "preset", "egress_mode", "filesystem_policy", "landlock", "process", "network_policies", "network_middlewares",
   // sections
   "include_workdir", "read_only", "read_write", "compatibility", "run_as_user", "run_as_group",
   // network policies and endpoints
@@ -19,6 +19,8 @@ const rank = new Map(KEY_ORDER.map((key, index) => [key, index]));
 export interface SerializeOptions {
   /** Comment lines written at the top of the file (without the leading `#`). */
   header?: string;
+  /** A comment above each named network policy (key → text; lines without the leading `#`). */
+  networkPolicyComments?: Readonly<Record<string, string>>;
 }
 
 /** Writes a policy as YAML. */
@@ -45,6 +47,15 @@ function serialize(value: object, options: SerializeOptions): string {
     },
     Seq(_key, node) {
       if (node.items.length > 0 && node.items.every((item) => isScalar(item) && typeof item.value === "number")) node.flow = true;
+    },
+  });
+  const comments = options.networkPolicyComments ?? {};
+  visit(doc, {
+    Pair(_key, pair, path) {
+      const parent = path[path.length - 2];
+      if (!isPair(parent) || !isScalar(parent.key) || parent.key.value !== "network_policies" || !isScalar(pair.key)) return;
+      const text = comments[String(pair.key.value)];
+      if (text !== undefined) pair.key.commentBefore = text.split("\n").map((line) => ` ${line}`).join("\n");
     },
   });
   if (options.header !== undefined) {

@@ -8,6 +8,7 @@ import type { Request } from "./protocol.js";
 import { runPreflight } from "./preflight.js";
 import { RuntimeError } from "../state/runtime-error.js";
 import { egressCall } from "./egress-call.js";
+import { runSkillTest } from "./skill-test.js";
 import { inferenceCall } from "./inference-call.js";
 import { overview } from "./overview.js";
 import { followRoute, gatewayModelsFor } from "./gateway-models.js";
@@ -339,6 +340,11 @@ const overviewHandler: Handler<"overview"> = async (req) => {
   return overview(driver);
 };
 
+const skillTest: Handler<"skill.test"> = async (req, progress) => {
+  const { command: _command, dockerHost: _dockerHost, ...options } = req;
+  return runSkillTest(driverFor(req), options, (step, message) => progress(step, message));
+};
+
 const daemonStop: Handler<"daemon.stop"> = async (req) => ({ wasRunning: await stopDaemon(req.stateDir) });
 
 export const handlers: { [C in Request["command"]]: Handler<C> } = {
@@ -362,6 +368,7 @@ export const handlers: { [C in Request["command"]]: Handler<C> } = {
   "gateway.start": (req, progress) => gatewayStart(driverFor(req), req, progress),
   "gateway.stop": (req) => gatewayStop(driverFor(req), req),
   "gateway.health": gatewayHealthCheck,
+  "skill.test": skillTest,
   "daemon.status": daemonStatus,
   overview: overviewHandler,
   "daemon.stop": daemonStop,

@@ -1,5 +1,7 @@
 import { z } from "zod";
 import { SandboxNameSchema } from "../state/sandbox-name.js";
+/** `skill test`'s report (skill-report.ts), for the plugin to validate what it renders. */
+export { SkillReportSchema, type SkillReport } from "./skill-report.js";
 
 /** The egress gateway's control-route schemas, for the plugin to validate what the daemon answers. */
 export * as EgressRoutes from "../gateway/egress-route-schemas.js";
@@ -131,6 +133,24 @@ export const RequestSchema = z.discriminatedUnion("command", [
   z.object({ command: z.literal("overview"), ...target }).strict(),
   /** Is a gateway sandbox serving: its gateway's /readyz over the relay socket, then inference.local/v1/models from inside. */
   z.object({ command: z.literal("gateway.health"), ...sandbox, timeoutMs: z.number().int().positive().max(3_600_000) }).strict(),
+  z
+    .object({
+      command: z.literal("skill.test"),
+      ...target,
+      baseImage: z.string().min(1).optional(),
+      openclawDir: z.string().min(1),
+      /** A folder with SKILL.md, an npm spec or a git URL. */
+      source: z.string().min(1),
+      /** Empty: derived from SKILL.md. */
+      prompts: z.array(z.string().min(1)),
+      /** Each prompt's turn limit, and the least time the sandbox is watched. */
+      timeoutS: z.number().int().min(1).max(24 * 3600),
+      route: z.object({ provider: z.string().min(1), model: z.string().min(1), baseUrl: z.string().min(1).optional(), credential: z.string().min(1).optional() }).strict(),
+      keep: z.boolean(),
+      /** Test against this policy instead of the base one (attempts are still only observed). */
+      policyFile: z.string().min(1).optional(),
+    })
+    .strict(),
   z.object({ command: z.literal("daemon.status"), stateDir: z.string().min(1) }).strict(),
   z.object({ command: z.literal("daemon.stop"), stateDir: z.string().min(1) }).strict(),
 ]);

@@ -27,6 +27,11 @@ export function toolShellArgv(command: string): string[] {
   return toolDomainArgv(["/bin/sh", "-c", command]);
 }
 
+/** Where the backend records the commands it starts: the OpenClaw state dir, out of the tools' reach. */
+export function toolCommandLog(env: NodeJS.ProcessEnv): string {
+  return `${env.OPENCLAW_STATE_DIR ?? `${env.HOME ?? "/sandbox"}/.openclaw`}/logs/nemoclaw-tools.jsonl`;
+}
+
 /** Variables a tool may inherit from the gateway: proxy and CA settings, locale. Nothing secret. */
 const INHERITED = /^(NODE_EXTRA_CA_CERTS|SSL_CERT_FILE|CURL_CA_BUNDLE|REQUESTS_CA_BUNDLE|PIP_CERT|GIT_SSL_CAINFO|LANG|LC_[A-Z]+|TZ|TERM|NEMOCLAW_SANDBOX)$/;
 /** Never passed, whoever asks: the gateway's credentials and anything named like one. */

@@ -4,7 +4,7 @@ import { action } from "./output.js";
 import { doctor } from "./doctor.js";
 import { blueprintVerify } from "./blueprint.js";
 import { policyCheck, policyPresets } from "./policy.js";
-import { notAvailableYet } from "./not-yet.js";
+import { SKILL_EXIT_CODES, skillTest, type SkillTestOptions } from "./skill.js";
 import { approvalsDecide, approvalsList } from "./egress.js";
 import { credentialsAdd, credentialsList, credentialsRemove } from "./credentials.js";
 import { inferenceProviders } from "./inference.js";
@@ -205,17 +205,23 @@ export function registerNemoclawCli(program: Program, pluginConfig: unknown): vo
     .addHelpText("after", "\nEnvironment: NEMOCLAW_NAME, NEMOCLAW_PROVIDER, NEMOCLAW_MODEL, NEMOCLAW_API_KEY_ENV, NEMOCLAW_BASE_URL, NEMOCLAW_PRESET, NEMOCLAW_POLICY (flags win).")
     .action(action(async (opts: Record<string, unknown>) => (await import("./onboard.js")).onboard(config(), opts, reservedNames())));
 
-  const later: Array<[string, string]> = [
-    ["skill", "Test an untrusted skill in a throwaway sandbox"],
-  ];
-  for (const [name, description] of later) {
-    root
-      .command(name)
-      .description(`${description} (not available yet)`)
-      .allowUnknownOption()
-      .allowExcessArguments()
-      .action(notAvailableYet(name));
-  }
+  root
+    .command("skill")
+    .description("Test an untrusted skill in a throwaway sandbox")
+    .command("test")
+    .description("Run a skill in a throwaway observing sandbox: what it tried, a verdict, a least-privilege policy")
+    .argument("<skill>", "a folder with SKILL.md, an npm spec (name@version) or a git URL")
+    .option("--prompt <text>", "a prompt to run (repeatable; default: derived from SKILL.md)", (v: string, all: string[]) => [...all, v], [] as string[])
+    .option("--prompts <file>", "prompts, one per line")
+    .option("--timeout <seconds>", "each prompt's limit, and the least time the sandbox is watched (delayed behaviour)", "300")
+    .option("--model <provider/model>", "the model, through the inference router (e.g. ollama/qwen3:8b)")
+    .option("--base-url <url>", "the provider's base URL (local or compatible servers)")
+    .option("--credential <name>", "the stored credential the provider uses")
+    .option("--policy <file>", "test against this policy instead of only observing")
+    .option("--keep", "keep the sandbox afterwards")
+    .option("--json", "machine-readable report")
+    .addHelpText("after", `\n${SKILL_EXIT_CODES}`)
+    .action(action(async (skill: string, opts: SkillTestOptions) => skillTest(config(), skill, opts)));
 
   // Anything else is `<name> <verb> …`: a per-sandbox verb, parsed by a command tree of its own.
   const reservedNames = () => root.commands.map((c) => c.name());

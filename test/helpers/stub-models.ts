@@ -39,6 +39,12 @@ export interface StubOptions {
    * tool result is answered with text only. Overrides `toolCall`.
    */
   execCommand?: string;
+  /**
+   * Scripted tool calls (OpenAI chat shape): the turn's next step given the request's messages,
+   * e.g. what a skill's instructions would make a model do. Returning tool calls streams them
+   * (finish_reason tool_calls); returning text ends the turn with it. Replaces `toolCall`.
+   */
+  script?: (messages: ChatMessage[]) => ScriptStep;
 }
 
 /**
@@ -55,6 +61,29 @@ export function lastToolResult(body: Record<string, unknown>): string | undefine
     else if (Array.isArray(m.content)) for (const c of m.content as Array<Record<string, unknown>>) if (c.type === "tool_result") results.push(text(c.content));
   }
   return results.length > 0 ? results.join("\n") : undefined;
+}
+
+export interface ChatMessage {
+  role: string;
+  content?: unknown;
+  tool_calls?: unknown;
+  tool_call_id?: string;
+}
+export type ScriptStep = { toolCalls: Array<{ name: string; arguments: Record<string, unknown> }> } | { text: string };
+
+/**
+ * A script that runs `commands` with the exec tool, one call per model step, then says `done`:
+ * the n-th step (n = tool-call steps so far in the conversation) runs the n-th command.
+ */
+export function execScript(commands: readonly string[], done = "done"): (messages: ChatMessage[]) => ScriptStep {
+  return (messages) => {
+    // Steps taken so far = assistant messages with tool calls in the conversation (one session
+    // per prompt; OpenClaw adds "user" context messages after tool results, so the last user
+    // message is not the prompt).
+    const steps = messages.filter((m) => m.role === "assistant" && Array.isArray(m.tool_calls) && m.tool_calls.length > 0).length;
+    const command = commands[steps];
+    return command === undefined ? { text: done } : { toolCalls: [{ name: "exec", arguments: { command } }] };
+  };
 }
 
 export interface StubServer {
@@ -222,6 +251,24 @@ async function answer(kind: "openai" | "anthropic", o: StubOptions, record: Stub
     }
     res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache", "set-cookie": "stub=1" });
     const chunk = (delta: unknown, finish: string | null = null) => `data: ${JSON.stringify({ id: "chatcmpl-1", object: "chat.completion.chunk", model, choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
+    if (o.script !== undefined) {
+      const step = o.script(Array.isArray(record.body.messages) ? (record.body.messages as ChatMessage[]) : []);
+      if ("text" in step) {
+        write(res, record, chunk({ role: "assistant", content: step.text }));
+        write(res, record, chunk({}, "stop"));
+      } else {
+        write(res, record, chunk({ role: "assistant", content: "" }));
+        step.toolCalls.forEach((call, index) => {
+          write(res, record, chunk({ tool_calls: [{ index, id: `call_${record.chunkTimes.length}_${index}`, type: "function", function: { name: call.name, arguments: JSON.stringify(call.arguments) } }] }));
+        });
+        write(res, record, chunk({}, "tool_calls"));
+      }
+      write(res, record, `data: ${JSON.stringify({ id: "chatcmpl-1", object: "chat.completion.chunk", model, choices: [], usage: { prompt_tokens: 12, completion_tokens: 4, total_tokens: 16 } })}\n\n`);
+      write(res, record, "data: [DONE]\n\n");
+      res.end();
+      record.completed = true;
+      return;
+    }
     if (texts === 0) write(res, record, chunk({ role: "assistant", content: "" }));
     for (let i = 0; i < texts; i++) {
       await pace(i);

@@ -6,10 +6,10 @@
 // closed in OpenClaw (no exec at all), never falls back to the gateway's own domain.
 // registerSandboxBackend is public JS without published types (openclaw/plugin-sdk/sandbox).
 import { spawn } from "node:child_process";
-import { mkdirSync, realpathSync } from "node:fs";
+import { appendFileSync, mkdirSync, realpathSync } from "node:fs";
 import path from "node:path";
 import { createRequire } from "node:module";
-import { TOOL_TMPDIR, TOOL_WORKSPACE, toolEnv, toolShellArgv } from "../tool-domain.js";
+import { TOOL_TMPDIR, TOOL_WORKSPACE, toolCommandLog, toolEnv, toolShellArgv } from "../tool-domain.js";
 
 interface ExecParams {
   command: string;
@@ -41,7 +41,23 @@ function ensureToolDirs(): void {
   for (const dir of [TOOL_WORKSPACE, TOOL_TMPDIR]) mkdirSync(dir, { recursive: true, mode: 0o700 });
 }
 
+/**
+ * Every command handed to the tools' domain, one JSON line in the OpenClaw state dir (which the
+ * tools cannot read or write): what `skill test` reports as the commands the agent ran, and a
+ * record for the operator. Best effort: a full disk must not stop the agent.
+ */
+function recordCommand(kind: "exec" | "shell", command: string, args: readonly string[] = []): void {
+  try {
+    const file = toolCommandLog(process.env);
+    mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+    appendFileSync(file, `${JSON.stringify({ time: Date.now(), kind, command, ...(args.length > 0 ? { args } : {}) })}\n`, { mode: 0o600 });
+  } catch {
+    // Not recordable: the command still runs in the tools' domain.
+  }
+}
+
 function runShell(p: ShellParams): Promise<{ stdout: Buffer; stderr: Buffer; code: number }> {
+  recordCommand("shell", p.script, p.args);
   const [file, ...args] = toolShellArgv(p.script);
   const child = spawn(file as string, [...args, "nemoclaw-tool", ...(p.args ?? [])], {
     cwd: TOOL_WORKSPACE,
@@ -74,6 +90,7 @@ function createHandle(ctx: { scopeKey?: string; workspaceDir?: string }) {
     workdirValidation: "host" as const,
     async buildExecSpec(p: ExecParams) {
       ensureToolDirs();
+      recordCommand("exec", p.command);
       return {
         argv: toolShellArgv(p.command),
         env: toolEnv(process.env, p.env),

@@ -1,0 +1,114 @@
+// `openclaw nemoclaw skill test <dir | npm spec | git url>`: the runtime runs the skill in a
+// throwaway observing sandbox (blueprint/runtime/skill-test.ts); this prints its report and exits
+// with its code:
+//   0 nothing risky seen (with --policy: and no attempt the policy refuses)
+//   1 the test could not run
+//   2 risky behaviour seen
+//   3 with --policy: attempts the policy refuses, nothing risky
+import { readFile } from "node:fs/promises";
+import path from "node:path";
+import { runBlueprint } from "../blueprint/run.js";
+import type { ResolvedConfig } from "../config/resolve.js";
+import { UserError } from "../errors.js";
+import { openclawPackageDir } from "../openclaw-package.js";
+import { printJson, renderFields } from "./output.js";
+import { visible } from "../../blueprint/state/terminal-text.js";
+import type { SkillReport } from "../../blueprint/runtime/protocol.js";
+
+export const SKILL_EXIT_CODES = "Exit codes: 0 nothing risky seen; 1 the test could not run; 2 risky behaviour seen; 3 (with --policy) attempts the policy refuses.";
+
+export interface SkillTestOptions {
+  prompt: string[];
+  prompts?: string;
+  timeout: string;
+  model?: string;
+  baseUrl?: string;
+  credential?: string;
+  json?: boolean;
+  keep?: boolean;
+  policy?: string;
+}
+
+/** `provider/model` → the route the throwaway sandbox gets. */
+function parseModel(text: string | undefined): { provider: string; model: string } {
+  const m = text === undefined ? null : /^([a-z0-9-]+)\/(.+)$/.exec(text);
+  if (m === null) {
+    throw new UserError(`--model ${text ?? "(missing)"}: expected <provider>/<model>`, "e.g. --model ollama/qwen3:8b or --model openai/gpt-5-mini (providers: openclaw nemoclaw inference providers)");
+  }
+  return { provider: m[1] as string, model: m[2] as string };
+}
+
+async function readPrompts(opts: SkillTestOptions): Promise<string[]> {
+  const prompts = [...opts.prompt];
+  if (opts.prompts !== undefined) {
+    const text = await readFile(opts.prompts, "utf8").catch((e: NodeJS.ErrnoException) => {
+      throw new UserError(`--prompts ${opts.prompts}: ${e.code === "ENOENT" ? "no such file" : e.message}`, "give a text file with one prompt per line");
+    });
+    prompts.push(...text.split("\n").map((l) => l.trim()).filter((l) => l !== "" && !l.startsWith("#")));
+  }
+  return prompts;
+}
+
+export async function skillTest(config: ResolvedConfig, source: string, opts: SkillTestOptions): Promise<void> {
+  const timeoutS = Number(opts.timeout);
+  if (!Number.isInteger(timeoutS) || timeoutS < 1) throw new UserError(`--timeout ${opts.timeout}: not a number of seconds`, "e.g. --timeout 300");
+  const openclawDir = openclawPackageDir();
+  if (!openclawDir) throw new UserError("OpenClaw's package was not found", "skill test runs OpenClaw inside the sandbox; run it from an installed openclaw");
+  const local = path.resolve(source);
+  const report = await runBlueprint(
+    {
+      command: "skill.test",
+      stateDir: config.stateDir,
+      ...(config.dockerHost ? { dockerHost: config.dockerHost } : {}),
+      ...(config.baseImage ? { baseImage: config.baseImage } : {}),
+      openclawDir,
+      source: (await import("node:fs")).existsSync(local) ? local : source,
+      prompts: await readPrompts(opts),
+      timeoutS,
+      route: { ...parseModel(opts.model), ...(opts.baseUrl ? { baseUrl: opts.baseUrl } : {}), ...(opts.credential ? { credential: opts.credential } : {}) },
+      keep: opts.keep === true,
+      ...(opts.policy ? { policyFile: path.resolve(opts.policy) } : {}),
+    },
+    (p) => p.SkillReportSchema,
+    { onProgress: opts.json ? undefined : (p) => process.stderr.write(`  [${p.step}] ${visible(p.message)}\n`) },
+  );
+  if (opts.json) printJson(report);
+  else process.stdout.write(`${renderReport(report)}\n`);
+  process.exitCode = report.exitCode;
+}
+
+export function renderReport(r: SkillReport): string {
+  const heading = `Skill ${r.skill.name}: ${r.verdict.risky ? "RISKY" : r.exitCode === 3 ? "needs more than the policy allows" : "nothing risky seen"}`;
+  const out = [
+    renderFields(heading, [
+      ["Source", r.skill.source],
+      ["Sandbox", `${r.sandbox.name} (${r.sandbox.kept ? "kept" : "destroyed"})`],
+      ["Mode", r.mode === "observe" ? "observe (nothing left the sandbox)" : `against ${r.policyFile} (observed; nothing left the sandbox)`],
+      ["Prompts", String(r.prompts.length)],
+      ["Model calls", String(r.modelCalls)],
+      ["OpenClaw's own requests", `${r.openclawCalls} (catalog, update check, ClawHub; refused, not counted against the skill)`],
+      ["Exit code", String(r.exitCode)],
+    ]),
+  ];
+  if (r.verdict.reasons.length > 0) {
+    out.push("", "Verdict", "");
+    for (const reason of r.verdict.reasons) {
+      out.push(`  ${reason.code}: ${reason.message}`);
+      for (const e of reason.evidence) out.push(`    ${e}`);
+    }
+  }
+  out.push("", "Egress attempts", "");
+  if (r.egress.length === 0) out.push("  none");
+  for (const g of r.egress) {
+    out.push(`  ${g.count}x ${g.binary ?? "(unidentified)"} -> ${g.host}:${g.port} (${g.policyAllows ? "policy allows" : "policy refuses"}; prompts ${g.prompts.map((p) => (p < 0 ? "after" : String(p + 1))).join(", ")})`);
+    for (const q of g.requests) out.push(`    ${q.count}x ${q.method} ${q.path}`);
+  }
+  out.push("", "Commands and tool calls", "");
+  if (r.toolCalls.length === 0) out.push("  none");
+  for (const c of r.toolCalls) out.push(`  [${c.prompt < 0 ? "after" : `prompt ${c.prompt + 1}`}] ${c.tool}: ${c.text.length > 200 ? `${c.text.slice(0, 197)}...` : c.text}`);
+  out.push("", "Files written under /sandbox", "");
+  if (r.files.length === 0) out.push("  none");
+  for (const f of r.files) out.push(`  ${f.change} ${f.path} (${f.size} bytes${f.executable ? ", executable" : ""})`);
+  out.push("", "Suggested policy (save it and check it with `openclaw nemoclaw policy check FILE`)", "", r.suggestedPolicy.trimEnd());
+  return visible(out.join("\n"));
+}
