@@ -212,8 +212,10 @@ export class SandboxDriver {
       appliedStatic: staticSections(policy),
       limits,
       user: settings.user,
-      // The gateway's domain may bind its one port; nothing else in the sandbox may bind.
-      landlock: options.gateway ? { ...settings.landlock, bindTcp: [GATEWAY_PORT] } : settings.landlock,
+      // The gateway's domain may bind its one port (nothing else in the sandbox may bind) and
+      // connect to it: the `/nemoclaw` chat command decides through the gateway's own approval
+      // API on loopback. The tools' domain, nested in it, connects to the forwarder only.
+      landlock: options.gateway ? { ...settings.landlock, bindTcp: [GATEWAY_PORT], connectTcp: [...settings.landlock.connectTcp, GATEWAY_PORT] } : settings.landlock,
       mounts,
       openclaw,
       command: options.gateway && openclaw ? gatewayCommand(openclaw.entry) : [...(options.command ?? IDLE_COMMAND)],

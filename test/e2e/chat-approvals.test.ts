@@ -1,6 +1,7 @@
 // Egress approvals in the chat, end to end (test/helpers/chat-sandbox.ts): a request from the
 // tools' domain of a real gateway sandbox to an unlisted host is held by the host's egress
 // gateway, prompted through the sandbox's own OpenClaw to an approval client, and decided there.
+import { randomUUID } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { controlRequest } from "../../blueprint/runtime/daemon-client.js";
@@ -13,7 +14,7 @@ import { createChatSandbox, until, type ChatSandbox } from "../helpers/chat-sand
 import { createOpenclawHome } from "../helpers/openclaw.js";
 
 let c: ChatSandbox;
-const HOSTS = ["once.sbx.test", "always.sbx.test", "deny.sbx.test", "late.sbx.test", "cli.sbx.test", "shared.sbx.test", "oc-cli.sbx.test"];
+const HOSTS = ["once.sbx.test", "always.sbx.test", "deny.sbx.test", "late.sbx.test", "cli.sbx.test", "shared.sbx.test", "oc-cli.sbx.test", "cmd.sbx.test"];
 /** More than the bridge opens at once per sandbox (8): a flood of new destinations. */
 const FLOOD = Array.from({ length: 12 }, (_, i) => `flood${i}.sbx.test`);
 // Long enough for two `openclaw` CLI calls on a loaded machine (the last test) before the hold times out.
@@ -161,5 +162,24 @@ describe("an unlisted host from the tools' domain, decided in the chat", () => {
   it("the gateway refuses an approval client without its token", async () => {
     const attempt = OpenclawGatewayClient.connect({ connect: () => net.connect(gatewayRelaySocket(c.h.stateDir, c.name)), token: "0".repeat(64), displayName: "impostor" });
     await expect(attempt).rejects.toThrow(/token|unauthorized|auth/i);
+  });
+
+  it("/nemoclaw in the chat: approvals lists the held request, approve <runtime id> lets it through, named for the sender", async () => {
+    const say = async (message: string): Promise<string> => {
+      const since = c.events.length;
+      await c.operator.request("chat.send", { sessionKey: "main", message, idempotencyKey: randomUUID() }, 60_000);
+      return until(`the reply to ${message}`, () => c.events.slice(since).find((e) => e.event === "chat" && e.json.includes('"state":"final"'))?.json, 60_000);
+    };
+    expect(await say("/nemoclaw help")).toContain("/nemoclaw approve <id> [always]");
+    const t0 = Date.now();
+    const call = c.getFromTools("cmd.sbx.test");
+    const prompt = await c.promptFor("cmd.sbx.test", t0);
+    const [held] = await c.pending("cmd.sbx.test");
+    const listed = await say("/nemoclaw approvals");
+    expect(listed).toContain(held!.id);
+    expect(listed).toContain("cmd.sbx.test");
+    expect(await say(`/nemoclaw approve ${held!.id}`)).toContain(`allow-once for ${held!.id}`);
+    expect(await call).toMatch(/ 200$/);
+    expect(await decisionRecord(prompt.id)).toMatchObject({ decision: "allow-once", decidedBy: expect.stringMatching(/^\/nemoclaw by /) });
   });
 });

@@ -33,6 +33,8 @@ export interface ChatSandbox {
   logs: string[];
   /** plugin.approval.requested events the operator received, in order. */
   requested: PromptSeen[];
+  /** Every other event's payload as JSON text, with its name (chat replies among them). */
+  events: Array<{ event: string; json: string }>;
   /** plugin.approval.resolved events the operator received. */
   resolved: Array<{ id: string; decision: string; resolvedBy: unknown }>;
   /** Runs a shell command in the tools' domain, as the backend plugin builds it. */
@@ -76,6 +78,7 @@ export async function createChatSandbox(prefix: string, hosts: readonly string[]
   const socket = gatewayRelaySocket(h.stateDir, name);
   const requested: PromptSeen[] = [];
   const resolved: ChatSandbox["resolved"] = [];
+  const events: ChatSandbox["events"] = [];
   // The gateway takes a while to start inside (several seconds, more on a busy machine).
   const operator = await until(
     "the gateway inside to accept an operator client",
@@ -91,6 +94,7 @@ export async function createChatSandbox(prefix: string, hosts: readonly string[]
           const p = payload as { id: string; request?: { title: string; description: string }; decision?: string; resolvedBy?: unknown };
           if (event === "plugin.approval.requested") requested.push({ at: Date.now(), id: p.id, title: p.request?.title ?? "", description: p.request?.description ?? "" });
           if (event === "plugin.approval.resolved") resolved.push({ id: p.id, decision: p.decision ?? "", resolvedBy: p.resolvedBy });
+          else if (event !== "plugin.approval.requested") events.push({ event, json: JSON.stringify(payload) });
         },
       }).catch(() => new Promise<undefined>((r) => setTimeout(() => r(undefined), 1000))),
     300_000,
@@ -104,6 +108,7 @@ export async function createChatSandbox(prefix: string, hosts: readonly string[]
     token,
     requested,
     resolved,
+    events,
     inTools,
     getFromTools: (host, urlPath = "/hello") => inTools(`/usr/local/bin/node -e '${getScript(host, urlPath)}'`).then((r) => r.stdout.trim() || `no output: ${r.stderr}`),
     logs,

@@ -10,6 +10,7 @@ import { appendFileSync, mkdirSync, realpathSync } from "node:fs";
 import path from "node:path";
 import { createRequire } from "node:module";
 import { TOOL_TMPDIR, TOOL_WORKSPACE, toolCommandLog, toolEnv, toolShellArgv } from "../tool-domain.js";
+import { handleNemoclawCommand } from "./chat-command.js";
 
 interface ExecParams {
   command: string;
@@ -106,11 +107,17 @@ export default {
   id: "nemoclaw-tools",
   name: "nemoclaw tool domain",
   description: "Runs the agent's commands in the tools' Landlock domain",
-  register(api: { registrationMode?: string; logger?: { info?: (m: string) => void } }): void {
+  register(api: {
+    registrationMode?: string;
+    logger?: { info?: (m: string) => void };
+    registerCommand?: (command: { name: string; description: string; acceptsArgs: boolean; requireAuth: boolean; handler: typeof handleNemoclawCommand }) => void;
+  }): void {
     if (api.registrationMode !== undefined && api.registrationMode !== "full") return;
     ensureToolDirs();
     const { registerSandboxBackend } = sandboxSdk();
     registerSandboxBackend("nemoclaw", { factory: createHandle });
+    // Authorized senders only: OpenClaw parses commands from inbound messages, never from the model's replies.
+    api.registerCommand?.({ name: "nemoclaw", description: "Egress approvals of this nemoclaw sandbox", acceptsArgs: true, requireAuth: true, handler: handleNemoclawCommand });
     api.logger?.info?.("nemoclaw: sandbox backend \"nemoclaw\" registered (tools' Landlock domain)");
   },
 };
