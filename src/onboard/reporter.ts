@@ -19,10 +19,14 @@ const MARK: Record<StepOutcome["status"], string> = { done: "done", unchanged: "
 export function clackReporter(): Reporter {
   let spin: ReturnType<typeof p.spinner> | undefined;
   let title = "";
+  // Ctrl-C while a spinner runs: clack ends the process with exit(0); it was an interruption.
+  process.on("exit", () => {
+    if (spin) process.exitCode = 130;
+  });
   const spinning = (message: string) => {
     if (spin) spin.message(message);
     else {
-      spin = p.spinner();
+      spin = p.spinner({ cancelMessage: "Interrupted: run `openclaw nemoclaw onboard` again to resume" });
       spin.start(message);
     }
   };
