@@ -75,7 +75,7 @@ node -e 'fetch(process.argv[1]+"/healthz").then(async r=>console.log("  "+proces
 
 step "Where it runs"
 "${OPENCLAW[@]}" nemoclaw "$NAME" status | sed -n '1,12p'
-"${OPENCLAW[@]}" nemoclaw "$NAME" exec -- sh -c 'echo "  inside: $(id -un), HOME=$HOME, proxy $HTTPS_PROXY"; for p in /proc/[0-9]*; do [ "$(cat "$p/comm" 2>/dev/null)" = openclaw-gatewa ] && echo "  the gateway runs inside: pid ${p#/proc/} ($(tr "\0" " " <"$p/cmdline")), uid $(stat -c %u "$p")"; done; touch /etc/escape 2>&1 | sed "s/^/  /" || true'
+"${OPENCLAW[@]}" nemoclaw "$NAME" exec -- sh -c 'echo "  inside: $(id -un), HOME=$HOME, proxy $HTTPS_PROXY"; for p in /proc/[0-9]*; do [ "$(cat "$p/comm" 2>/dev/null)" = openclaw-gatewa ] && echo "  the gateway runs inside: pid ${p#/proc/} ($(tr "\0" " " <"$p/cmdline" | sed "s/ *$//")), uid $(stat -c %u "$p")"; done; touch /etc/escape 2>&1 | sed "s/^/  /" || true'
 
 step "No network but the egress policy"
 # The sandbox has no network interface: a direct connection fails at once, nothing is sent.
