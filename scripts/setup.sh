@@ -75,7 +75,7 @@ node -e 'fetch(process.argv[1]+"/healthz").then(async r=>console.log("  "+proces
 
 step "Where it runs"
 "${OPENCLAW[@]}" nemoclaw "$NAME" status | sed -n '1,12p'
-"${OPENCLAW[@]}" nemoclaw "$NAME" exec -- sh -c 'echo "  inside: $(id -un), HOME=$HOME, proxy $HTTPS_PROXY"; for p in /proc/[0-9]*; do c=$(tr "\0" " " <"$p/cmdline" 2>/dev/null); case "$c" in *openclaw*gateway*) echo "  gateway process inside: pid ${p#/proc/} $c";; esac; done; touch /etc/escape 2>&1 | sed "s/^/  /" || true'
+"${OPENCLAW[@]}" nemoclaw "$NAME" exec -- sh -c 'echo "  inside: $(id -un), HOME=$HOME, proxy $HTTPS_PROXY"; for p in /proc/[0-9]*; do [ "$(cat "$p/comm" 2>/dev/null)" = openclaw-gatewa ] && echo "  the gateway runs inside: pid ${p#/proc/} ($(tr "\0" " " <"$p/cmdline" | sed "s/ *$//")), uid $(stat -c %u "$p")"; done; touch /etc/escape 2>&1 | sed "s/^/  /" || true'
 
 step "No network but the egress policy"
 # The sandbox has no network interface: a direct connection fails at once, nothing is sent.
@@ -83,10 +83,11 @@ step "No network but the egress policy"
   require("net").connect(443, "192.0.2.1").on("error", (e) => console.log("  direct connection to 192.0.2.1:443:", e.code)).on("connect", () => console.log("  CONNECTED (unexpected)"))'
 "${OPENCLAW[@]}" nemoclaw "$NAME" logs --egress --tail 3 || true
 
-step "Stopping the gateway (the sandbox stops with it)"
-kill -TERM "$gw" 2>/dev/null || true
-wait "$gw" || true
-tail -n 3 "$log" | sed 's/^/  /'
+step "Stopping the sandbox (its gateway verb then exits with the sandbox's code)"
+"${OPENCLAW[@]}" nemoclaw "$NAME" stop
+code=0
+wait "$gw" || code=$?
+echo "  the gateway verb exited with $code"
 
 step "Done. Start it again: $oc nemoclaw $NAME gateway   (then http://127.0.0.1:18789)"
 echo "  More: $oc nemoclaw --help; re-run onboard any time (it changes only what differs); remove: $oc nemoclaw $NAME destroy --yes"

@@ -8,7 +8,7 @@ import { parseOnboardFlags } from "../onboard/options.js";
 import { clackReporter, lineReporter, silentReporter } from "../onboard/reporter.js";
 import { runOnboarding } from "../onboard/run.js";
 import { renderSummary } from "../onboard/summary.js";
-import { clackWizard } from "../onboard/wizard.js";
+import { askingAfter, clackWizard } from "../onboard/wizard.js";
 import { printJson, reportError } from "./output.js";
 
 export async function onboard(config: ResolvedConfig, raw: Record<string, unknown>, reserved: readonly string[]): Promise<void> {
@@ -21,7 +21,7 @@ export async function onboard(config: ResolvedConfig, raw: Record<string, unknow
   if (!parsedName.success) throw new UserError(`"${name}" is not a valid sandbox name`, parsedName.error.issues[0]?.message);
   if (reserved.includes(name)) throw new UserError(`"${name}" is a nemoclaw verb and cannot name a sandbox`, "pick another --name");
   const reporter = flags.json ? silentReporter : interactive ? clackReporter() : lineReporter();
-  const report = await runOnboarding({ config: resolved, flags, name, wizard: interactive ? clackWizard : undefined, reporter });
+  const report = await runOnboarding({ config: resolved, flags, name, wizard: interactive ? askingAfter(() => reporter.pause(), clackWizard) : undefined, reporter });
   if (flags.json) {
     printJson(report);
     if (!report.ok) process.exitCode = 1;

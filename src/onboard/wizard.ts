@@ -21,6 +21,16 @@ export interface Wizard {
   choosePresets(all: Preset[], implied: string[]): Promise<string[]>;
 }
 
+/** `wizard` with `before()` called ahead of every question (the reporter's pause). */
+export function askingAfter(before: () => void, wizard: Wizard): Wizard {
+  return {
+    chooseName: (...a) => (before(), wizard.chooseName(...a)),
+    chooseProvider: (...a) => (before(), wizard.chooseProvider(...a)),
+    chooseModel: (...a) => (before(), wizard.chooseModel(...a)),
+    choosePresets: (...a) => (before(), wizard.choosePresets(...a)),
+  };
+}
+
 export const clackWizard: Wizard = {
   async chooseName(fallback) {
     return answered(await p.text({ message: "Sandbox name", placeholder: fallback, defaultValue: fallback, validate: (v) => (v && !/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(v) ? "lowercase letters, digits and '-' (an RFC 1123 label)" : undefined) }));
