@@ -56,8 +56,11 @@ async function main(argv: readonly string[]): Promise<number> {
 /**
  * `node main.js launch '<sandbox.gateway request>'`: what the operator's `openclaw gateway`
  * becomes (src/launch/). No plugin reads an answer: output is for a person or a journal, and
- * the exit code is the sandboxed gateway's (78, "do not restart", for a launch that cannot work).
+ * the exit code is the sandboxed gateway's. A launch that cannot work as configured exits 78
+ * (systemd's RestartPreventExitStatus: retrying will not help); anything else, e.g. Docker not
+ * up yet at boot, exits 1 so the service manager tries again.
  */
+const CONFIG_ERRORS = new Set(["unknown-sandbox", "bad-name", "not-a-gateway-sandbox", "docker-host-invalid"]);
 async function launch(arg: string | undefined): Promise<number> {
   let request: Extract<Request, { command: "sandbox.gateway" }>;
   try {
@@ -74,7 +77,7 @@ async function launch(arg: string | undefined): Promise<number> {
   } catch (e) {
     if (!(e instanceof RuntimeError)) throw e;
     process.stderr.write(`nemoclaw: ${e.message}\n${e.hint ? `  ${e.hint}\n` : ""}`);
-    return 78;
+    return CONFIG_ERRORS.has(e.code) ? 78 : 1;
   }
 }
 

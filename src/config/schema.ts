@@ -23,7 +23,7 @@ export type LaunchConfig = z.infer<typeof LaunchConfigSchema>;
 export const PluginConfigSchema = z
   .object({
     defaultSandbox: SandboxNameSchema.optional().describe(
-      "Sandbox that verbs act on when no name is given, and that `openclaw gateway` is relaunched in.",
+      "Sandbox that verbs act on when no name is given (launch.sandbox names the one `openclaw gateway` runs in).",
     ),
     stateDir: z
       .string()

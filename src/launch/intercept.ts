@@ -48,12 +48,14 @@ export function decideLaunch(input: {
   if (input.title !== "openclaw-gateway" || !isForegroundGatewayArgv(input.args)) return { kind: "not-a-gateway-run" };
   if (input.insideSandbox) return { kind: "inside-sandbox" };
   const launch = input.config.launch;
+  const noSandbox = input.env[NO_SANDBOX_ENV] === "1" ? `${NO_SANDBOX_ENV}=1 is set` : undefined;
   if (!launch) {
-    return input.env[REQUIRE_SANDBOX_ENV] === "1"
-      ? { kind: "refused", reason: "no sandbox is configured for it (plugins.entries.nemoclaw.config.launch)" }
-      : { kind: "not-configured" };
+    if (input.env[REQUIRE_SANDBOX_ENV] !== "1") return { kind: "not-configured" };
+    return noSandbox
+      ? { kind: "opted-out", reason: noSandbox }
+      : { kind: "refused", reason: "no sandbox is configured for it (plugins.entries.nemoclaw.config.launch)" };
   }
-  if (input.env[NO_SANDBOX_ENV] === "1") return { kind: "opted-out", reason: `${NO_SANDBOX_ENV}=1 is set` };
+  if (noSandbox) return { kind: "opted-out", reason: noSandbox };
   if (!launch.enabled) return { kind: "opted-out", reason: "plugins.entries.nemoclaw.config.launch.enabled is false" };
   return {
     kind: "launch",

@@ -120,7 +120,8 @@ describe("`openclaw gateway run` on the host ends with the gateway inside the sa
     // A second launch afterwards works (nothing left holding the port, the locks or the sandbox).
     const again = await startGateway(openclaw, ["gateway", "--port", String(port), ...hostFlags], port);
     process.kill(again.pid, "SIGTERM");
-    expect((await again.child).exitCode).toBe(143);
+    const second = await again.child;
+    expect(second.exitCode, second.all).toBe((await dockerClient().getContainer(sandboxContainerName(name)).inspect()).State.ExitCode);
   }, 900_000);
 
   it("the service command line `<wrapper> gateway --port N` does the same", async () => {
@@ -129,7 +130,13 @@ describe("`openclaw gateway run` on the host ends with the gateway inside the sa
     const { child, pid } = await startGateway(wrapper, ["gateway", "--port", String(port), ...hostFlags], port, { NEMOCLAW_OPENCLAW: openclaw });
     expect(processTree(pid)[0]?.cmdline).toMatch(/runtime\/main\.js launch /);
     process.kill(pid, "SIGTERM");
-    expect((await child).exitCode).toBe(143);
+    const done = await child;
+    // The gateway's own code comes back: 143 when it ended on the SIGTERM, 137 when its shutdown
+    // outlasted the sandbox's 10 s stop grace on a loaded machine.
+    const info = await dockerClient().getContainer(sandboxContainerName(name)).inspect();
+    expect(info.State.Running).toBe(false);
+    expect([143, 137]).toContain(info.State.ExitCode);
+    expect(done.exitCode, done.all).toBe(info.State.ExitCode);
   }, 900_000);
 
   it("NEMOCLAW_NO_SANDBOX=1 runs it on the host and warns", async () => {

@@ -60,6 +60,11 @@ describe("decideLaunch", () => {
     const none = resolvePluginConfig({}, env);
     expect(decideLaunch({ ...base, config: none, args: ["gateway"] }).kind).toBe("not-configured");
     expect(decideLaunch({ ...base, config: none, env: { ...env, NEMOCLAW_REQUIRE_SANDBOX: "1" }, args: ["gateway"] })).toMatchObject({ kind: "refused" });
+    // …unless the operator opts out, loudly.
+    expect(decideLaunch({ ...base, config: none, env: { ...env, NEMOCLAW_REQUIRE_SANDBOX: "1", NEMOCLAW_NO_SANDBOX: "1" }, args: ["gateway"] })).toEqual({
+      kind: "opted-out",
+      reason: "NEMOCLAW_NO_SANDBOX=1 is set",
+    });
   });
 
   it("opts out loudly by env or by the config switch", () => {
