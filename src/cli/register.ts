@@ -198,11 +198,12 @@ export function registerNemoclawCli(program: Program, pluginConfig: unknown): vo
     .option("--preset <names>", "comma-separated policy presets (see `policy presets`)")
     .option("--policy <file>", "policy file instead of the base policy (OpenShell format)")
     .option("--docker-host <url>", "Docker Engine to use (unix://, tcp://, ssh://)")
+    .option("--port <port>", "the gateway's port on the host's 127.0.0.1 (default 18789; 0: any free one)")
     .option("--recreate", "destroy and rebuild the sandbox")
     .option("--yes", "confirm replacing a sandbox onboarding did not create (with --recreate)")
     .option("--non-interactive", "never ask (also when stdin is not a terminal): flags and NEMOCLAW_* variables only")
     .option("--json", "one JSON document on stdout")
-    .addHelpText("after", "\nEnvironment: NEMOCLAW_NAME, NEMOCLAW_PROVIDER, NEMOCLAW_MODEL, NEMOCLAW_API_KEY_ENV, NEMOCLAW_BASE_URL, NEMOCLAW_PRESET, NEMOCLAW_POLICY (flags win).")
+    .addHelpText("after", "\nEnvironment: NEMOCLAW_NAME, NEMOCLAW_PROVIDER, NEMOCLAW_MODEL, NEMOCLAW_API_KEY_ENV, NEMOCLAW_BASE_URL, NEMOCLAW_PRESET, NEMOCLAW_POLICY, NEMOCLAW_PORT (flags win).")
     .action(action(async (opts: Record<string, unknown>) => (await import("./onboard.js")).onboard(config(), opts, reservedNames())));
 
   root

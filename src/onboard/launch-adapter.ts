@@ -1,27 +1,41 @@
-// ─── ADAPTER: wired at merge to the "launch" branch ──────────────────────────────────────────
-// Two things onboarding needs from launch interception, which another branch builds:
-//   startGateway(name): bring the sandboxed gateway up the way `openclaw nemoclaw start [name]`
-//     does (runtime request `gateway.start {name, port}`), and
-//   enableLaunch(name): record in the plugin config that `openclaw gateway` on this host runs in
-//     that sandbox (the only change onboarding makes to the operator's OpenClaw config).
-// Until then startGateway starts the sandbox, whose workload already is the gateway (health then
-// checks it answers through the relay socket), and enableLaunch only says what it would do.
+// What onboarding needs from launch interception (src/launch/, src/cli/gateway.ts):
+//   startGateway: the sandboxed gateway up in the background, as `openclaw nemoclaw start` does
+//     (runtime request gateway.start: the daemon relays 127.0.0.1:<port> into the sandbox);
+//   enableLaunch: the plugin-config switch that makes the operator's `openclaw gateway` run inside
+//     this sandbox, the only change onboarding makes to the operator's OpenClaw config.
 import { runBlueprint } from "../blueprint/run.js";
 import type { ResolvedConfig } from "../config/resolve.js";
+import { enableLaunch as writeLaunchSwitch } from "../launch/enable.js";
 
 export type AdapterOutcome = { changed: boolean; detail: string };
+export type StartOutcome = AdapterOutcome & { port: number };
 
-export async function startGateway(config: ResolvedConfig, name: string, onProgress: (message: string) => void): Promise<AdapterOutcome> {
+export const DEFAULT_GATEWAY_PORT = 18789;
+
+export async function startGateway(config: ResolvedConfig, name: string, port: number, onProgress: (message: string) => void): Promise<StartOutcome> {
   const r = await runBlueprint(
-    { command: "sandbox.start", stateDir: config.stateDir, ...(config.dockerHost ? { dockerHost: config.dockerHost } : {}), name },
-    (p) => p.SandboxStartResultSchema,
+    { command: "gateway.start", stateDir: config.stateDir, ...(config.dockerHost ? { dockerHost: config.dockerHost } : {}), name, port, readyTimeoutMs: 300_000 },
+    (p) => p.GatewayStartResultSchema,
     { onProgress: (p) => onProgress(p.message) },
   );
-  if (r.alreadyRunning) return { changed: false, detail: "the sandbox and its gateway were already running" };
-  return { changed: true, detail: r.recreated ? "container recreated from state and started" : "started" };
+  const where = `${r.url} (relayed into the sandbox; loopback only)`;
+  if (r.alreadyRunning) return { changed: false, port: r.port, detail: `already running on ${where}` };
+  return { changed: true, port: r.port, detail: `${r.ready ? "ready" : "started, not answering yet"} on ${where}` };
 }
 
-export async function enableLaunch(_config: ResolvedConfig, name: string): Promise<AdapterOutcome> {
-  return { changed: false, detail: `launch interception is not wired yet: start the gateway with \`openclaw nemoclaw ${name} gateway\`` };
+/**
+ * Launch goes to this sandbox when none is set up yet (or it is this one). A second sandbox does
+ * not take the operator's gateway from the first: that stays an explicit `launch enable`.
+ */
+export async function enableLaunch(config: ResolvedConfig, name: string): Promise<AdapterOutcome> {
+  const current = config.launch;
+  if (current?.sandbox === name && current.enabled) return { changed: false, detail: `\`openclaw gateway\` already runs inside ${name}` };
+  if (current !== undefined && current.sandbox !== name) {
+    return { changed: false, detail: `\`openclaw gateway\` runs inside ${current.sandbox}${current.enabled ? "" : " (disabled)"}; to move it here: openclaw nemoclaw launch enable ${name}` };
+  }
+  if (current !== undefined && !current.enabled) {
+    return { changed: false, detail: `launch is disabled on purpose (the gateway runs on the host); to sandbox it: openclaw nemoclaw launch enable ${name}` };
+  }
+  await writeLaunchSwitch(name);
+  return { changed: true, detail: `\`openclaw gateway\` (and the installed service) now run inside ${name}` };
 }
-// ─── end ADAPTER ─────────────────────────────────────────────────────────────────────────────

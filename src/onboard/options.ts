@@ -22,6 +22,8 @@ export const OnboardFlagsSchema = z
     preset: list.optional(),
     policy: z.string().min(1).optional(),
     dockerHost: z.string().regex(/^(unix|tcp|ssh|npipe):\/\/.+/, "a Docker URL such as unix:///var/run/docker.sock or ssh://user@host").optional(),
+    /** The gateway's port on the host's 127.0.0.1 (0: any free one). */
+    port: z.coerce.number().int("a TCP port, e.g. 18789 (0: any free one)").min(0).max(65535).optional(),
     recreate: z.boolean().optional(),
     yes: z.boolean().optional(),
     json: z.boolean().optional(),
@@ -38,6 +40,7 @@ const ENV: Record<string, keyof OnboardFlags> = {
   NEMOCLAW_BASE_URL: "baseUrl",
   NEMOCLAW_PRESET: "preset",
   NEMOCLAW_POLICY: "policy",
+  NEMOCLAW_PORT: "port",
 };
 
 const FLAG: Record<string, string> = { apiKeyEnv: "--api-key-env", baseUrl: "--base-url", dockerHost: "--docker-host", nonInteractive: "--non-interactive" };

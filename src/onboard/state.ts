@@ -18,6 +18,8 @@ export const OnboardAnswersSchema = z
     apiKeyEnv: z.string().nullable(),
     presets: z.array(z.string()),
     policy: z.string().nullable(),
+    /** The gateway's port on the host's loopback, as the relay bound it. */
+    port: z.number().int().min(1).max(65535),
   })
   .strict();
 export type OnboardAnswers = z.infer<typeof OnboardAnswersSchema>;

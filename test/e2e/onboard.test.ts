@@ -27,7 +27,8 @@ function parseReport(stdout: string): Report {
 }
 
 async function onboard(args: readonly string[], env: Record<string, string> = {}) {
-  const r = await home.run(["nemoclaw", "onboard", "--non-interactive", "--json", ...args], { env, timeoutMs: 900_000 });
+  // Port 0: the relay takes any free port (this machine may run other gateways on 18789).
+  const r = await home.run(["nemoclaw", "onboard", "--non-interactive", "--json", ...args], { env: { NEMOCLAW_PORT: "0", ...env }, timeoutMs: 900_000 });
   return { ...r, report: parseReport(r.stdout) };
 }
 
