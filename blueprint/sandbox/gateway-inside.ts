@@ -66,6 +66,13 @@ export function gatewayConfig(token: string, models?: GatewayModels): string {
       codeMode: false,
     },
     plugins: { load: { paths: [TOOL_BACKEND_PLUGIN_DIR] }, entries: { "nemoclaw-tools": { enabled: true } } },
+    // OpenClaw's own start-up requests (update check and usage statistics to
+    // telemetry.openclaw.ai, the hosted model catalog at catalog.openclaw.ai) would each be held
+    // for the operator's approval as `node`, delay readiness by the hold, and ask the operator to
+    // allow a binary the agent's tools use too. The sandboxed copy is updated with the host's.
+    update: { checkOnStart: false },
+    telemetry: { enabled: false },
+    models: { catalogRefresh: { enabled: false } },
   };
   const config = models ? mergeGatewayModels(base, models) : base;
   return `// Written by nemoclaw when the gateway sandbox first started. Holds the gateway's token:\n// readable by the gateway only, never by the processes its tools start.\n${JSON.stringify(config, null, 2)}\n`;

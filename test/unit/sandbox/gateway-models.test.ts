@@ -31,8 +31,15 @@ describe("the seeded gateway config", () => {
 
   it("names no model when the sandbox has no route yet", () => {
     const config = JSON5.parse(gatewayConfig("ab".repeat(32))) as Record<string, any>;
-    expect(config.models).toBeUndefined();
+    expect(config.models.providers).toBeUndefined();
     expect(config.agents.defaults.model).toBeUndefined();
+  });
+
+  it("turns off OpenClaw's own start-up requests (update check, telemetry, hosted model catalog)", () => {
+    const config = JSON5.parse(gatewayConfig("ab".repeat(32), openclawProviderEntries(route("openai", "gpt-x")))) as Record<string, any>;
+    expect(config.update).toEqual({ checkOnStart: false });
+    expect(config.telemetry).toEqual({ enabled: false });
+    expect(config.models.catalogRefresh).toEqual({ enabled: false });
   });
 
   it("merge keeps other providers and model settings, replaces only ours and the primary", () => {
