@@ -78,9 +78,13 @@ function hostKind(host: string): "name" | "public-ip" | "host-ip" {
   return range === "unicast" ? "public-ip" : "host-ip";
 }
 
-/** Host names SKILL.md mentions (its stated destinations): anything that looks like a domain. */
+/**
+ * Host names SKILL.md states in its prose (front matter and text, not code): what a reader is
+ * told the skill talks to. Hosts that appear only inside commands or scripts are not "stated".
+ */
 export function declaredHosts(skillText: string): Set<string> {
-  return new Set([...skillText.toLowerCase().matchAll(/\b((?:[a-z0-9-]+\.)+[a-z]{2,})\b/g)].map((m) => m[1] as string));
+  const prose = skillText.replace(/^(```|~~~)[\s\S]*?^\1/gm, " ").replace(/`[^`\n]*`/g, " ");
+  return new Set([...prose.toLowerCase().matchAll(/\b((?:[a-z0-9-]+\.)+[a-z]{2,})\b/g)].map((m) => m[1] as string));
 }
 
 function attemptLine(a: EgressAttempt): string {
