@@ -96,7 +96,7 @@ export function verdict(input: { attempts: readonly EgressAttempt[]; toolCalls: 
   const add = (code: RiskCode, message: string, evidence: string[]) => {
     if (evidence.length > 0) reasons.push({ code, message, evidence: [...new Set(evidence)].slice(0, 10) });
   };
-  const texts = input.toolCalls.map((c) => `[prompt ${c.prompt}] ${c.tool}: ${c.text}`);
+  const texts = input.toolCalls.map((c) => `[${c.prompt < 0 ? "after the prompts" : `prompt ${c.prompt + 1}`}] ${c.tool}: ${c.text}`);
   const calls = input.toolCalls.map((c, i) => ({ line: texts[i] as string, text: c.text, call: c }));
   add("credential-path", "tried to read credential-like paths", calls.filter((c) => CREDENTIAL_PATH.test(c.text)).map((c) => c.line));
   add("raw-ip", "contacted a raw IP address", input.attempts.filter((a) => hostKind(a.host) !== "name").map(attemptLine));
