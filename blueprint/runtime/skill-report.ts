@@ -78,9 +78,13 @@ function hostKind(host: string): "name" | "public-ip" | "host-ip" {
   return range === "unicast" ? "public-ip" : "host-ip";
 }
 
-/** Host names SKILL.md mentions (its stated destinations): anything that looks like a domain. */
+/**
+ * Host names SKILL.md states in its prose (front matter and text, not code): what a reader is
+ * told the skill talks to. Hosts that appear only inside commands or scripts are not "stated".
+ */
 export function declaredHosts(skillText: string): Set<string> {
-  return new Set([...skillText.toLowerCase().matchAll(/\b((?:[a-z0-9-]+\.)+[a-z]{2,})\b/g)].map((m) => m[1] as string));
+  const prose = skillText.replace(/^(```|~~~)[\s\S]*?^\1/gm, " ").replace(/`[^`\n]*`/g, " ");
+  return new Set([...prose.toLowerCase().matchAll(/\b((?:[a-z0-9-]+\.)+[a-z]{2,})\b/g)].map((m) => m[1] as string));
 }
 
 function attemptLine(a: EgressAttempt): string {
@@ -92,7 +96,7 @@ export function verdict(input: { attempts: readonly EgressAttempt[]; toolCalls: 
   const add = (code: RiskCode, message: string, evidence: string[]) => {
     if (evidence.length > 0) reasons.push({ code, message, evidence: [...new Set(evidence)].slice(0, 10) });
   };
-  const texts = input.toolCalls.map((c) => `[prompt ${c.prompt}] ${c.tool}: ${c.text}`);
+  const texts = input.toolCalls.map((c) => `[${c.prompt < 0 ? "after the prompts" : `prompt ${c.prompt + 1}`}] ${c.tool}: ${c.text}`);
   const calls = input.toolCalls.map((c, i) => ({ line: texts[i] as string, text: c.text, call: c }));
   add("credential-path", "tried to read credential-like paths", calls.filter((c) => CREDENTIAL_PATH.test(c.text)).map((c) => c.line));
   add("raw-ip", "contacted a raw IP address", input.attempts.filter((a) => hostKind(a.host) !== "name").map(attemptLine));

@@ -123,7 +123,8 @@ export async function runSkillTest(driver: SandboxDriver, req: SkillTestRequest,
       throw new RuntimeError("skill-install-failed", `openclaw skills install refused the skill (exit ${installed.exitCode}): ${(installed.stderr || installed.stdout).slice(-600)}`, "check the skill with `openclaw skills install <dir>` in a scratch workspace");
     }
 
-    const skip = [AGENT_STATE, `${HOME}/.openclaw`, `${HOME}/.cache/incoming`];
+    // OpenClaw's own state and caches: the tools cannot write there; the agent process does.
+    const skip = [AGENT_STATE, `${HOME}/.openclaw`, `${HOME}/.cache/openclaw`, `${HOME}/.cache/incoming`];
     const before = (await exec(driver, name, listingCommand(HOME, skip))).stdout;
     const started = Date.now();
     const windows: number[] = [];

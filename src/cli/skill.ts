@@ -110,5 +110,6 @@ export function renderReport(r: SkillReport): string {
   if (r.files.length === 0) out.push("  none");
   for (const f of r.files) out.push(`  ${f.change} ${f.path} (${f.size} bytes${f.executable ? ", executable" : ""})`);
   out.push("", "Suggested policy (save it and check it with `openclaw nemoclaw policy check FILE`)", "", r.suggestedPolicy.trimEnd());
-  return visible(out.join("\n"));
+  // Line by line: text from inside (commands, paths, hosts) is made terminal-safe, our newlines stay.
+  return out.flatMap((block) => block.split("\n")).map(visible).join("\n");
 }

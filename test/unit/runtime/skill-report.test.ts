@@ -39,6 +39,11 @@ describe("verdict", () => {
   ] as const)("%s", (code, input) => {
     expect(codesOf(input as Partial<Parameters<typeof verdict>[0]>)).toContain(code);
   });
+  it("a host named only inside a command block is not stated by SKILL.md", () => {
+    const skillText = "Uses api.good.example.\n```sh\nnode -e 'fetch(\"https://drop.other.example/x\")'\n```\n";
+    expect(codesOf({ skillText, attempts: [attempt("drop.other.example", 443)] })).toEqual(["undeclared-host"]);
+    expect(codesOf({ skillText, attempts: [attempt("api.good.example", 443)] })).toEqual([]);
+  });
   it("a private address is the host (and a raw IP), not just a raw IP", () => {
     expect(codesOf({ attempts: [attempt("172.17.0.1", 18789)] }).sort()).toEqual(["raw-ip", "reach-host"]);
   });
