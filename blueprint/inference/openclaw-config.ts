@@ -1,8 +1,8 @@
 // What a sandbox's OpenClaw config carries to reach the router. Shape switching is done by
 // config, not by translation: there is one provider entry per shape, both pointing at
 // inference.local, and the active route's shape decides which is primary. OpenClaw reloads its
-// config live, so `inference set` to another shape = write the route + set the primary (issue
-// #10 writes the config). Translating OpenAI ⇄ Anthropic would have to map tool calls, thinking
+// config live, so `inference set` to another shape = write the route + set the primary (the
+// runtime rewrites a gateway sandbox's config: sandbox/gateway-models.ts, runtime/gateway-models.ts). Translating OpenAI ⇄ Anthropic would have to map tool calls, thinking
 // blocks, cache control and their stream events both ways — large and lossy — for a switch that
 // the config already handles exactly.
 import { getProvider, type Shape } from "./providers/index.js";

@@ -392,7 +392,10 @@ export class SandboxDriver {
     progress("start", "starting the supervisor and the workload");
     await startAndWait(this.docker, this.#container(name), name);
     // The route may have changed while the sandbox was stopped; the config outlives containers.
-    if (record.gateway) await this.syncGatewayModels(name);
+    // A failure here leaves the gateway on its previous models: said, not fatal to the start.
+    if (record.gateway) {
+      await this.syncGatewayModels(name).catch((e: Error) => progress("openclaw", `the gateway's model config was not updated: ${e.message}`));
+    }
     return { recreated, alreadyRunning: false };
   }
 

@@ -2,6 +2,7 @@
 // `sandbox create --gateway`, then the foreground `<name> gateway` verb, which relays the
 // sandboxed gateway's port to the host's loopback, streams its output, stops the sandbox on
 // SIGTERM and exits with the sandbox's exit code.
+import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -57,6 +58,15 @@ describe("a gateway sandbox through the real OpenClaw CLI", () => {
     expect(created.exitCode, created.all).toBe(0);
     const { child, base, out } = await startVerb();
     expect((await fetch(`${base}/healthz`)).status).toBe(200);
+    // It says how the host's CLI authenticates (the token file, read into the environment), never the token.
+    const token = (await readFile(path.join(home.stateDir, "sandboxes", name, "gateway.token"), "utf8")).trim();
+    expect(out.text).toContain(`export OPENCLAW_GATEWAY_URL=${base.replace("http:", "ws:")} OPENCLAW_GATEWAY_TOKEN="$(cat '${path.join(home.stateDir, "sandboxes", name, "gateway.token")}')"`);
+    expect(out.text).not.toContain(token);
+
+    // inference set on the running gateway sandbox rewrites its OpenClaw config (the e2e suite proves the switch live).
+    const set = await home.run(["nemoclaw", name, "inference", "set", "--provider", "ollama", "--model", "qwen3:8b", "--base-url", "http://127.0.0.1:9", "--json"]);
+    expect(set.exitCode, set.all).toBe(0);
+    expect(JSON.parse(set.stdout)).toMatchObject({ primary: "nemoclaw-openai/routed", gatewayConfig: "updated" });
 
     // Stopped from elsewhere: the verb ends with the sandbox's exit code.
     expect((await home.run(["nemoclaw", name, "stop"], { timeoutMs: 120_000 })).exitCode).toBe(0);
@@ -73,7 +83,11 @@ describe("a gateway sandbox through the real OpenClaw CLI", () => {
     const { child } = await startVerb();
     child.kill("SIGTERM");
     await child;
-    const info = await dockerClient().getContainer(sandboxContainerName(name)).inspect();
+    // OpenClaw's CLI ends on the signal without waiting for the runtime (docs/architecture.md),
+    // which goes on stopping the sandbox: wait for the container's exit rather than race it.
+    const container = dockerClient().getContainer(sandboxContainerName(name));
+    await Promise.race([container.wait(), new Promise((r) => setTimeout(r, 60_000))]);
+    const info = await container.inspect();
     expect(info.State.Running).toBe(false);
     // The gateway got SIGTERM from the supervisor (128 + 15), not Docker's SIGKILL (137).
     expect(info.State.ExitCode).toBe(143);
