@@ -53,25 +53,26 @@ TEXT
 fi
 
 step "Onboarding sandbox $NAME (provider: $provider)"
-"${OPENCLAW[@]}" nemoclaw onboard --non-interactive --name "$NAME" --provider "$provider"
-
-step "Starting its gateway on the host's loopback (relayed into the sandbox)"
-log="$TOOLS/gateway-$NAME.log"
-: >"$log"
-# OPENCLAW_NO_RESPAWN: our SIGTERM at the end reaches the verb, which stops the sandbox cleanly.
-OPENCLAW_NO_RESPAWN=1 "${OPENCLAW[@]}" nemoclaw "$NAME" gateway --port 0 >"$log" 2>&1 &
-gw=$!
-url=""
-# Wait for the verb to print its address, or to end (then its log says why): no clock involved.
-while [ -z "$url" ] && kill -0 "$gw" 2>/dev/null; do
-  url=$(sed -n 's/.*gateway of sandbox [^ ]* on \(http:\/\/127\.0\.0\.1:[0-9]*\).*/\1/p' "$log" | head -n 1)
-  [ -n "$url" ] || sleep 1
-done
-if [ -z "$url" ]; then
-  echo "  the gateway verb ended before it was ready:"; tail -n 20 "$log"; exit 1
+# The gateway's port on this host's loopback: OpenClaw's own 18789, unless something (a host
+# gateway?) already listens there; then any free one.
+port="${NEMOCLAW_PORT:-}"
+if [ -z "$port" ]; then
+  if node -e 'require("net").createServer().once("error",()=>process.exit(1)).listen(18789,"127.0.0.1",function(){this.close()})'; then port=18789; else port=0; fi
 fi
-# onboard's health check already saw the gateway ready; this asks again through the host relay.
-node -e 'fetch(process.argv[1]+"/healthz").then(async r=>console.log("  "+process.argv[1]+"/healthz answered "+r.status+" from inside the sandbox"),e=>{console.log("  no answer: "+e.message);process.exit(1)})' "$url"
+report="$TOOLS/onboard-$NAME.json"
+code=0
+"${OPENCLAW[@]}" nemoclaw onboard --non-interactive --json --name "$NAME" --provider "$provider" --port "$port" >"$report" || code=$?
+node -e '
+  const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+  for (const s of r.steps ?? []) console.log(`  ${s.status.padEnd(9)} ${s.title}${s.detail ? ": " + s.detail : ""}`);
+  if (!r.ok) { console.log(`\n  Error: ${r.error?.message ?? "onboarding failed"}`); if (r.error?.hint) console.log(`  Next: ${r.error.hint}`); }
+' "$report"
+[ "$code" -eq 0 ] || exit "$code"
+url=$(node -e 'const r=JSON.parse(require("fs").readFileSync(process.argv[1],"utf8"));const m=JSON.stringify(r).match(/http:\/\/127\.0\.0\.1:(\d+)/);console.log(m?m[0]:"")' "$report")
+[ -n "$url" ] || { echo "  onboarding did not say where the gateway listens; see $report"; exit 1; }
+
+step "Its gateway, on this host's loopback (relayed into the sandbox)"
+node -e 'fetch(process.argv[1]+"/healthz").then(r=>console.log("  "+process.argv[1]+"/healthz answered "+r.status+" from inside the sandbox"),e=>{console.log("  no answer: "+e.message);process.exit(1)})' "$url"
 
 step "Where it runs"
 "${OPENCLAW[@]}" nemoclaw "$NAME" status | sed -n '1,12p'
@@ -81,13 +82,25 @@ step "No network but the egress policy"
 # The sandbox has no network interface: a direct connection fails at once, nothing is sent.
 "${OPENCLAW[@]}" nemoclaw "$NAME" exec -- node -e '
   require("net").connect(443, "192.0.2.1").on("error", (e) => console.log("  direct connection to 192.0.2.1:443:", e.code)).on("connect", () => console.log("  CONNECTED (unexpected)"))'
-"${OPENCLAW[@]}" nemoclaw "$NAME" logs --egress --tail 3 || true
 
-step "Stopping the sandbox (its gateway verb then exits with the sandbox's code)"
-"${OPENCLAW[@]}" nemoclaw "$NAME" stop
-code=0
-wait "$gw" || code=$?
-echo "  the gateway verb exited with $code"
+state="${OPENCLAW_STATE_DIR:-$HOME/.openclaw}/nemoclaw"
+token_file="$state/sandboxes/$NAME/gateway.token"
+ws="ws://${url#http://}"
+if [ "$provider" != none ]; then
+  step "One agent turn, from this host's OpenClaw CLI, answered inside the sandbox"
+  # The CLI call ends when the turn does: no clock of ours involved.
+  OPENCLAW_GATEWAY_URL="$ws" OPENCLAW_GATEWAY_TOKEN="$(cat "$token_file")" \
+    "${OPENCLAW[@]}" agent --agent main --session-id "setup-$(date +%s)" -m "Say hello in five words." || echo "  the turn failed: see $oc nemoclaw $NAME logs --inference"
+  "${OPENCLAW[@]}" nemoclaw "$NAME" logs --inference --tail 2 2>/dev/null || true
+else
+  step "No agent turn: no model route yet (see above for how to add one)"
+fi
 
-step "Done. Start it again: $oc nemoclaw $NAME gateway   (then http://127.0.0.1:18789)"
-echo "  More: $oc nemoclaw --help; re-run onboard any time (it changes only what differs); remove: $oc nemoclaw $NAME destroy --yes"
+step "Done: the gateway keeps running inside sandbox $NAME on $url"
+cat <<TEXT
+  Talk to it from this host:   export OPENCLAW_GATEWAY_URL=$ws OPENCLAW_GATEWAY_TOKEN="\$(cat '$token_file')"
+                               $oc agent --agent main -m "hello"   |   $oc tui
+  Everything at a glance:      $oc nemoclaw status
+  \`$oc gateway\` now starts it inside the sandbox; stop it with: $oc nemoclaw stop $NAME
+  Re-run onboard any time (it changes only what differs); remove: $oc nemoclaw $NAME destroy --yes
+TEXT
