@@ -68,7 +68,7 @@ node -e '
   if (!r.ok) { console.log(`\n  Error: ${r.error?.message ?? "onboarding failed"}`); if (r.error?.hint) console.log(`  Next: ${r.error.hint}`); }
 ' "$report"
 [ "$code" -eq 0 ] || exit "$code"
-url=$(node -e 'const r=JSON.parse(require("fs").readFileSync(process.argv[1],"utf8"));const m=JSON.stringify(r).match(/http:\/\/127\.0\.0\.1:(\d+)/);console.log(m?m[0]:"")' "$report")
+url=$(node -e 'const r=JSON.parse(require("fs").readFileSync(process.argv[1],"utf8"));const m=(r.steps.find((s)=>s.id==="start")?.detail??"").match(/http:\/\/127\.0\.0\.1:\d+/);console.log(m?m[0]:"")' "$report")
 [ -n "$url" ] || { echo "  onboarding did not say where the gateway listens; see $report"; exit 1; }
 
 step "Its gateway, on this host's loopback (relayed into the sandbox)"
