@@ -19,6 +19,7 @@ import { createSandboxHarness } from "../helpers/docker-sandbox.js";
 import { repoRoot } from "../helpers/node24.js";
 import { createOpenclawHome } from "../helpers/openclaw.js";
 import { startStub } from "../helpers/stub-models.js";
+import { freePort } from "../helpers/free-port.js";
 
 const ROUNDS = 5;
 const TOKEN = "be".repeat(32);
@@ -29,14 +30,6 @@ const median = (xs: readonly number[]): number => {
 };
 
 /** A loopback port nothing listens on now (the host gateway's). */
-function freePort(): Promise<number> {
-  const server = net.createServer();
-  return new Promise((resolve) => server.listen(0, "127.0.0.1", () => {
-    const { port } = server.address() as net.AddressInfo;
-    server.close(() => resolve(port));
-  }));
-}
-
 async function ready(port: number, what: string): Promise<void> {
   const deadline = Date.now() + 300_000;
   while ((await fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.status, () => 0)) !== 200) {

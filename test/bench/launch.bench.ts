@@ -2,24 +2,16 @@
 // interception runs it in the sandbox (host gateway up to register(), execve, sandbox start, the
 // gateway inside, through the relay) against the same command run on the host
 // (NEMOCLAW_NO_SANDBOX=1), interleaved in the same run. Prints medians and their ratio.
-import net from "node:net";
 import path from "node:path";
 import { execa } from "execa";
 import { test } from "vitest";
 import { uniqueName } from "../helpers/docker-run.js";
 import { repoRoot } from "../helpers/node24.js";
 import { createPluginHome } from "../helpers/openclaw.js";
+import { freePort } from "../helpers/free-port.js";
 
 const ROUNDS = 3;
 const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 test("sandboxed gateway ready vs host gateway ready", async () => {
   const home = await createPluginHome();

@@ -4,7 +4,6 @@
 // now the runtime's relay; /healthz through the relay; SIGTERM's exit code comes back; no stale
 // locks. The opt-out runs on the host and says so.
 import { readdirSync, readFileSync } from "node:fs";
-import net from "node:net";
 import path from "node:path";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -13,15 +12,7 @@ import { dockerClient } from "../helpers/docker-images.js";
 import { uniqueName } from "../helpers/docker-run.js";
 import { repoRoot } from "../helpers/node24.js";
 import { createPluginHome, type PluginHome } from "../helpers/openclaw.js";
-
-/** A free loopback port (never 18789: other suites and the operator may use it). */
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
+import { freePort } from "../helpers/free-port.js";
 
 /** `pid` and its live descendants, with their command lines (zombies have none and run nothing). */
 function processTree(pid: number): Array<{ pid: number; cmdline: string }> {
