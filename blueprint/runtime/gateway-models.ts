@@ -6,6 +6,7 @@ import { openclawProviderEntries } from "../inference/openclaw-config.js";
 import { RouteStore } from "../inference/route.js";
 import type { GatewayModels } from "../sandbox/gateway-models.js";
 import type { SandboxDriver } from "../sandbox/driver.js";
+import { RuntimeError } from "../state/runtime-error.js";
 
 /** The driver's `gatewayModels` option for a state dir: none until the sandbox has a route. */
 export function gatewayModelsFor(stateDir: string): (name: string) => Promise<GatewayModels | undefined> {
@@ -23,6 +24,12 @@ export function gatewayModelsFor(stateDir: string): (name: string) => Promise<Ga
 export async function followRoute(driver: SandboxDriver, name: string): Promise<{ gatewayConfig: "updated" | "unchanged" | "at-next-start" | "no-gateway" }> {
   const record = await driver.registry.get(name);
   if (!record.gateway) return { gatewayConfig: "no-gateway" };
-  const { changed, live } = await driver.syncGatewayModels(name);
-  return { gatewayConfig: !live ? "at-next-start" : changed ? "updated" : "unchanged" };
+  try {
+    const { changed, live } = await driver.syncGatewayModels(name);
+    return { gatewayConfig: !live ? "at-next-start" : changed ? "updated" : "unchanged" };
+  } catch (e) {
+    if (!(e instanceof RuntimeError)) throw e;
+    // The route is in force for the router already; only the gateway's primary lags behind.
+    throw new RuntimeError(e.code, `the route is saved, but ${name}'s gateway config was not updated: ${e.message}`, e.hint ?? "run `inference set` again once the sandbox runs");
+  }
 }
