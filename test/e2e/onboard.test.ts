@@ -45,6 +45,7 @@ afterAll(async () => {
 });
 
 describe("openclaw nemoclaw onboard --non-interactive", () => {
+  // Each onboard starts a sandboxed gateway and waits for it to answer: minutes on a loaded machine.
   it("onboards a gateway sandbox: key on the host only, route set, gateway and router answer", async () => {
     const r = await onboard(["--name", first, "--provider", "vllm", "--base-url", stub.baseUrl, "--model", "stub-model", "--api-key-env", "STUB_KEY"], { STUB_KEY: KEY_A });
     expect(r.exitCode, r.all).toBe(0);
@@ -73,7 +74,7 @@ describe("openclaw nemoclaw onboard --non-interactive", () => {
     const search = await home.run(["nemoclaw", first, "exec", "--", "sh", "-c", `env; grep -rl -- '${KEY_A}' /sandbox /tmp /run/nemoclaw 2>/dev/null; echo searched`]);
     expect(search.stdout).toContain("searched");
     expect(search.stdout).not.toContain(KEY_A);
-  });
+  }, 1_200_000);
 
   it("re-running changes nothing (and needs neither the flags nor the key variable again)", async () => {
     const r = await onboard(["--name", first]);
@@ -83,7 +84,7 @@ describe("openclaw nemoclaw onboard --non-interactive", () => {
     expect(status(r.report, "sandbox")).toBe("unchanged");
     expect(status(r.report, "credential")).toBe("unchanged");
     expect(status(r.report, "route")).toBe("unchanged");
-  });
+  }, 1_200_000);
 
   it("a failure after the credential step (an invalid --policy) is resumed by the next run; the first sandbox is not disturbed", async () => {
     const credsBefore = (await home.run(["nemoclaw", "credentials", "list", "--json"])).stdout;
@@ -118,7 +119,7 @@ describe("openclaw nemoclaw onboard --non-interactive", () => {
     expect(fingerprintOf(credsAfter, `${second}-vllm`)).not.toBe(firstFingerprint);
     const again = await onboard(["--name", first]);
     expect(again.report.steps.filter((s) => s.status === "done")).toEqual([]);
-  });
+  }, 1_200_000);
 
   it("bad flags: a clear error naming the flag and what to do, never a stack trace; --json stays one JSON document", async () => {
     const cases: Array<[string[], RegExp]> = [
