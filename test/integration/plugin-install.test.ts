@@ -30,7 +30,7 @@ describe("nemoclaw installed into the real OpenClaw", () => {
   it("lists every verb with a one-line description", async () => {
     const r = await home.run(["nemoclaw", "--help"]);
     expect(r.exitCode).toBe(0);
-    for (const verb of ["doctor", "policy", "blueprint", "onboard", "sandbox", "approvals", "approve", "deny", "inference", "skill"]) {
+    for (const verb of ["status", "doctor", "policy", "blueprint", "onboard", "launch", "start", "stop", "sandbox", "approvals", "approve", "deny", "inference", "skill"]) {
       expect(r.stdout).toMatch(new RegExp(`^  ${verb} +\\S.+`, "m"));
     }
     const policyHelp = await home.run(["nemoclaw", "policy", "--help"]);
@@ -38,10 +38,11 @@ describe("nemoclaw installed into the real OpenClaw", () => {
     expect(policyHelp.stdout).toMatch(/^ {2}presets +\S/m);
   });
 
-  it("refuses verbs that are not built yet, with a non-zero exit", async () => {
-    const r = await home.run(["nemoclaw", "onboard"]);
-    expect(r.exitCode).toBe(2);
-    expect(r.stderr).toContain("not available yet");
+  it("a verb missing its argument says which, exits non-zero, and prints no stack trace", async () => {
+    const r = await home.run(["nemoclaw", "skill", "test"]);
+    expect(r.exitCode).not.toBe(0);
+    expect(r.all).toMatch(/missing required argument "skill"/i);
+    expect(r.all).not.toMatch(/\n\s+at .+:\d+:\d+/);
   });
 
   it("verifies its blueprint", async () => {
