@@ -8,12 +8,18 @@ import { ControlError, controlRequest, daemonHealth, ensureDaemon } from "./daem
 import { RELAY_HOST } from "./gateway-relay.js";
 import type { Progress } from "./handlers.js";
 
-/** Polls the relayed gateway's /readyz until it answers 200; false when `timeoutMs` passes first. */
-async function waitReady(url: string, timeoutMs: number): Promise<boolean> {
+/**
+ * Polls the relayed gateway's /readyz until it answers 200; false when `timeoutMs` passes first.
+ * A sandbox that stops meanwhile ends the wait with why it stopped.
+ */
+async function waitReady(driver: SandboxDriver, name: string, url: string, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     const status = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(5000) }).then((r) => r.status, () => 0);
     if (status === 200) return true;
+    if ((await driver.containerState(name).catch(() => "running")) !== "running") {
+      throw new RuntimeError("gateway-exited", `the gateway inside ${name} stopped before it answered (${await driver.stopReason(name)})`, `see \`openclaw nemoclaw ${name} logs\`, then start it again`);
+    }
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
   return false;
@@ -38,7 +44,7 @@ export async function gatewayStart(driver: SandboxDriver, req: Extract<Request, 
   }
   const url = `http://${RELAY_HOST}:${opened.port}`;
   progress("ready", `waiting for the gateway on ${url}`);
-  const ready = req.readyTimeoutMs > 0 && (await waitReady(url, req.readyTimeoutMs));
+  const ready = req.readyTimeoutMs > 0 && (await waitReady(driver, req.name, url, req.readyTimeoutMs));
   return { name: req.name, port: opened.port, url, ready, alreadyRunning };
 }
 

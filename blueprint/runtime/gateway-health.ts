@@ -46,7 +46,7 @@ export async function gatewayHealth(driver: SandboxDriver, name: string, timeout
     const info = (await driver.list().catch(() => [])).find((s) => s.name === name);
     if (info && info.state !== "running") {
       return {
-        gateway: { ready: false, status: status || null, waitedMs: Date.now() - started, detail: `the sandbox is ${info.state}: see \`openclaw nemoclaw ${name} logs\`` },
+        gateway: { ready: false, status: status || null, waitedMs: Date.now() - started, detail: `the sandbox is ${info.state} (${await driver.stopReason(name)}): see \`openclaw nemoclaw ${name} logs\`` },
         inference: { ok: false, status: null, models: [], detail: "not checked: the gateway is not running" },
       };
     }

@@ -10,6 +10,7 @@
 // from the record when it is gone (dockerd lost it, someone removed it), and the volume carries
 // /sandbox across. Serving the egress path belongs to the runtime (`egress`, egress-path.ts).
 import { readFile } from "node:fs/promises";
+import { Writable } from "node:stream";
 import path from "node:path";
 import type Docker from "dockerode";
 import { changedSections } from "../policy/diff.js";
@@ -482,6 +483,22 @@ export class SandboxDriver {
     await this.registry.get(name);
     const { StatusCode } = (await this.#container(name).wait()) as { StatusCode: number };
     return StatusCode;
+  }
+
+  /**
+   * Why a stopped sandbox stopped, in one line: its exit code (and the engine's OOM flag) and the
+   * last lines of its output, for messages that would otherwise only say "see the logs".
+   */
+  async stopReason(name: string, lines = 12): Promise<string> {
+    const info = await this.#inspect(name).catch(() => undefined);
+    if (!info) return "its container is gone";
+    if (info.State.Running) return "it is running";
+    const why = info.State.OOMKilled ? `killed for memory (exit ${info.State.ExitCode})` : `exit code ${info.State.ExitCode}`;
+    const chunks: Buffer[] = [];
+    const sink = new Writable({ write: (c: Buffer, _e, done) => (chunks.push(c), done()) });
+    await streamLogs(this.docker, this.#container(name), { follow: false, tail: lines, stdout: sink, stderr: sink }).catch(() => undefined);
+    const tail = Buffer.concat(chunks).toString("utf8").trim().split("\n").map((l) => l.trim()).filter(Boolean);
+    return tail.length ? `${why}; last output: ${tail.join(" | ").slice(-1500)}` : why;
   }
 
   /** exec with the output collected. */

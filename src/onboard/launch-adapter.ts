@@ -19,7 +19,7 @@ export async function startGateway(config: ResolvedConfig, name: string, port: n
     { onProgress: (p) => onProgress(p.message) },
   );
   const where = `${r.url} (relayed into the sandbox; loopback only)`;
-  if (r.alreadyRunning) return { changed: false, port: r.port, detail: `already running on ${where}` };
+  if (r.alreadyRunning && r.ready) return { changed: false, port: r.port, detail: `already running on ${where}` };
   return { changed: true, port: r.port, detail: `${r.ready ? "ready" : "started, not answering yet"} on ${where}` };
 }
 
