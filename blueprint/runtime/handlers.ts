@@ -15,6 +15,7 @@ import { followRoute, gatewayModelsFor } from "./gateway-models.js";
 import { RELAY_HOST, startHostRelay } from "./gateway-relay.js";
 import { gatewayStart, gatewayStop } from "./gateway-background.js";
 import { gatewayHealth } from "./gateway-health.js";
+import { cleanupHandler, sandboxExport } from "./lifecycle.js";
 import { createDockerClient } from "../sandbox/docker-client.js";
 import { daemonEgressPath, daemonHealth, stopDaemon } from "./daemon-client.js";
 import { endpointDestinations, listPresets } from "../policy/presets.js";
@@ -372,4 +373,6 @@ export const handlers: { [C in Request["command"]]: Handler<C> } = {
   "daemon.status": daemonStatus,
   overview: overviewHandler,
   "daemon.stop": daemonStop,
+  "sandbox.export": (req, progress) => sandboxExport(driverFor(req), req, progress),
+  cleanup: (req, progress) => cleanupHandler(driverFor(req), req, progress),
 };

@@ -153,6 +153,20 @@ export const RequestSchema = z.discriminatedUnion("command", [
     .strict(),
   z.object({ command: z.literal("daemon.status"), stateDir: z.string().min(1) }).strict(),
   z.object({ command: z.literal("daemon.stop"), stateDir: z.string().min(1) }).strict(),
+  /** `eject --export DIR`: /sandbox copied out into DIR, which must be new or empty (sandbox/export.ts). */
+  z.object({ command: z.literal("sandbox.export"), ...sandbox, dir: z.string().min(1) }).strict(),
+  /** `uninstall` and `gc` (cleanup.ts): the plan, and with apply its removal. */
+  z
+    .object({
+      command: z.literal("cleanup"),
+      ...target,
+      mode: z.enum(["uninstall", "gc"]),
+      keepData: z.boolean(),
+      apply: z.boolean(),
+      baseImage: z.string().min(1).optional(),
+      openclawDir: z.string().min(1).optional(),
+    })
+    .strict(),
 ]);
 export type Request = z.infer<typeof RequestSchema>;
 
@@ -362,3 +376,35 @@ export const OverviewResultSchema = z
 export type OverviewResult = z.infer<typeof OverviewResultSchema>;
 
 export const DaemonStopResultSchema = z.object({ wasRunning: z.boolean() }).strict();
+
+export const SandboxExportResultSchema = z
+  .object({
+    name: z.string(),
+    dir: z.string(),
+    files: z.number().int(),
+    directories: z.number().int(),
+    bytes: z.number(),
+    skipped: z.array(z.object({ path: z.string(), why: z.string() }).strict()),
+  })
+  .strict();
+export type SandboxExportResult = z.infer<typeof SandboxExportResultSchema>;
+
+const CleanupItemSchema = z
+  .object({
+    kind: z.enum(["container", "volume", "daemon", "image", "build-stage", "staged-volume", "run-dir", "staged-runtime", "state", "credentials"]),
+    name: z.string(),
+    detail: z.string(),
+  })
+  .strict();
+export type CleanupItem = z.infer<typeof CleanupItemSchema>;
+export const CleanupResultSchema = z
+  .object({
+    mode: z.enum(["uninstall", "gc"]),
+    applied: z.boolean(),
+    remove: z.array(CleanupItemSchema),
+    keep: z.array(CleanupItemSchema),
+    removed: z.array(CleanupItemSchema),
+    failed: z.array(CleanupItemSchema.extend({ error: z.string() })),
+  })
+  .strict();
+export type CleanupResult = z.infer<typeof CleanupResultSchema>;

@@ -58,7 +58,8 @@ export type { Progress } from "./image.js";
 
 /** The default workload until launch interception runs `openclaw gateway`: idle, forever. */
 export const IDLE_COMMAND = ["sleep", "infinity"];
-const STATE_DIR_LABEL = "nemoclaw.state-dir";
+/** On every container and /sandbox volume: which state dir it belongs to (uninstall and gc go by it). */
+export const STATE_DIR_LABEL = "nemoclaw.state-dir";
 
 export interface DriverOptions {
   docker: Docker;
@@ -99,7 +100,7 @@ export interface SandboxSummary {
 }
 
 /** The staged supervisor's volume: one per sealed build, as the supervisor must match the runtime. */
-function supervisorVolumeName(): string {
+export function supervisorVolumeName(): string {
   return `nemoclaw-runtime-${runtimeIdentity().digest.slice(0, 16)}`;
 }
 

@@ -12,6 +12,7 @@ import { launchDisable, launchEnable } from "./launch.js";
 import { gatewayRestartVerb, gatewayStartVerb, gatewayStopVerb, type GatewayOpts } from "./gateway.js";
 import { daemonStatus, daemonStop, sandboxCreate, sandboxList, sandboxVerb } from "./sandbox.js";
 import { overviewStatus } from "./status.js";
+import { eject, gc, uninstall, type EjectOpts, type UninstallOpts } from "./lifecycle.js";
 
 type Registrar = Parameters<OpenClawPluginApi["registerCli"]>[0];
 type Program = Parameters<Registrar>[0]["program"];
@@ -205,6 +206,28 @@ export function registerNemoclawCli(program: Program, pluginConfig: unknown): vo
     .option("--json", "one JSON document on stdout")
     .addHelpText("after", "\nEnvironment: NEMOCLAW_NAME, NEMOCLAW_PROVIDER, NEMOCLAW_MODEL, NEMOCLAW_API_KEY_ENV, NEMOCLAW_BASE_URL, NEMOCLAW_PRESET, NEMOCLAW_POLICY, NEMOCLAW_PORT (flags win).")
     .action(action(async (opts: Record<string, unknown>) => (await import("./onboard.js")).onboard(config(), opts, reservedNames())));
+
+  root
+    .command("eject")
+    .description("Stop sandboxing: the gateway stops (the sandbox is kept, stopped), your OpenClaw config goes back to its pre-onboarding bytes (your later changes merged in and named)")
+    .argument("[name]", "the sandbox (default: the one launch is enabled for, else defaultSandbox)")
+    .option("--export <dir>", "copy /sandbox out into this new (or empty) folder first")
+    .option("--destroy", "also remove the sandbox: container, /sandbox volume, state (needs --export or --yes)")
+    .option("--yes", "with --destroy: without exporting /sandbox")
+    .option("--json", "machine-readable output")
+    .action(action(async (name: string | undefined, opts: EjectOpts) => eject(config(), name, opts)));
+  root
+    .command("uninstall")
+    .description("Remove everything nemoclaw made for this state dir (containers, volumes, images, staged volumes, daemon, run dirs, state) after restoring your OpenClaw config; prints what goes and does it only with --yes")
+    .option("--keep-data", "keep the /sandbox volumes and the stored credentials")
+    .option("--yes", "go ahead (without it: the summary only)")
+    .option("--json", "machine-readable output")
+    .action(action(async (opts: UninstallOpts) => uninstall(config(), opts)));
+  root
+    .command("gc")
+    .description("Remove what no sandbox uses any more: old images and their build stages, staged volumes and runtime copies of other builds, stale run dirs (never /sandbox data)")
+    .option("--json", "machine-readable output")
+    .action(action(async (opts: { json?: boolean }) => gc(config(), opts)));
 
   root
     .command("skill")

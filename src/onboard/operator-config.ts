@@ -41,9 +41,27 @@ export function impliedPresets(config: Record<string, unknown>): string[] {
   return out;
 }
 
+/** The operator's file as the first onboarding found it, byte for byte. */
+export function snapshotFile(stateDir: string): string {
+  return path.join(stateDir, "onboard", "host-openclaw.json.snapshot");
+}
+
+/** The same file right after that onboarding's own change: what eject compares the current file with. */
+export function onboardedCopyFile(stateDir: string): string {
+  return path.join(stateDir, "onboard", "host-openclaw.json.onboarded");
+}
+
+/**
+ * Keeps the file as onboarding left it, next to the snapshot, in the run that made the snapshot
+ * only: a later run's copy could hold edits of the operator's own, which eject must carry over.
+ */
+export async function recordOnboardedConfig(stateDir: string, file: string): Promise<void> {
+  await copyFile(file, onboardedCopyFile(stateDir));
+}
+
 /** `<stateDir>/onboard/host-openclaw.json.snapshot`, made once (the first onboarding's view of the file). */
 export async function snapshotOperatorConfig(stateDir: string, file: string): Promise<{ snapshot: string; made: boolean }> {
-  const snapshot = path.join(stateDir, "onboard", "host-openclaw.json.snapshot");
+  const snapshot = snapshotFile(stateDir);
   if (await stat(snapshot).then(() => true, () => false)) return { snapshot, made: false };
   await mkdir(path.dirname(snapshot), { recursive: true, mode: 0o700 });
   // COPYFILE_EXCL: two onboardings at once never overwrite the first snapshot.

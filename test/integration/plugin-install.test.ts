@@ -30,7 +30,7 @@ describe("nemoclaw installed into the real OpenClaw", () => {
   it("lists every verb with a one-line description", async () => {
     const r = await home.run(["nemoclaw", "--help"]);
     expect(r.exitCode).toBe(0);
-    for (const verb of ["status", "doctor", "policy", "blueprint", "onboard", "launch", "start", "stop", "sandbox", "approvals", "approve", "deny", "inference", "skill"]) {
+    for (const verb of ["status", "doctor", "policy", "blueprint", "onboard", "launch", "start", "stop", "sandbox", "approvals", "approve", "deny", "inference", "skill", "eject", "uninstall", "gc"]) {
       expect(r.stdout).toMatch(new RegExp(`^  ${verb} +\\S.+`, "m"));
     }
     const policyHelp = await home.run(["nemoclaw", "policy", "--help"]);

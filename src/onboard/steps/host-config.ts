@@ -2,7 +2,7 @@
 // nemoclaw recorded as enabled for this sandbox through the launch adapter. Nothing else in it
 // is touched.
 import { enableLaunch } from "../launch-adapter.js";
-import { readOperatorConfig, snapshotOperatorConfig } from "../operator-config.js";
+import { readOperatorConfig, recordOnboardedConfig, snapshotOperatorConfig } from "../operator-config.js";
 import type { Step } from "../types.js";
 
 export const hostConfigStep: Step = {
@@ -18,6 +18,7 @@ export const hostConfigStep: Step = {
       snapshot = `${s.made ? "snapshot kept" : "snapshot already kept"} at ${s.snapshot}`;
     }
     const launch = await enableLaunch(ctx.config, ctx.name);
+    if (made) await recordOnboardedConfig(ctx.config.stateDir, operator.file);
     ctx.facts["Host config"] = `${operator.file} (${snapshot})`;
     ctx.facts.Launch = launch.detail;
     return { status: made || launch.changed ? "done" : "unchanged", detail: snapshot };
