@@ -78,6 +78,11 @@ async function currentShared(options: CleanupOptions): Promise<{ image: string; 
   return { image, volumes };
 }
 
+/** The image a build stage was built for: the first sandbox image made after it, within the window. */
+export function stageOwner<I extends { Created: number }>(stage: { Created: number }, images: readonly I[]): I | undefined {
+  return images.filter((i) => i.Created >= stage.Created && i.Created - stage.Created <= STAGE_WINDOW_S).sort((a, b) => a.Created - b.Created)[0];
+}
+
 export async function planCleanup(docker: Docker, options: CleanupOptions): Promise<CleanupPlan> {
   const stateDir = path.resolve(options.stateDir);
   const uninstall = options.mode === "uninstall";
@@ -105,6 +110,8 @@ export async function planCleanup(docker: Docker, options: CleanupOptions): Prom
   for (const v of volumes) {
     if (!own(v.Labels)) continue;
     const sandbox = v.Labels[SANDBOX_LABEL] ?? "?";
+    // Removing a quota's volume runs a helper on an image: the sandbox's, else this build's.
+    if (!plan.sandboxes.has(sandbox)) plan.sandboxes.set(sandbox, current.image);
     if (uninstall && !options.keepData) plan.remove.push({ kind: "volume", name: v.Name, detail: `/sandbox of ${sandbox}: your data there goes (export it first: eject --export DIR)` });
     else plan.keep.push({ kind: "volume", name: v.Name, detail: uninstall ? `/sandbox of ${sandbox} (--keep-data)` : recorded.has(sandbox) ? `/sandbox of ${sandbox}` : `/sandbox of ${sandbox}, no longer recorded: user data, never collected (docker volume rm ${v.Name})` });
   }
@@ -165,9 +172,7 @@ export async function planCleanup(docker: Docker, options: CleanupOptions): Prom
   for (const stage of dangling) {
     const history = (await docker.getImage(stage.Id).history().catch(() => [])) as Array<{ CreatedBy?: string }>;
     if (!history.some((h) => h.CreatedBy?.includes(LAUNCHER_FINGERPRINT))) continue;
-    const built = images
-      .filter((i) => i.Created >= stage.Created && i.Created - stage.Created <= STAGE_WINDOW_S)
-      .sort((a, b) => a.Created - b.Created)[0];
+    const built = stageOwner(stage, images);
     const short = stage.Id.replace(/^sha256:/, "").slice(0, 12);
     if (!built || removedImages.has(built.Id)) {
       plan.remove.push({ kind: "build-stage", name: short, detail: built ? `launcher build stage of ${built.RepoTags?.[0] ?? built.Id}` : "launcher build stage whose image is gone" });

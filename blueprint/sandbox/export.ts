@@ -123,7 +123,10 @@ export async function exportSandboxData(container: Pick<Docker.Container, "getAr
         }
         case "file":
         case "contiguous-file": {
-          result.bytes += await writeEntry(target, stream, mode);
+          result.bytes += await writeEntry(target, stream, mode).catch((e: NodeJS.ErrnoException) => {
+            if (e.code === "EEXIST") throw new RuntimeError("export-unsafe", `${rel} appears twice in the archive: the first copy was kept, nothing was replaced`, "look at the sandbox's /sandbox; remove the export folder and try again");
+            throw e;
+          });
           if (header.mtime) await utimes(target, header.mtime, header.mtime);
           result.files++;
           break;

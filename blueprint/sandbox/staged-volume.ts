@@ -7,7 +7,8 @@
 // A volume is named by what it holds (a digest or a version plus a content key), so each build
 // or OpenClaw version gets its own and a sandbox keeps the one it was created with. Filling it
 // writes a marker last; a volume without the marker (an interrupted fill) is filled again.
-// Old volumes are not removed automatically: `docker volume ls -f label=nemoclaw.staged`.
+// Old volumes stay until `openclaw nemoclaw gc` (or uninstall) finds nothing using them
+// (runtime/cleanup.ts).
 import type Docker from "dockerode";
 import tar from "tar-fs";
 import { isNotFound } from "./docker-client.js";
