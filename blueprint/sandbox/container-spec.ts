@@ -123,6 +123,16 @@ export const DEFAULT_LIMITS: SandboxLimits = {
   diskBytes: 10 * 1024 ** 3,
 };
 
+/**
+ * A gateway sandbox runs OpenClaw's gateway and its agents' tools side by side: the gateway idles
+ * near 1 GiB and peaks well above during start-up and turns, and on one CPU its start-up alone
+ * takes minutes on a loaded machine. Still limits, just sized for that workload.
+ */
+export const GATEWAY_LIMITS: Pick<SandboxLimits, "memoryBytes" | "nanoCpus"> = {
+  memoryBytes: 4 * 1024 ** 3,
+  nanoCpus: 2e9,
+};
+
 /** What the workload may touch when the policy does not say otherwise. */
 export const DEFAULT_LANDLOCK: LandlockOptions = {
   readOnly: ["/usr", "/bin", "/sbin", "/lib", "/lib64", "/etc", "/proc", "/dev", RUNTIME_DIR],
