@@ -20,6 +20,7 @@ import path from "node:path";
 import type Docker from "dockerode";
 import { SANDBOX_NAME_RULE, SandboxNameSchema } from "../state/sandbox-name.js";
 import type { GatewaySupervisorConfig } from "../supervisor/gateway-relay.js";
+import { GATEWAY_RESTART } from "../supervisor/restart-policy.js";
 import { LAUNCHER_PATH } from "./image.js";
 import { buildSeccompProfile, seccompSecurityOpt, type SeccompProfile } from "./seccomp.js";
 
@@ -260,6 +261,8 @@ export function buildContainerSpec(options: SandboxSpecOptions): Docker.Containe
           secret: supervisor.callerSecret,
           // The seeded config holds the gateway's token: here, not in the workload's env.
           ...(supervisor.gateway ? { gateway: supervisor.gateway.config } : {}),
+          // OpenClaw's gateway can fail its own start-up under load; started again like a service.
+          ...(supervisor.gateway ? { restart: GATEWAY_RESTART } : {}),
         }),
       }
     : env;
