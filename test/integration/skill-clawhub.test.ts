@@ -2,7 +2,8 @@
 // install` against a stub ClawHub on 127.0.0.1 (never the internet), into a scratch state dir.
 // A served slug gives the skill's folder with SKILL.md and what OpenClaw recorded; an unknown
 // slug, an unreachable ClawHub and a release ClawHub blocks each give a clear error with what to
-// do next; a bare word is not looked up anywhere.
+// do next; a bare word is not looked up anywhere. Then once through `openclaw nemoclaw skill test`
+// with the packed plugin: the CLI's OPENCLAW_CLAWHUB_URL reaches the fetch, the error is rendered.
 import { existsSync } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import os from "node:os";
@@ -12,6 +13,7 @@ import { resolveSkillSource } from "../../blueprint/runtime/skill-source.js";
 import { RuntimeError } from "../../blueprint/state/runtime-error.js";
 import { freePort } from "../helpers/free-port.js";
 import { repoRoot } from "../helpers/node24.js";
+import { createPluginHome, type PluginHome } from "../helpers/openclaw.js";
 import { startStubClawHub, type StubClawHub } from "../helpers/stub-clawhub.js";
 
 const FIXTURES = path.join(repoRoot, "test/fixtures/skills");
@@ -26,15 +28,18 @@ async function failure(p: Promise<unknown>): Promise<RuntimeError> {
 describe("skill sources from ClawHub, through the real openclaw skills install", () => {
   let hub: StubClawHub;
   let home: string;
-  const savedHome = process.env.HOME;
+  const saved = { ...process.env };
   beforeAll(async () => {
+    // The fetch passes the runtime's environment on; OpenClaw goes quiet (no security audit box)
+    // when it sees vitest's variables, which the daemon never has.
+    for (const k of Object.keys(process.env)) if (k.startsWith("VITEST") || k === "NODE_ENV") delete process.env[k];
     hub = await startStubClawHub({ "weather-brief": path.join(FIXTURES, "weather-brief"), "sync-agent": path.join(FIXTURES, "sync-agent") }, { blocked: ["sync-agent"] });
     // The operator's HOME is kept by the fetch (their ClawHub token lives there); here it is a temp one.
     home = await mkdtemp(path.join(os.tmpdir(), "nemoclaw-clawhub-home-"));
     process.env.HOME = home;
   });
   afterAll(async () => {
-    process.env.HOME = savedHome;
+    Object.assign(process.env, saved);
     await hub?.close();
     await rm(home, { recursive: true, force: true });
   });
@@ -82,4 +87,29 @@ describe("skill sources from ClawHub, through the real openclaw skills install",
     expect(bad.hint).toBe("write clawhub:<slug> or clawhub:@<owner>/<slug>");
     expect(hub.requests.length).toBe(before);
   });
+});
+
+describe("skill test clawhub:<slug> through the real OpenClaw", () => {
+  let home: PluginHome;
+  let hub: StubClawHub;
+  beforeAll(async () => {
+    home = await createPluginHome();
+    hub = await startStubClawHub({});
+  }, 900_000);
+  afterAll(async () => {
+    await home?.teardown([]);
+    await hub?.close();
+  });
+
+  it("an unknown slug: a clear error with what to do next, exit 1, no sandbox made", async () => {
+    const r = await home.run(["nemoclaw", "skill", "test", "clawhub:no-such-skill", "--model", "vllm/m"], { env: { OPENCLAW_CLAWHUB_URL: hub.url } });
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toContain("[fetch] installing clawhub:no-such-skill from ClawHub on the host");
+    expect(r.stderr).toContain('Error: openclaw skills install no-such-skill failed: Skill "no-such-skill" not found on ClawHub.');
+    expect(r.stderr).toContain("Next: check the slug (openclaw skills search no-such-skill)");
+    expect(r.all).not.toMatch(/\n\s+at /);
+    expect(hub.requests).toEqual(["GET /api/v1/skills/no-such-skill/install"]);
+    const list = await home.run(["nemoclaw", "sandbox", "list", "--json"]);
+    expect(JSON.parse(list.stdout)).toMatchObject({ sandboxes: [] });
+  }, 300_000);
 });
