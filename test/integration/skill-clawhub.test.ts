@@ -3,7 +3,8 @@
 // A served slug gives the skill's folder with SKILL.md and what OpenClaw recorded; an unknown
 // slug, an unreachable ClawHub and a release ClawHub blocks each give a clear error with what to
 // do next; a bare word is not looked up anywhere. Then once through `openclaw nemoclaw skill test`
-// with the packed plugin: the CLI's OPENCLAW_CLAWHUB_URL reaches the fetch, the error is rendered.
+// with the packed plugin: the CLI's OPENCLAW_CLAWHUB_URL reaches the fetch, a served skill runs
+// in the throwaway sandbox (stub model on 127.0.0.1), an unknown one is a rendered error.
 import { existsSync } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import os from "node:os";
@@ -15,6 +16,7 @@ import { freePort } from "../helpers/free-port.js";
 import { repoRoot } from "../helpers/node24.js";
 import { createPluginHome, type PluginHome } from "../helpers/openclaw.js";
 import { startStubClawHub, type StubClawHub } from "../helpers/stub-clawhub.js";
+import { execScript, startStub, type StubServer } from "../helpers/stub-models.js";
 
 const FIXTURES = path.join(repoRoot, "test/fixtures/skills");
 const openclawDir = path.join(repoRoot, "node_modules/openclaw");
@@ -92,14 +94,30 @@ describe("skill sources from ClawHub, through the real openclaw skills install",
 describe("skill test clawhub:<slug> through the real OpenClaw", () => {
   let home: PluginHome;
   let hub: StubClawHub;
+  let model: StubServer;
   beforeAll(async () => {
     home = await createPluginHome();
-    hub = await startStubClawHub({});
+    hub = await startStubClawHub({ "weather-brief": path.join(FIXTURES, "weather-brief") });
+    model = await startStub("openai", { script: execScript(["echo brief"]) });
   }, 900_000);
   afterAll(async () => {
     await home?.teardown([]);
     await hub?.close();
+    await model?.close();
   });
+
+  it("a served slug runs end to end: fetched on the host, the report's Source names what ClawHub served", async () => {
+    const r = await home.run(
+      ["nemoclaw", "skill", "test", "clawhub:weather-brief", "--model", "vllm/stub-model", "--base-url", model.baseUrl, "--prompt", "Use the weather-brief skill.", "--timeout", "30"],
+      { env: { OPENCLAW_CLAWHUB_URL: hub.url }, timeoutMs: 1_100_000 },
+    );
+    expect(r.stderr).toContain("[fetch] installing clawhub:weather-brief from ClawHub on the host");
+    expect(r.stdout).toMatch(/^Skill weather-brief: nothing risky seen\n\n/);
+    expect(r.stdout).toMatch(new RegExp(`^ {2}Source: clawhub:weather-brief \\(weather-brief@1\\.0\\.0 from ${hub.url.replace(/\./g, "\\.")}, archive sha256 [0-9a-f]{12}\\)$`, "m"));
+    expect(r.stdout).toContain("[prompt 1] exec: echo brief");
+    expect(r.exitCode).toBe(0);
+    expect(hub.requests.slice(0, 3)).toEqual(["GET /api/v1/skills/weather-brief/install", "POST /api/v1/skills/-/security-verdicts", "GET /files/weather-brief.zip"]);
+  }, 1_200_000);
 
   it("an unknown slug: a clear error with what to do next, exit 1, no sandbox made", async () => {
     const r = await home.run(["nemoclaw", "skill", "test", "clawhub:no-such-skill", "--model", "vllm/m"], { env: { OPENCLAW_CLAWHUB_URL: hub.url } });
@@ -108,7 +126,7 @@ describe("skill test clawhub:<slug> through the real OpenClaw", () => {
     expect(r.stderr).toContain('Error: openclaw skills install no-such-skill failed: Skill "no-such-skill" not found on ClawHub.');
     expect(r.stderr).toContain("Next: check the slug (openclaw skills search no-such-skill)");
     expect(r.all).not.toMatch(/\n\s+at /);
-    expect(hub.requests).toEqual(["GET /api/v1/skills/no-such-skill/install"]);
+    expect(hub.requests.at(-1)).toBe("GET /api/v1/skills/no-such-skill/install");
     const list = await home.run(["nemoclaw", "sandbox", "list", "--json"]);
     expect(JSON.parse(list.stdout)).toMatchObject({ sandboxes: [] });
   }, 300_000);
