@@ -139,8 +139,10 @@ export const RequestSchema = z.discriminatedUnion("command", [
       ...target,
       baseImage: z.string().min(1).optional(),
       openclawDir: z.string().min(1),
-      /** A folder with SKILL.md, an npm spec or a git URL. */
+      /** A folder with SKILL.md, an npm spec, a git URL or clawhub:<slug>. */
       source: z.string().min(1),
+      /** ClawHub's base URL from the CLI's environment (OPENCLAW_CLAWHUB_URL, CLAWHUB_URL); the daemon's may be older. */
+      clawhubUrl: z.string().min(1).optional(),
       /** Empty: derived from SKILL.md. */
       prompts: z.array(z.string().min(1)),
       /** Each prompt's turn limit, and the least time the sandbox is watched. */

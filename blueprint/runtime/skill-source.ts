@@ -1,5 +1,5 @@
 // What `skill test` is given: a folder with SKILL.md, or a package to fetch onto the host first
-// (npm spec, git URL). Fetching happens on the host, before the sandbox exists, because the
+// (npm spec, git URL, ClawHub reference: clawhub-fetch.ts). Fetching happens on the host, before the sandbox exists, because the
 // sandbox observes: nothing could leave it to download the skill. Also reads SKILL.md's stated
 // purpose and examples, from which the default prompts are made.
 import { mkdtemp, readdir, readFile, rm, stat } from "node:fs/promises";
@@ -7,6 +7,7 @@ import os from "node:os";
 import path from "node:path";
 import { execa } from "execa";
 import { RuntimeError } from "../state/runtime-error.js";
+import { CLAWHUB_PREFIX, fetchClawHubSkill, type ClawHubFetch } from "./clawhub-fetch.js";
 
 export interface SkillSource {
   /** Host folder holding SKILL.md. */
@@ -16,6 +17,8 @@ export interface SkillSource {
   description: string;
   /** SKILL.md's text, for the host names it declares. */
   text: string;
+  /** Where a fetched skill came from, when the fetch says more than the spec (ClawHub: version, archive hash). */
+  origin?: string;
   /** Removes what fetching made. */
   cleanup: () => Promise<void>;
 }
@@ -27,8 +30,13 @@ async function hasSkillFile(dir: string): Promise<boolean> {
   return stat(path.join(dir, "SKILL.md")).then((s) => s.isFile(), () => false);
 }
 
-/** The skill's folder on the host: given, cloned (git) or unpacked (npm pack). */
-export async function resolveSkillSource(spec: string): Promise<SkillSource> {
+/**
+ * The skill's folder on the host: given, cloned (git), unpacked (npm pack) or installed from
+ * ClawHub. The rule, in order: an existing folder; `clawhub:<slug>` / `clawhub:@<owner>/<slug>`;
+ * a git URL (git: or git+ prefix, .git suffix, https://github.com/); an npm spec (npm: prefix or
+ * name@version). A bare word is none of them: it is refused with the clawhub: spelling to use.
+ */
+export async function resolveSkillSource(spec: string, clawhub: ClawHubFetch): Promise<SkillSource> {
   const local = path.resolve(spec);
   if (await stat(local).then((s) => s.isDirectory(), () => false)) {
     if (!(await hasSkillFile(local))) throw new RuntimeError("skill-invalid", `${local} has no SKILL.md`, "point at the skill's folder (the one with SKILL.md)");
@@ -38,7 +46,10 @@ export async function resolveSkillSource(spec: string): Promise<SkillSource> {
   const cleanup = () => rm(temp, { recursive: true, force: true });
   try {
     let root: string;
-    if (/^git:|^git\+|\.git$|^https:\/\/github\.com\//.test(spec)) {
+    let origin: string | undefined;
+    if (spec.startsWith(CLAWHUB_PREFIX)) {
+      ({ dir: root, origin } = await fetchClawHubSkill(spec, temp, clawhub));
+    } else if (/^git:|^git\+|\.git$|^https:\/\/github\.com\//.test(spec)) {
       const url = spec.replace(/^git:/, "").replace(/^git\+/, "");
       const r = await execa("git", ["clone", "--depth", "1", "--", url, path.join(temp, "src")], { reject: false });
       if (r.exitCode !== 0) throw new RuntimeError("skill-fetch-failed", `git clone ${url} failed: ${String(r.stderr).slice(0, 300)}`, "check the URL, or clone it yourself and pass the folder");
@@ -54,11 +65,11 @@ export async function resolveSkillSource(spec: string): Promise<SkillSource> {
       throw new RuntimeError(
         "skill-source-unsupported",
         `"${spec}" is not a folder, an npm spec (name@version, npm:name) or a git URL`,
-        "for a ClawHub skill, install it into a folder first (openclaw skills install <slug> in a scratch workspace) and pass that folder",
+        `for a ClawHub skill, write clawhub:${spec}; for a folder, check the path`,
       );
     }
     const dir = (await hasSkillFile(root)) ? root : await findSkillDir(root);
-    return { ...(await readSkill(dir)), cleanup };
+    return { ...(await readSkill(dir)), ...(origin ? { origin } : {}), cleanup };
   } catch (e) {
     await cleanup();
     throw e;

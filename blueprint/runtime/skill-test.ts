@@ -30,12 +30,15 @@ import { inferenceCall } from "./inference-call.js";
 import { diffListings, egressAttempts, listingCommand, transcriptToolCalls, type ToolCall } from "./skill-evidence.js";
 import { EXIT_CLEAN, EXIT_POLICY_DENIALS, EXIT_RISKY, groupAttempts, suggestPolicy, verdict, type SkillReport } from "./skill-report.js";
 import { defaultPrompts, resolveSkillSource, skillFiles } from "./skill-source.js";
+import { CLAWHUB_PREFIX } from "./clawhub-fetch.js";
 
 export interface SkillTestRequest {
   stateDir: string;
   baseImage?: string | undefined;
   openclawDir: string;
   source: string;
+  /** ClawHub's base URL as the CLI saw it (OPENCLAW_CLAWHUB_URL, CLAWHUB_URL), for clawhub: sources. */
+  clawhubUrl?: string | undefined;
   prompts: string[];
   timeoutS: number;
   route: { provider: string; model: string; baseUrl?: string | undefined; credential?: string | undefined };
@@ -93,7 +96,8 @@ const WRITE_CONFIG = `const fs=require("fs");fs.mkdirSync(process.argv[1],{recur
 const WRITE_FILES = `const fs=require("fs"),p=require("path");const files=JSON.parse(fs.readFileSync(0,"utf8"));for(const [rel,b64] of Object.entries(files)){const f=p.join(process.argv[1],rel);if(!f.startsWith(process.argv[1]+"/"))process.exit(3);fs.mkdirSync(p.dirname(f),{recursive:true});fs.writeFileSync(f,Buffer.from(b64,"base64"));}`;
 
 export async function runSkillTest(driver: SandboxDriver, req: SkillTestRequest, progress: Progress): Promise<SkillReport> {
-  const skill = await resolveSkillSource(req.source);
+  if (req.source.startsWith(CLAWHUB_PREFIX)) progress("fetch", `installing ${req.source} from ClawHub on the host (openclaw skills install, scratch state dir)`);
+  const skill = await resolveSkillSource(req.source, { openclawDir: req.openclawDir, clawhubUrl: req.clawhubUrl });
   const prompts = req.prompts.length > 0 ? req.prompts : defaultPrompts(skill);
   const temp = await mkdtemp(path.join(os.tmpdir(), "nemoclaw-observe-"));
   const name = neutralName();
@@ -184,7 +188,7 @@ export async function runSkillTest(driver: SandboxDriver, req: SkillTestRequest,
     const denials = attempts.filter((a) => !a.policyAllows).length;
     const exitCode = reasons.length > 0 ? EXIT_RISKY : req.policyFile !== undefined && denials > 0 ? EXIT_POLICY_DENIALS : EXIT_CLEAN;
     return {
-      skill: { name: skill.name, source: req.source, description: skill.description },
+      skill: { name: skill.name, source: skill.origin ? `${req.source} (${skill.origin})` : req.source, description: skill.description },
       sandbox: { name, kept: req.keep },
       mode: req.policyFile === undefined ? "observe" : "policy",
       policyFile: req.policyFile === undefined ? null : path.resolve(req.policyFile),

@@ -244,7 +244,7 @@ export function registerNemoclawCli(program: Program, pluginConfig: unknown): vo
     .description("Test an untrusted skill in a throwaway sandbox")
     .command("test")
     .description("Run a skill in a throwaway observing sandbox: what it tried, a verdict, a least-privilege policy")
-    .argument("<skill>", "a folder with SKILL.md, an npm spec (name@version) or a git URL")
+    .argument("<skill>", "a folder with SKILL.md, clawhub:<slug>, an npm spec (name@version) or a git URL")
     .option("--prompt <text>", "a prompt to run (repeatable; default: derived from SKILL.md)", (v: string, all: string[]) => [...all, v], [] as string[])
     .option("--prompts <file>", "prompts, one per line")
     .option("--timeout <seconds>", "each prompt's limit, and the least time the sandbox is watched (delayed behaviour)", "300")

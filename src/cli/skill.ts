@@ -1,4 +1,4 @@
-// `openclaw nemoclaw skill test <dir | npm spec | git url>`: the runtime runs the skill in a
+// `openclaw nemoclaw skill test <dir | clawhub:slug | npm spec | git url>`: the runtime runs the skill in a
 // throwaway observing sandbox (blueprint/runtime/skill-test.ts); this prints its report and exits
 // with its code:
 //   0 nothing risky seen (with --policy: and no attempt the policy refuses)
@@ -54,6 +54,7 @@ export async function skillTest(config: ResolvedConfig, source: string, opts: Sk
   const openclawDir = openclawPackageDir();
   if (!openclawDir) throw new UserError("OpenClaw's package was not found", "skill test runs OpenClaw inside the sandbox; run it from an installed openclaw");
   const local = path.resolve(source);
+  const clawhubUrl = process.env.OPENCLAW_CLAWHUB_URL?.trim() || process.env.CLAWHUB_URL?.trim();
   const report = await runBlueprint(
     {
       command: "skill.test",
@@ -62,6 +63,7 @@ export async function skillTest(config: ResolvedConfig, source: string, opts: Sk
       ...(config.baseImage ? { baseImage: config.baseImage } : {}),
       openclawDir,
       source: (await import("node:fs")).existsSync(local) ? local : source,
+      ...(clawhubUrl ? { clawhubUrl } : {}),
       prompts: await readPrompts(opts),
       timeoutS,
       route: { ...parseModel(opts.model), ...(opts.baseUrl ? { baseUrl: opts.baseUrl } : {}), ...(opts.credential ? { credential: opts.credential } : {}) },
