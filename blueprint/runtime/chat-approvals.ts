@@ -30,6 +30,13 @@ import { OpenclawGatewayClient } from "./openclaw-gateway-client.js";
 /** The three answers a chat prompt offers (deny-always stays a host-CLI decision). */
 const CHAT_DECISIONS = ["allow-once", "allow-always", "deny"] as const;
 const PROMPT_GRACE_MS = 5_000;
+/**
+ * Where a prompt goes when no conversation asked for it: the operator's main session. With the
+ * sandbox config's `approvals.plugin {enabled, mode: "session"}` (seeded, gateway-inside.ts)
+ * OpenClaw delivers it to that session's last channel; `mode: "targets" | "both"` adds explicit
+ * chats. Approval clients (TUI, Control UI) see it either way.
+ */
+export const PROMPT_SESSION = "main";
 type ChatDecision = (typeof CHAT_DECISIONS)[number];
 const ChatDecisionSchema = z.enum(CHAT_DECISIONS);
 
@@ -224,6 +231,7 @@ export class ChatApprovals {
     const remaining = Date.parse(approval.expiresAt) - Date.now();
     return {
       pluginId: "nemoclaw",
+      sessionKey: PROMPT_SESSION,
       title: short(`🔒 ${program} in sandbox ${approval.sandbox} wants ${approval.host}:${approval.port}`, 80),
       description: short(`${what}. Not in the sandbox's policy; held until you decide (allow once, always allow, or deny).${more}`, 512),
       detail: JSON.stringify({ approval: approval.id, sandbox: approval.sandbox, binary: approval.binary, ancestors: approval.caller.ancestors, host: approval.host, port: approval.port, request: approval.request }),
