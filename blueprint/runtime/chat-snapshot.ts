@@ -4,8 +4,9 @@
 // into the sandboxed gateway's memory (chat-status-feed.ts); the chat command adds the layers it
 // reads from its own process inside. Nothing here comes from inside the sandbox but the audit
 // log's paths, hosts and reasons, which are made terminal-safe.
+import { open } from "node:fs/promises";
 import path from "node:path";
-import { readAuditEvents, type OcsfEvent } from "../gateway/audit.js";
+import { OcsfEventSchema, type OcsfEvent } from "../gateway/audit.js";
 import type { EgressGateway } from "../gateway/egress-gateway.js";
 import { nextStep } from "../gateway/refusals.js";
 import type { Route } from "../inference/route.js";
@@ -29,6 +30,35 @@ export interface ChatSnapshot {
 const MAX_POLICIES = 12;
 const MAX_DENIALS = 5;
 const MAX_PENDING = 5;
+/** How much of the audit log's end is read per snapshot: it is rebuilt on every write, and a log grows to 10 MB. */
+const AUDIT_TAIL_BYTES = 512 * 1024;
+
+/** The events in the last `bytes` of the audit log (the first, partial line dropped). */
+export async function recentAuditEvents(file: string, bytes = AUDIT_TAIL_BYTES): Promise<OcsfEvent[]> {
+  const handle = await open(file, "r").catch(() => undefined);
+  if (handle === undefined) return [];
+  try {
+    const { size } = await handle.stat();
+    const start = Math.max(0, size - bytes);
+    const buffer = Buffer.alloc(size - start);
+    await handle.read(buffer, 0, buffer.length, start);
+    const lines = buffer.toString("utf8").split("\n");
+    if (start > 0) lines.shift();
+    const events: OcsfEvent[] = [];
+    for (const line of lines) {
+      if (line.trim() === "") continue;
+      try {
+        const parsed = OcsfEventSchema.safeParse(JSON.parse(line));
+        if (parsed.success) events.push(parsed.data);
+      } catch {
+        // not JSON: skip it
+      }
+    }
+    return events;
+  } finally {
+    await handle.close();
+  }
+}
 
 export interface SnapshotSources {
   gateway: Pick<EgressGateway, "approvals" | "getPolicy" | "auditLog">;
@@ -90,7 +120,7 @@ export async function buildSnapshot(sandbox: string, sources: SnapshotSources, n
   const policy = gateway.getPolicy(sandbox);
   const log = gateway.auditLog(sandbox);
   await log.flush();
-  const events = await readAuditEvents(log.file, 1);
+  const events = await recentAuditEvents(log.file);
   const pending = gateway.approvals.list(sandbox);
   const denials = events.filter(isDenial);
   const last = denials.at(-1);
@@ -101,7 +131,7 @@ export async function buildSnapshot(sandbox: string, sources: SnapshotSources, n
     `  Pending approvals: ${pending.length}`,
     ...pending.slice(0, MAX_PENDING).map((a) => `    ${a.id}  ${program(a.binary)} → ${a.host}:${a.port}${a.request === null ? "" : ` ${a.request.method} ${a.request.path}`}`),
     ...(pending.length > MAX_PENDING ? [`    … ${pending.length - MAX_PENDING} more (/nemoclaw approvals)`] : []),
-    `  Denials: ${denials.length} in the current log${last === undefined ? "" : `, last ${last.dst_endpoint.hostname}:${last.dst_endpoint.port} (/nemoclaw logs)`}`,
+    `  Recent denials: ${denials.length}${last === undefined ? "" : `, last ${last.dst_endpoint.hostname}:${last.dst_endpoint.port} (/nemoclaw logs)`}`,
   ];
   return {
     version: 1,

@@ -1,12 +1,12 @@
 // What `/nemoclaw status|policy|logs` show, made on the host from the gateway's live state, and
 // what the in-sandbox plugin accepts as a snapshot. The real egress gateway and audit log (a temp
 // state dir), no mocks; the in-sandbox rendering is covered end to end (test/e2e/chat-approvals).
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createEgressGateway, type EgressGateway } from "../../../blueprint/gateway/egress-gateway.js";
-import { buildSnapshot, renderPolicy } from "../../../blueprint/runtime/chat-snapshot.js";
+import { buildSnapshot, recentAuditEvents, renderPolicy } from "../../../blueprint/runtime/chat-snapshot.js";
 import type { Route } from "../../../blueprint/inference/route.js";
 import { parseSnapshot } from "../../../blueprint/supervisor/tool-backend/host-snapshot.js";
 import type { Policy } from "../../../blueprint/policy/schema.js";
@@ -46,7 +46,7 @@ describe("the host's chat snapshot", () => {
     expect(s.status).toContain("  Inference: openai / gpt-x");
     expect(s.status.join("\n")).toMatch(/Egress: .*2 network policies, revision abc123, presets npm/);
     expect(s.status).toContain("  Pending approvals: 0");
-    expect(s.status.join("\n")).toMatch(/Denials: 2 in the current log, last api\.github\.com:443/);
+    expect(s.status.join("\n")).toMatch(/Recent denials: 2, last api\.github\.com:443/);
 
     // Newest first; a rule that refused names the policy and says to change it, an unknown host says how to ask.
     const logs = s.logs.split("\n");
@@ -61,6 +61,18 @@ describe("the host's chat snapshot", () => {
     expect(logs[second + 3]).toContain("Next: ask the operator to approve it");
     // Paths from inside are made terminal-safe.
     expect(s.logs).not.toContain("\u001b");
+  });
+
+  it("reads only the audit log's end: a partial first line is dropped, not misread", async () => {
+    const log = gateway.auditLog("box");
+    await log.flush();
+    const all = await recentAuditEvents(log.file, 10_000_000);
+    expect(all).toHaveLength(3);
+    const lastLine = (await readFile(log.file, "utf8")).trimEnd().split("\n").at(-1) ?? "";
+    const tail = await recentAuditEvents(log.file, Buffer.byteLength(lastLine) + 10);
+    expect(tail).toHaveLength(1);
+    expect(tail[0]?.dst_endpoint.hostname).toBe("api.github.com");
+    expect(await recentAuditEvents(path.join(dir, "missing.jsonl"))).toEqual([]);
   });
 
   it("without a route or denials it says so", async () => {
