@@ -106,8 +106,11 @@ export async function createChatSandbox(prefix: string, hosts: readonly string[]
       }).catch(() => new Promise<undefined>((r) => setTimeout(() => r(undefined), 1000))),
     300_000,
   ).catch(async (e: Error) => {
+    // Say why (a loaded machine can make OpenClaw's start-up give up: exit 78), and leave nothing behind.
     const inside = await h.exec(name, ["sh", "-c", "tail -n 30 /tmp/openclaw/*.log"]).catch(() => undefined);
-    throw new Error(`${e.message}\ndaemon log:\n${logs.slice(-15).join("\n")}\ngateway log:\n${inside?.stdout ?? "unreadable"}`);
+    await h.dispose();
+    await upstream.close();
+    throw new Error(`${e.message}\ndaemon log:\n${logs.slice(-15).join("\n")}\ngateway log:\n${inside?.stdout ?? "unreadable (the sandbox stopped?)"}`);
   });
   const inTools = (command: string) => h.exec(name, toolShellArgv(command));
   return {
