@@ -37,6 +37,8 @@ const PROMPT_GRACE_MS = 5_000;
  * chats. Approval clients (TUI, Control UI) see it either way.
  */
 export const PROMPT_SESSION = "main";
+/** How long the decision record waits for OpenClaw's resolved event naming who decided (it can lag the waitDecision answer on a loaded machine). */
+const IDENTITY_WAIT_MS = 10_000;
 type ChatDecision = (typeof CHAT_DECISIONS)[number];
 const ChatDecisionSchema = z.enum(CHAT_DECISIONS);
 
@@ -274,7 +276,7 @@ export class ChatApprovals {
     this.forget(prompt);
     // When the waitDecision answer came first, the resolved event naming who decided follows on the same connection.
     const by = prompt.decidedBy !== undefined ? prompt.decidedBy : await new Promise<string | null>((resolve) => {
-      const timer = setTimeout(() => resolve(null), 2_000);
+      const timer = setTimeout(() => resolve(null), IDENTITY_WAIT_MS);
       prompt.onIdentity = (who) => {
         clearTimeout(timer);
         resolve(who);

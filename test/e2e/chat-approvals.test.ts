@@ -21,12 +21,12 @@ const FLOOD = Array.from({ length: 12 }, (_, i) => `flood${i}.sbx.test`);
 // Long enough for two `openclaw` CLI calls on a loaded machine (the last test) before the hold times out.
 const TIMEOUT_MS = 60_000;
 
-/** The bridge's record of a chat decision (written once OpenClaw named who decided). */
+/** The bridge's record of a chat decision (written once OpenClaw named who decided, within 10 s). */
 async function decisionRecord(openclawId: string): Promise<Record<string, unknown> | undefined> {
   return until("the decision record", async () => {
     const text = await readFile(chatDecisionLogFile(c.h.stateDir, c.name), "utf8").catch(() => "");
     return text.split("\n").filter((l) => l.trim() !== "").map((l) => JSON.parse(l) as Record<string, unknown>).find((r) => r.openclawId === openclawId);
-  }, 5_000);
+  }, 15_000);
 }
 
 beforeAll(async () => {
