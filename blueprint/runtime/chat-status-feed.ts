@@ -25,7 +25,8 @@ import { OpenclawGatewayClient } from "./openclaw-gateway-client.js";
 /** The in-sandbox plugin's method (blueprint/supervisor/tool-backend/chat-command.ts). */
 export const SNAPSHOT_METHOD = "nemoclaw.snapshot";
 const DEBOUNCE_MS = 500;
-const RETRY_MS = [1_000, 2_000, 5_000];
+// Gentle while the gateway starts (each attempt it accepts costs it a handshake it may not finish yet).
+const RETRY_MS = [2_000, 5_000, 10_000];
 
 export interface ChatStatusFeedOptions {
   stateDir: string;
