@@ -30,6 +30,15 @@ import { OpenclawGatewayClient } from "./openclaw-gateway-client.js";
 /** The three answers a chat prompt offers (deny-always stays a host-CLI decision). */
 const CHAT_DECISIONS = ["allow-once", "allow-always", "deny"] as const;
 const PROMPT_GRACE_MS = 5_000;
+/**
+ * Where a prompt goes when no conversation asked for it: the operator's main session. With the
+ * sandbox config's `approvals.plugin {enabled, mode: "session"}` (seeded, gateway-inside.ts)
+ * OpenClaw delivers it to that session's last channel; `mode: "targets" | "both"` adds explicit
+ * chats. Approval clients (TUI, Control UI) see it either way.
+ */
+export const PROMPT_SESSION = "main";
+/** How long the decision record waits for OpenClaw's resolved event naming who decided (it can lag the waitDecision answer on a loaded machine). */
+const IDENTITY_WAIT_MS = 10_000;
 type ChatDecision = (typeof CHAT_DECISIONS)[number];
 const ChatDecisionSchema = z.enum(CHAT_DECISIONS);
 
@@ -224,6 +233,7 @@ export class ChatApprovals {
     const remaining = Date.parse(approval.expiresAt) - Date.now();
     return {
       pluginId: "nemoclaw",
+      sessionKey: PROMPT_SESSION,
       title: short(`🔒 ${program} in sandbox ${approval.sandbox} wants ${approval.host}:${approval.port}`, 80),
       description: short(`${what}. Not in the sandbox's policy; held until you decide (allow once, always allow, or deny).${more}`, 512),
       detail: JSON.stringify({ approval: approval.id, sandbox: approval.sandbox, binary: approval.binary, ancestors: approval.caller.ancestors, host: approval.host, port: approval.port, request: approval.request }),
@@ -266,7 +276,7 @@ export class ChatApprovals {
     this.forget(prompt);
     // When the waitDecision answer came first, the resolved event naming who decided follows on the same connection.
     const by = prompt.decidedBy !== undefined ? prompt.decidedBy : await new Promise<string | null>((resolve) => {
-      const timer = setTimeout(() => resolve(null), 2_000);
+      const timer = setTimeout(() => resolve(null), IDENTITY_WAIT_MS);
       prompt.onIdentity = (who) => {
         clearTimeout(timer);
         resolve(who);

@@ -34,6 +34,7 @@ import type { EgressContext, EgressHandler, EgressHandlerFactory } from "../gate
 import { createEgressHandler } from "../gateway/egress-service.js";
 import type { EgressHandlerWithGateway } from "../gateway/egress-service.js";
 import { ChatApprovals } from "./chat-approvals.js";
+import { ChatStatusFeed } from "./chat-status-feed.js";
 import { CredentialStore } from "../credentials/store.js";
 import { buildPlaceholderIndex } from "../credentials/substitute.js";
 import { InferenceRouter } from "../inference/router.js";
@@ -169,6 +170,9 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   // Held requests of gateway sandboxes are also prompted in the operator's chat (chat-approvals.ts).
   const chat = "gateway" in egress ? new ChatApprovals({ stateDir, gateway: (egress as EgressHandlerWithGateway).gateway, log }) : undefined;
   chat?.start();
+  // What `/nemoclaw status|policy|logs` show in a gateway sandbox's chat (chat-status-feed.ts).
+  const feed = "gateway" in egress ? new ChatStatusFeed({ stateDir, egress: egress as EgressHandlerWithGateway, routes: inference.routes, log }) : undefined;
+  feed?.start();
 
   const relays = mountRelayRoutes(router, stateDir, log);
 
@@ -189,12 +193,14 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     // proxy except through the forwarder, which is what vouches for the caller preamble.
     await chmod(socketPath, 0o600);
     proxies.set(name, server);
+    void feed?.serve(name);
     log(`serving ${name} on ${socketPath}`);
   };
 
   const release = async (name: string): Promise<void> => {
     const server = proxies.get(name);
     await relays.closeOne(name);
+    feed?.release(name);
     if (!server) return;
     proxies.delete(name);
     await closeServer(server);
@@ -212,6 +218,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       await unlink(controlSocketFile(stateDir)).catch(() => undefined);
       await relays.close();
       for (const name of [...proxies.keys()]) await release(name);
+      feed?.close();
       await chat?.close();
       await egress.close();
       await inference.close();

@@ -66,6 +66,9 @@ export function gatewayConfig(token: string, models?: GatewayModels): string {
       codeMode: false,
     },
     plugins: { load: { paths: [TOOL_BACKEND_PLUGIN_DIR] }, entries: { "nemoclaw-tools": { enabled: true } } },
+    // Egress prompts (runtime/chat-approvals.ts) name the main session: OpenClaw forwards them to
+    // its last channel. Targets may be added here ({channel, to}, mode "both").
+    approvals: { plugin: { enabled: true, mode: "session" } },
     // OpenClaw's own start-up requests (update check and usage statistics to
     // telemetry.openclaw.ai, the hosted model catalog at catalog.openclaw.ai) would each be held
     // for the operator's approval as `node`, delay readiness by the hold, and ask the operator to

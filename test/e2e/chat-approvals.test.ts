@@ -1,7 +1,6 @@
 // Egress approvals in the chat, end to end (test/helpers/chat-sandbox.ts): a request from the
 // tools' domain of a real gateway sandbox to an unlisted host is held by the host's egress
 // gateway, prompted through the sandbox's own OpenClaw to an approval client, and decided there.
-import { randomUUID } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { controlRequest } from "../../blueprint/runtime/daemon-client.js";
@@ -12,6 +11,8 @@ import net from "node:net";
 import { startHostRelay } from "../../blueprint/runtime/gateway-relay.js";
 import { createChatSandbox, until, type ChatSandbox } from "../helpers/chat-sandbox.js";
 import { createOpenclawHome } from "../helpers/openclaw.js";
+import { CredentialStore } from "../../blueprint/credentials/store.js";
+import { startStub } from "../helpers/stub-models.js";
 
 let c: ChatSandbox;
 const HOSTS = ["once.sbx.test", "always.sbx.test", "deny.sbx.test", "late.sbx.test", "cli.sbx.test", "shared.sbx.test", "oc-cli.sbx.test", "cmd.sbx.test"];
@@ -20,12 +21,12 @@ const FLOOD = Array.from({ length: 12 }, (_, i) => `flood${i}.sbx.test`);
 // Long enough for two `openclaw` CLI calls on a loaded machine (the last test) before the hold times out.
 const TIMEOUT_MS = 60_000;
 
-/** The bridge's record of a chat decision (written once OpenClaw named who decided). */
+/** The bridge's record of a chat decision (written once OpenClaw named who decided, within 10 s). */
 async function decisionRecord(openclawId: string): Promise<Record<string, unknown> | undefined> {
   return until("the decision record", async () => {
     const text = await readFile(chatDecisionLogFile(c.h.stateDir, c.name), "utf8").catch(() => "");
     return text.split("\n").filter((l) => l.trim() !== "").map((l) => JSON.parse(l) as Record<string, unknown>).find((r) => r.openclawId === openclawId);
-  }, 5_000);
+  }, 15_000);
 }
 
 beforeAll(async () => {
@@ -43,6 +44,8 @@ describe("an unlisted host from the tools' domain, decided in the chat", () => {
     const prompt = await c.promptFor("once.sbx.test", t0);
     expect(prompt.title).toMatch(/node in sandbox .* wants once\.sbx\.test:80/);
     expect(prompt.description).toContain("GET /hello");
+    // No conversation asked: the prompt names the operator's main session (forwarded to its last channel).
+    expect(prompt.sessionKey).toMatch(/^agent:main:main$|^main$/);
     const [held] = await c.pending("once.sbx.test");
     expect(held).toBeDefined();
     await c.operator.request("plugin.approval.resolve", { id: prompt.id, decision: "allow-once" }, 15_000);
@@ -165,11 +168,7 @@ describe("an unlisted host from the tools' domain, decided in the chat", () => {
   });
 
   it("/nemoclaw in the chat: approvals lists the held request, approve <runtime id> lets it through, named for the sender", async () => {
-    const say = async (message: string): Promise<string> => {
-      const since = c.events.length;
-      await c.operator.request("chat.send", { sessionKey: "main", message, idempotencyKey: randomUUID() }, 60_000);
-      return until(`the reply to ${message}`, () => c.events.slice(since).find((e) => e.event === "chat" && e.json.includes('"state":"final"'))?.json, 60_000);
-    };
+    const say = (message: string) => c.say(message);
     expect(await say("/nemoclaw help")).toContain("/nemoclaw approve <id> [always]");
     const t0 = Date.now();
     const call = c.getFromTools("cmd.sbx.test");
@@ -181,5 +180,38 @@ describe("an unlisted host from the tools' domain, decided in the chat", () => {
     expect(await say(`/nemoclaw approve ${held!.id}`)).toContain(`allow-once for ${held!.id}`);
     expect(await call).toMatch(/ 200$/);
     expect(await decisionRecord(prompt.id)).toMatchObject({ decision: "allow-once", decidedBy: expect.stringMatching(/^\/nemoclaw by /) });
+  });
+
+  it("/nemoclaw status, policy and logs show the host's real values: the route just set, a layer list, the policy's rules, the denials above", async () => {
+    const stub = await startStub("openai", { tag: "status" });
+    try {
+      await new CredentialStore(c.h.stateDir).add({ name: "openai", secret: "sk-REAL-chat-status-0123456789abcdef" });
+      const set = (await controlRequest(c.h.stateDir, "POST", "/inference/set", { sandbox: c.name, provider: "openai", model: "stub-status-model", baseUrl: stub.baseUrl })) as { ok: boolean; message?: string };
+      expect(set.ok, set.message).toBe(true);
+      // The host pushes a new snapshot when the route file changes (debounced): poll the chat.
+      const status = await until("the route in /nemoclaw status", async () => {
+        const text = await c.say("/nemoclaw status");
+        return text.includes("openai / stub-status-model") ? text : undefined;
+      }, 30_000);
+      expect(status).toContain(`nemoclaw sandbox ${c.name}`);
+      expect(status).toMatch(/Pending approvals: \d+/);
+      for (const layer of ["Network: OK", "Filesystem: OK", "Process: OK"]) expect(status).toContain(layer);
+      expect(status).toContain("seccomp filter");
+
+      // allow-always above added a rule for always.sbx.test: the policy in force shows it.
+      const policy = await c.say("/nemoclaw policy");
+      expect(policy).toContain(`Egress policy of ${c.name}`);
+      expect(policy).toMatch(/always\.sbx\.test:80.*node/);
+
+      // The operator's deny and the timeout above, newest first, each with rule, reason and next step.
+      const logs = await c.say("/nemoclaw logs");
+      expect(logs).toContain(`Last egress denials in ${c.name}`);
+      expect(logs).toMatch(/(flood\d+|deny|late)\.sbx\.test:80 GET \//);
+      expect(logs).toContain("Rule: no policy names it");
+      expect(logs).toMatch(/Reason: [^\n]*(denied|timed out)/);
+      expect(logs).toContain("Next: ask the operator to approve it");
+    } finally {
+      await stub.close();
+    }
   });
 });

@@ -3,6 +3,7 @@
 // loopback serving the test names (internalHosts: no DNS, no hard block), and a test operator: an
 // approval client of the sandbox's OpenClaw over its gateway protocol, through the relay socket
 // with the gateway token, as the TUI or a chat surface would be.
+import { randomUUID } from "node:crypto";
 import { readFile, writeFile } from "node:fs/promises";
 import net from "node:net";
 import path from "node:path";
@@ -11,6 +12,7 @@ import { startDaemon } from "../../blueprint/runtime/daemon.js";
 import { controlRequest } from "../../blueprint/runtime/daemon-client.js";
 import { gatewayRelaySocket } from "../../blueprint/runtime/chat-approvals.js";
 import { OpenclawGatewayClient } from "../../blueprint/runtime/openclaw-gateway-client.js";
+import { gatewayModelsFor } from "../../blueprint/runtime/gateway-models.js";
 import { toolShellArgv } from "../../blueprint/sandbox/gateway-inside.js";
 import { sandboxDir } from "../../blueprint/state/paths.js";
 import { createSandboxHarness, type SandboxHarness } from "./docker-sandbox.js";
@@ -21,6 +23,8 @@ export interface PromptSeen {
   id: string;
   title: string;
   description: string;
+  /** The session OpenClaw recorded for the prompt (where session-mode forwarding delivers it). */
+  sessionKey: string | null;
 }
 
 export interface ChatSandbox {
@@ -43,6 +47,8 @@ export interface ChatSandbox {
   getFromTools(host: string, urlPath?: string): Promise<string>;
   /** The first prompt for `host` the operator saw at or after `after` (waits up to 30 s). */
   promptFor(host: string, after: number): Promise<PromptSeen>;
+  /** Sends `message` to the main session as the operator (chat.send); the final reply's JSON text. */
+  say(message: string, timeoutMs?: number): Promise<string>;
   /** The runtime's pending approvals for `host`. */
   pending(host: string): Promise<Array<{ id: string; createdAt: string; status: string }>>;
   dispose(): Promise<void>;
@@ -65,7 +71,8 @@ function getScript(host: string, urlPath: string): string {
 }
 
 export async function createChatSandbox(prefix: string, hosts: readonly string[], approvalTimeoutMs: number): Promise<ChatSandbox> {
-  const h = await createSandboxHarness({ daemon: false });
+  // With the runtime's gateway models: a test may set an inference route and follow it (followRoute).
+  const h = await createSandboxHarness({ daemon: false, gatewayModelsFor });
   const upstream = await startHttpUpstream();
   await writeFile(
     path.join(h.stateDir, "egress.json"),
@@ -91,14 +98,20 @@ export async function createChatSandbox(prefix: string, hosts: readonly string[]
         // requested over the protocol only to its requester and to operator.admin clients.
         scopes: ["operator.admin", "operator.approvals"],
         onEvent: (event, payload) => {
-          const p = payload as { id: string; request?: { title: string; description: string }; decision?: string; resolvedBy?: unknown };
-          if (event === "plugin.approval.requested") requested.push({ at: Date.now(), id: p.id, title: p.request?.title ?? "", description: p.request?.description ?? "" });
+          const p = payload as { id: string; request?: { title: string; description: string; sessionKey?: string | null }; decision?: string; resolvedBy?: unknown };
+          if (event === "plugin.approval.requested") requested.push({ at: Date.now(), id: p.id, title: p.request?.title ?? "", description: p.request?.description ?? "", sessionKey: p.request?.sessionKey ?? null });
           if (event === "plugin.approval.resolved") resolved.push({ id: p.id, decision: p.decision ?? "", resolvedBy: p.resolvedBy });
           else if (event !== "plugin.approval.requested") events.push({ event, json: JSON.stringify(payload) });
         },
       }).catch(() => new Promise<undefined>((r) => setTimeout(() => r(undefined), 1000))),
     300_000,
-  );
+  ).catch(async (e: Error) => {
+    // Say why (a loaded machine can make OpenClaw's start-up give up: exit 78), and leave nothing behind.
+    const inside = await h.exec(name, ["sh", "-c", "tail -n 30 /tmp/openclaw/*.log"]).catch(() => undefined);
+    await h.dispose();
+    await upstream.close();
+    throw new Error(`${e.message}\ndaemon log:\n${logs.slice(-15).join("\n")}\ngateway log:\n${inside?.stdout ?? "unreadable (the sandbox stopped?)"}`);
+  });
   const inTools = (command: string) => h.exec(name, toolShellArgv(command));
   return {
     h,
@@ -116,6 +129,16 @@ export async function createChatSandbox(prefix: string, hosts: readonly string[]
       until(`a prompt for ${host}`, () => requested.find((r) => r.at >= after && r.title.includes(host))).catch((e: Error) => {
         throw new Error(`${e.message}; daemon log:\n${logs.slice(-20).join("\n")}`);
       }),
+    say: async (message, timeoutMs = 60_000) => {
+      const since = events.length;
+      const key = randomUUID();
+      await operator.request("chat.send", { sessionKey: "main", message, idempotencyKey: key }, timeoutMs);
+      // The final chat event of this run (the run id is the idempotency key): replies of other runs may arrive in between.
+      const mine = (e: { event: string; json: string }) => e.event === "chat" && e.json.includes('"state":"final"') && e.json.includes(`"runId":"${key}"`);
+      return until(`the reply to ${message}`, () => events.slice(since).find(mine)?.json, timeoutMs).catch((e: Error) => {
+        throw new Error(`${e.message}; events since:\n${events.slice(since).slice(-8).map((x) => `${x.event} ${x.json.slice(0, 400)}`).join("\n")}`);
+      });
+    },
     pending: async (host) => {
       const { approvals } = (await controlRequest(h.stateDir, "POST", "/egress/approvals/list", {})) as { approvals: Array<{ id: string; host: string; createdAt: string; status: string }> };
       return approvals.filter((a) => a.host === host);

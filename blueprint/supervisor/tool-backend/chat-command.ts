@@ -5,9 +5,14 @@
 // sender OpenClaw authenticated in its client name, which OpenClaw records as `resolvedBy`. The
 // host runtime then receives the decision on its own connection, like any other. Node built-ins
 // only (a small WebSocket client on node:net): staged with the supervisor.
+//
+// status, policy and logs show the host's snapshot (host-snapshot.ts, pushed by the host daemon)
+// and, for status, the layers read from this process now (self-layers.ts).
 import { randomBytes, randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import net from "node:net";
+import { latestSnapshot, type HostSnapshot } from "./host-snapshot.js";
+import { selfLayers } from "./self-layers.js";
 
 const GATEWAY_CONFIG = "/sandbox/.openclaw/openclaw.json";
 const GATEWAY_PORT = 18789;
@@ -24,16 +29,43 @@ interface PendingApproval {
 }
 
 export const HELP = [
-  "/nemoclaw — the sandbox's egress approvals",
+  "/nemoclaw — this nemoclaw sandbox",
   "",
+  "  /nemoclaw status                 sandbox, layers in force, inference route, pending approvals",
+  "  /nemoclaw policy                 what egress is allowed",
+  "  /nemoclaw logs                   last denials, with the rule and the next step",
   "  /nemoclaw approvals              what is held, waiting for you",
   "  /nemoclaw approve <id> [always]  let it through once, or always (adds a policy rule)",
   "  /nemoclaw deny <id>              refuse it (403)",
   "  /nemoclaw help                   this text",
   "",
   "<id> is the runtime's approval id or OpenClaw's (plugin:…); a prefix will do.",
-  "Status, policy and logs are on the host: openclaw nemoclaw <sandbox> status | policy get | logs --egress",
 ].join("\n");
+
+const NO_SNAPSHOT = "  Host: no snapshot received yet (the host's nemoclaw daemon sends it once it reaches this gateway; on the host: openclaw nemoclaw status)";
+
+function asOf(snapshot: HostSnapshot): string {
+  return `As of ${snapshot.at.replace("T", " ").slice(0, 19)} UTC (sent by the host)`;
+}
+
+/** `/nemoclaw status`: the host's facts, then the layers as this gateway process holds them now. */
+export function statusText(snapshot: HostSnapshot | undefined = latestSnapshot()): string {
+  const layers = selfLayers();
+  return [
+    `nemoclaw sandbox${snapshot === undefined ? "" : ` ${snapshot.sandbox}`}`,
+    "",
+    ...(snapshot === undefined ? [NO_SNAPSHOT] : snapshot.status),
+    "  Layers in force (read from this gateway now):",
+    ...layers.map((l) => `    ${l.name}: ${l.ok ? "OK" : "NOT IN FORCE"} — ${l.detail}`),
+    "    Tools: a stricter Landlock domain (no gateway state or port; egress through the proxy only)",
+    ...(snapshot === undefined ? [] : ["", asOf(snapshot)]),
+  ].join("\n");
+}
+
+function hostText(pick: (s: HostSnapshot) => string): string {
+  const snapshot = latestSnapshot();
+  return snapshot === undefined ? `nemoclaw\n\n${NO_SNAPSHOT}` : `${pick(snapshot)}\n${asOf(snapshot)}`;
+}
 
 function gatewayToken(): string {
   // The seeded config is JSON after `//` comment lines.
@@ -175,6 +207,9 @@ function ours(list: unknown): PendingApproval[] {
 export async function handleNemoclawCommand(ctx: CommandContext): Promise<{ text: string }> {
   const [verb = "help", id, extra] = (ctx.args ?? "").trim().split(/\s+/).filter((w) => w !== "");
   if (verb === "help") return { text: HELP };
+  if (verb === "status") return { text: statusText() };
+  if (verb === "policy") return { text: hostText((s) => s.policy) };
+  if (verb === "logs") return { text: hostText((s) => s.logs) };
   const who = `/nemoclaw by ${ctx.channel ?? "chat"}:${ctx.senderId ?? "unknown sender"}`;
   try {
     if (verb === "approvals") {

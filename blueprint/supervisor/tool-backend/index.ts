@@ -11,6 +11,7 @@ import path from "node:path";
 import { createRequire } from "node:module";
 import { TOOL_TMPDIR, TOOL_WORKSPACE, toolCommandLog, toolEnv, toolShellArgv } from "../tool-domain.js";
 import { handleNemoclawCommand } from "./chat-command.js";
+import { snapshotMethod } from "./host-snapshot.js";
 
 interface ExecParams {
   command: string;
@@ -111,13 +112,18 @@ export default {
     registrationMode?: string;
     logger?: { info?: (m: string) => void };
     registerCommand?: (command: { name: string; description: string; acceptsArgs: boolean; requireAuth: boolean; handler: typeof handleNemoclawCommand }) => void;
+    registerGatewayMethod?: (method: string, handler: typeof snapshotMethod, opts: { scope: string; profileAccess: "independent" }) => void;
   }): void {
     if (api.registrationMode !== undefined && api.registrationMode !== "full") return;
     ensureToolDirs();
     const { registerSandboxBackend } = sandboxSdk();
     registerSandboxBackend("nemoclaw", { factory: createHandle });
     // Authorized senders only: OpenClaw parses commands from inbound messages, never from the model's replies.
-    api.registerCommand?.({ name: "nemoclaw", description: "Egress approvals of this nemoclaw sandbox", acceptsArgs: true, requireAuth: true, handler: handleNemoclawCommand });
+    api.registerCommand?.({ name: "nemoclaw", description: "Status, policy, denials and egress approvals of this nemoclaw sandbox", acceptsArgs: true, requireAuth: true, handler: handleNemoclawCommand });
+    // The host daemon pushes what status/policy/logs show (runtime/chat-status-feed.ts). Scope
+    // operator.approvals: the host's approval connection holds it; the snapshot is in memory
+    // only, neither durable user nor session state, so profile verification does not apply.
+    api.registerGatewayMethod?.("nemoclaw.snapshot", snapshotMethod, { scope: "operator.approvals", profileAccess: "independent" });
     api.logger?.info?.("nemoclaw: sandbox backend \"nemoclaw\" registered (tools' Landlock domain)");
   },
 };
