@@ -14,6 +14,8 @@ import { overview } from "./overview.js";
 import { followRoute, gatewayModelsFor } from "./gateway-models.js";
 import { RELAY_HOST, startHostRelay } from "./gateway-relay.js";
 import { gatewayStart, gatewayStop } from "./gateway-background.js";
+import { restoreSandboxes } from "./restore.js";
+import { recordIntent } from "../sandbox/intent.js";
 import { gatewayHealth } from "./gateway-health.js";
 import { createDockerClient } from "../sandbox/docker-client.js";
 import { daemonEgressPath, daemonHealth, stopDaemon } from "./daemon-client.js";
@@ -162,12 +164,19 @@ const sandboxList: Handler<"sandbox.list"> = async (req) => {
 
 const sandboxStatus: Handler<"sandbox.status"> = async (req) => driverFor(req).status(req.name);
 
-const sandboxStart: Handler<"sandbox.start"> = async (req, progress) => ({
-  name: req.name,
-  ...(await driverFor(req).start(req.name, progress)),
-});
+// The operator's start and stop are remembered (sandbox/intent.ts): a bare `start` after a
+// reboot brings back what was running and leaves what they stopped.
+const sandboxStart: Handler<"sandbox.start"> = async (req, progress) => {
+  const result = await driverFor(req).start(req.name, progress);
+  await recordIntent(req.stateDir, req.name, { wanted: "running" });
+  return { name: req.name, ...result };
+};
 
-const sandboxStop: Handler<"sandbox.stop"> = async (req) => ({ name: req.name, ...(await driverFor(req).stop(req.name)) });
+const sandboxStop: Handler<"sandbox.stop"> = async (req) => {
+  const result = await driverFor(req).stop(req.name);
+  await recordIntent(req.stateDir, req.name, { wanted: "stopped" });
+  return { name: req.name, ...result };
+};
 
 const sandboxDestroy: Handler<"sandbox.destroy"> = async (req) => ({ name: req.name, ...(await driverFor(req).destroy(req.name)) });
 
@@ -367,6 +376,7 @@ export const handlers: { [C in Request["command"]]: Handler<C> } = {
   "sandbox.gateway": sandboxGateway,
   "gateway.start": (req, progress) => gatewayStart(driverFor(req), req, progress),
   "gateway.stop": (req) => gatewayStop(driverFor(req), req),
+  "sandboxes.restore": (req, progress) => restoreSandboxes(driverFor(req), req, progress),
   "gateway.health": gatewayHealthCheck,
   "skill.test": skillTest,
   "daemon.status": daemonStatus,
