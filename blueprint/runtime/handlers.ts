@@ -250,6 +250,14 @@ const sandboxGateway: Handler<"sandbox.gateway"> = async (req) => {
   const port = (relay.address() as AddressInfo).port;
   process.stderr.write(`nemoclaw: gateway of sandbox ${req.name} on http://${RELAY_HOST}:${port} (relayed into the sandbox; Ctrl-C stops it)\n`);
   process.stderr.write(hostClientHint(req.stateDir, req.name, port).map((line) => `nemoclaw: ${line}\n`).join(""));
+  // The installed service runs this at boot: the other sandboxes that should be up come back
+  // too (restore.ts), without holding up this one's gateway.
+  void restoreSandboxes(driver, { command: "sandboxes.restore", stateDir: req.stateDir, ...(req.dockerHost ? { dockerHost: req.dockerHost } : {}), readyTimeoutMs: 0 }, () => undefined, [req.name]).then(
+    (r) => {
+      for (const s of r.sandboxes) if (s.outcome !== "already-running") process.stderr.write(`nemoclaw: sandbox ${s.name}: ${s.outcome}${s.error ? ` (${s.error.message})` : ""}\n`);
+    },
+    (e: Error) => process.stderr.write(`nemoclaw: the other sandboxes were not brought back: ${e.message}\n`),
+  );
   let stopping: Promise<unknown> | undefined;
   const stop = (): void => {
     stopping ??= driver.stop(req.name).catch(() => undefined);

@@ -42,12 +42,14 @@ async function restoreOne(driver: SandboxDriver, req: Req, name: string, progres
   }
 }
 
-export async function restoreSandboxes(driver: SandboxDriver, req: Req, progress: Progress): Promise<RestoreResult> {
+/** `except`: sandboxes the caller brings up itself (the foreground gateway's own). */
+export async function restoreSandboxes(driver: SandboxDriver, req: Req, progress: Progress, except: readonly string[] = []): Promise<RestoreResult> {
   await driver.assertDocker();
-  const names = await driver.registry.names();
-  if (names.length === 0) {
+  const all = await driver.registry.names();
+  if (all.length === 0) {
     throw new RuntimeError("no-sandboxes", `there are no sandboxes in ${driver.stateDir}`, "create one with `openclaw nemoclaw onboard` or `openclaw nemoclaw sandbox create <name>`");
   }
+  const names = all.filter((n) => !except.includes(n));
   // One at a time: starts share the engine and the daemon. The gateways then get ready together.
   const sandboxes: Restored[] = [];
   for (const name of names) sandboxes.push(await restoreOne(driver, req, name, progress));
