@@ -1,6 +1,7 @@
 // `openclaw nemoclaw start|stop|restart [name]`: the sandboxed gateway in the background — what
 // `openclaw gateway run` does in the foreground once launch is enabled. The runtime requests are
 // gateway.start / gateway.stop (blueprint/runtime/gateway-background.ts); the daemon owns the relay.
+// A bare `start` is sandboxes.restore (blueprint/runtime/restore.ts): every sandbox that should be up.
 import type { GatewayStartResult, GatewayStopResult, RestoreResult } from "../../blueprint/runtime/protocol.js";
 import { runBlueprint } from "../blueprint/run.js";
 import type { ResolvedConfig } from "../config/resolve.js";
