@@ -111,8 +111,12 @@ const [plugin, runtime, supervisor] = await Promise.all([
   build({
     ...common,
     // index.js is the plugin; launch.js the step the host gateway process execve's into (src/launch/).
+    // Split: every `openclaw` command loads index.js, so each verb's code is a chunk of its own
+    // that loads when the verb runs (src/cli/register.ts).
     entryPoints: { index: "src/index.ts", launch: "src/launch/exec-gateway.ts" },
     outdir: "dist/src",
+    splitting: true,
+    chunkNames: "chunks/[name]-[hash]",
     // The SDK is the host's: the plugin must talk to the OpenClaw that loaded it.
     external: ["openclaw", "openclaw/*"],
     plugins: [zodEnglishOnly],

@@ -20,6 +20,7 @@ import path from "node:path";
 import type Docker from "dockerode";
 import { SANDBOX_NAME_RULE, SandboxNameSchema } from "../state/sandbox-name.js";
 import type { GatewaySupervisorConfig } from "../supervisor/gateway-relay.js";
+import { GATEWAY_RESTART } from "../supervisor/restart-policy.js";
 import { LAUNCHER_PATH } from "./image.js";
 import { buildSeccompProfile, seccompSecurityOpt, type SeccompProfile } from "./seccomp.js";
 
@@ -121,6 +122,16 @@ export const DEFAULT_LIMITS: SandboxLimits = {
   pids: 512,
   tmpfsBytes: 256 * 1024 ** 2,
   diskBytes: 10 * 1024 ** 3,
+};
+
+/**
+ * A gateway sandbox runs OpenClaw's gateway and its agents' tools side by side: the gateway idles
+ * near 1 GiB and peaks well above during start-up and turns, and on one CPU its start-up alone
+ * takes minutes on a loaded machine. Still limits, just sized for that workload.
+ */
+export const GATEWAY_LIMITS: Pick<SandboxLimits, "memoryBytes" | "nanoCpus"> = {
+  memoryBytes: 4 * 1024 ** 3,
+  nanoCpus: 2e9,
 };
 
 /** What the workload may touch when the policy does not say otherwise. */
@@ -250,6 +261,8 @@ export function buildContainerSpec(options: SandboxSpecOptions): Docker.Containe
           secret: supervisor.callerSecret,
           // The seeded config holds the gateway's token: here, not in the workload's env.
           ...(supervisor.gateway ? { gateway: supervisor.gateway.config } : {}),
+          // OpenClaw's gateway can fail its own start-up under load; started again like a service.
+          ...(supervisor.gateway ? { restart: GATEWAY_RESTART } : {}),
         }),
       }
     : env;

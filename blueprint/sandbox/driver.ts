@@ -27,6 +27,7 @@ import {
   buildContainerSpec,
   buildExecSpec,
   DEFAULT_LIMITS,
+  GATEWAY_LIMITS,
   RUNTIME_DIR,
   SANDBOX_LABEL,
   sandboxContainerName,
@@ -198,7 +199,7 @@ export class SandboxDriver {
     if (options.gateway && !openclaw) {
       throw new RuntimeError("openclaw-missing", "a gateway sandbox runs OpenClaw, but OpenClaw's package was not found", "install OpenClaw next to nemoclaw (`npm install -g openclaw`) and try again");
     }
-    const limits = { ...DEFAULT_LIMITS, ...options.limits };
+    const limits = { ...DEFAULT_LIMITS, ...(options.gateway ? GATEWAY_LIMITS : {}), ...options.limits };
     if (!Number.isInteger(limits.diskBytes) || limits.diskBytes < 0 || (limits.diskBytes > 0 && limits.diskBytes < 16 * 1024 ** 2)) {
       throw new RuntimeError("bad-disk-quota", `a /sandbox quota of ${limits.diskBytes} bytes is not usable`, "give at least 16 MiB, or 0 for no quota");
     }

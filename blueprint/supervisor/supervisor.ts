@@ -21,7 +21,7 @@
 // synchronous /proc scan and returns to root right after. That makes it non-dumpable for good
 // (a credential change resets the flag), which keeps its own /proc entries closed too; the
 // workload still cannot signal it (signals check the real and saved uid, which stay 0).
-import { spawn } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { openSync, statSync } from "node:fs";
 import net from "node:net";
 import { constants } from "node:os";
@@ -29,6 +29,7 @@ import { pathToFileURL } from "node:url";
 import { CALLER_SECRET_PATTERN, formatPreamble, type Caller } from "./caller-preamble.js";
 import { parseGatewayConfig, seedGatewayConfig, startGatewayRelay, type GatewaySupervisorConfig } from "./gateway-relay.js";
 import { asUser, ExeHashes, identifyCaller } from "./identify.js";
+import { parseRestartPolicy, restartDelay, type RestartPolicy } from "./restart-policy.js";
 
 export interface SupervisorConfig {
   /** argv of the launcher, ending in `-- <workload argv>`. */
@@ -46,9 +47,13 @@ export interface SupervisorConfig {
   secret: string;
   /** Set when the workload is the OpenClaw gateway (gateway-relay.ts). */
   gateway?: GatewaySupervisorConfig | undefined;
+  /** Start the workload again when it fails (restart-policy.ts); unset: its exit ends the sandbox. */
+  restart?: RestartPolicy | undefined;
 }
 
 const FORWARDED_SIGNALS = ["SIGTERM", "SIGINT", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGWINCH"] as const;
+/** Forwarded, and the end of restarts: what `docker stop` and Ctrl-C send. */
+const STOP_SIGNALS: ReadonlySet<string> = new Set(["SIGTERM", "SIGINT", "SIGQUIT"]);
 
 
 function log(message: string): void {
@@ -78,7 +83,16 @@ export function parseConfig(text: string | undefined): SupervisorConfig {
     throw new Error("config.secret must be the sandbox's caller secret (64 hex digits); a container made by an older nemoclaw has none: destroy and create the sandbox again");
   }
   const gateway = parseGatewayConfig(raw.gateway);
-  return { launcher, env, forwarder: { host: f.host, port: f.port, socket: f.socket }, caller: { uid: c.uid, gid: c.gid }, secret: raw.secret, ...(gateway ? { gateway } : {}) };
+  const restart = parseRestartPolicy(raw.restart);
+  return {
+    launcher,
+    env,
+    forwarder: { host: f.host, port: f.port, socket: f.socket },
+    caller: { uid: c.uid, gid: c.gid },
+    secret: raw.secret,
+    ...(gateway ? { gateway } : {}),
+    ...(restart ? { restart } : {}),
+  };
 }
 
 // ── Forwarder ────────────────────────────────────────────────────────────────────────────────
@@ -199,14 +213,60 @@ async function main(): Promise<number> {
   const [command, ...args] = config.launcher as [string, ...string[]];
   // fd 3 tells whether the launcher's exec of the workload happened (see landlock-exec.c).
   args.unshift("--ready-fd", "3");
-  // The cwd is inherited (the container's WorkingDir, /sandbox): root here cannot enter /sandbox
-  // (0750, uid 1000) without CAP_DAC_OVERRIDE, so it must not chdir there itself.
-  const child = spawn(command, args, { env: config.env, stdio: ["inherit", "inherit", "inherit", "pipe"] });
-  const ready = child.stdio[3];
+  let child: ChildProcess | undefined;
+  let stopping = false;
+  let wake: (() => void) | undefined;
   // Root here holds no CAP_KILL, so signals go out as the workload's user: the kernel lets a
-  // process signal another of the same uid.
-  for (const signal of FORWARDED_SIGNALS) process.on(signal, () => asUser(config.caller, () => child.kill(signal)));
-  return new Promise((resolve) => {
+  // process signal another of the same uid. A stop signal also means: do not restart it.
+  for (const signal of FORWARDED_SIGNALS) {
+    process.on(signal, () => {
+      if (STOP_SIGNALS.has(signal)) {
+        stopping = true;
+        wake?.();
+      }
+      const current = child;
+      if (current && current.exitCode === null && current.signalCode === null) asUser(config.caller, () => current.kill(signal));
+    });
+  }
+  const failures: number[] = [];
+  for (;;) {
+    const run = runWorkload(command, args, config.env);
+    child = run.child;
+    const { status, exec } = await run.done;
+    if (status === 0 || stopping || exec !== "ran" || !config.restart) {
+      server.close();
+      return status;
+    }
+    failures.push(Date.now());
+    const delay = restartDelay(config.restart, failures, Date.now());
+    if (delay === undefined) {
+      log(`giving up: the workload failed ${failures.length} times, ${config.restart.attempts + 1} within ${config.restart.windowMs / 60_000} min`);
+      server.close();
+      return status;
+    }
+    log(`starting the workload again in ${delay / 1000} s (failure ${failures.length})`);
+    await new Promise<void>((resolve) => {
+      wake = resolve;
+      setTimeout(resolve, delay);
+    });
+    wake = undefined;
+    if (stopping) {
+      server.close();
+      return status;
+    }
+  }
+}
+
+/**
+ * One run of the workload through the launcher. `exec` says how far it got: "ran" (the launcher
+ * exec'd the workload), "refused" (the launcher reported why it could not), "failed" (the
+ * launcher itself did not start). The cwd is inherited (the container's WorkingDir, /sandbox):
+ * root here cannot enter /sandbox (0750, uid 1000) without CAP_DAC_OVERRIDE, so it must not chdir.
+ */
+function runWorkload(command: string, args: readonly string[], env: Record<string, string>): { child: ChildProcess; done: Promise<{ status: number; exec: "ran" | "refused" | "failed" }> } {
+  const child = spawn(command, args, { env, stdio: ["inherit", "inherit", "inherit", "pipe"] });
+  const ready = child.stdio[3];
+  const done = new Promise<{ status: number; exec: "ran" | "refused" | "failed" }>((resolve) => {
     let started = false;
     let execFailure = "";
     ready?.on("data", (chunk: Buffer) => (execFailure += chunk.toString("utf8")));
@@ -219,15 +279,15 @@ async function main(): Promise<number> {
     child.on("error", (e) => {
       if (started) return log(`cannot signal the workload: ${e.message}`);
       log(`cannot start the workload: ${e.message}`);
-      resolve(2);
+      resolve({ status: 2, exec: "failed" });
     });
     child.once("exit", (code, signal) => {
-      server.close();
       const status = code ?? 128 + (signal ? (constants.signals[signal] ?? 0) : 0);
       log(`workload exited (${signal ? `signal ${signal}` : `code ${code}`})`);
-      resolve(status);
+      resolve({ status, exec: execFailure === "" ? "ran" : "refused" });
     });
   });
+  return { child, done };
 }
 
 // Run only as the entrypoint, so tests can import the pieces above.

@@ -1,17 +1,26 @@
 import type { OpenClawPluginApi } from "openclaw/plugin-sdk/plugin-entry";
 import { resolvePluginConfig } from "../config/resolve.js";
 import { action } from "./output.js";
-import { doctor } from "./doctor.js";
-import { blueprintVerify } from "./blueprint.js";
-import { policyCheck, policyPresets } from "./policy.js";
-import { SKILL_EXIT_CODES, skillTest, type SkillTestOptions } from "./skill.js";
-import { approvalsDecide, approvalsList } from "./egress.js";
-import { credentialsAdd, credentialsList, credentialsRemove } from "./credentials.js";
-import { inferenceProviders } from "./inference.js";
-import { launchDisable, launchEnable } from "./launch.js";
-import { gatewayRestartVerb, gatewayStartVerb, gatewayStopVerb, type GatewayOpts } from "./gateway.js";
-import { daemonStatus, daemonStop, sandboxCreate, sandboxList, sandboxVerb } from "./sandbox.js";
-import { overviewStatus } from "./status.js";
+import { SKILL_EXIT_CODES } from "./skill-exit-codes.js";
+import type { GatewayOpts } from "./gateway.js";
+import type { SkillTestOptions } from "./skill.js";
+
+// Every `openclaw` command loads this plugin (its launch interception must see `openclaw gateway`),
+// so registering only declares the tree: each verb's code, and what it imports, loads when it runs.
+const verbs = {
+  blueprint: () => import("./blueprint.js"),
+  credentials: () => import("./credentials.js"),
+  doctor: () => import("./doctor.js"),
+  egress: () => import("./egress.js"),
+  gateway: () => import("./gateway.js"),
+  inference: () => import("./inference.js"),
+  launch: () => import("./launch.js"),
+  onboard: () => import("./onboard.js"),
+  policy: () => import("./policy.js"),
+  sandbox: () => import("./sandbox.js"),
+  skill: () => import("./skill.js"),
+  status: () => import("./status.js"),
+};
 
 type Registrar = Parameters<OpenClawPluginApi["registerCli"]>[0];
 type Program = Parameters<Registrar>[0]["program"];
@@ -30,13 +39,13 @@ export function registerNemoclawCli(program: Program, pluginConfig: unknown): vo
     .command("status")
     .description("Every sandbox: layers in force (read from inside), policy revision, inference route, pending approvals, gateway; the daemon; disk. Exit 3 when a layer is not in force")
     .option("--json", "machine-readable output")
-    .action(action(async (opts: { json?: boolean }) => overviewStatus(config(), opts)));
+    .action(action(async (opts: { json?: boolean }) => (await verbs.status()).overviewStatus(config(), opts)));
 
   root
     .command("doctor")
     .description("Preflight: Node, Docker, Landlock, seccomp, cgroups, ports, state — each OK/FAIL with the fix")
     .option("--json", "machine-readable output")
-    .action(action(async (opts: { json?: boolean }) => doctor(config(), opts)));
+    .action(action(async (opts: { json?: boolean }) => (await verbs.doctor()).doctor(config(), opts)));
 
   const policy = root.command("policy").description("Check policy files and list presets (OpenShell format)");
   policy
@@ -45,12 +54,12 @@ export function registerNemoclawCli(program: Program, pluginConfig: unknown): vo
     .argument("<file>", "policy YAML file")
     .option("--preset <names>", "comma-separated presets to merge in", "")
     .option("--json", "machine-readable output")
-    .action(action(async (file: string, opts: { preset: string; json?: boolean }) => policyCheck(file, opts)));
+    .action(action(async (file: string, opts: { preset: string; json?: boolean }) => (await verbs.policy()).policyCheck(file, opts)));
   policy
     .command("presets")
     .description("List the policy presets and what each allows")
     .option("--json", "machine-readable output")
-    .action(action(async (opts: { json?: boolean }) => policyPresets(opts)));
+    .action(action(async (opts: { json?: boolean }) => (await verbs.policy()).policyPresets(opts)));
 
   root
     .command("blueprint")
@@ -58,7 +67,7 @@ export function registerNemoclawCli(program: Program, pluginConfig: unknown): vo
     .command("verify")
     .description("Recompute the runtime's digest: OK, or exactly which files differ")
     .option("--json", "machine-readable output")
-    .action(action(async (opts: { json?: boolean }) => blueprintVerify(opts)));
+    .action(action(async (opts: { json?: boolean }) => (await verbs.blueprint()).blueprintVerify(opts)));
 
   const sandbox = root.command("sandbox").description("Create and list sandboxes");
   sandbox
@@ -67,33 +76,33 @@ export function registerNemoclawCli(program: Program, pluginConfig: unknown): vo
     .argument("[name]", "RFC 1123 label (default: the defaultSandbox setting, `openclaw`)")
     .option("--policy <file>", "policy file instead of the base policy (OpenShell format)")
     .option("--preset <names>", "comma-separated presets to merge in (see `policy presets`)")
-    .option("--memory <size>", "memory limit, e.g. 2g (default 2g, no swap)")
-    .option("--cpus <n>", "CPU limit, e.g. 1 or 0.5 (default 1)")
+    .option("--memory <size>", "memory limit, e.g. 2g (default 2g, 4g with --gateway; no swap)")
+    .option("--cpus <n>", "CPU limit, e.g. 1 or 0.5 (default 1, 2 with --gateway)")
     .option("--disk <size>", "size limit of /sandbox, e.g. 10g; 0 for none (default: plugin config sandboxDisk, else 10g)")
     .option("--gateway", "its workload is OpenClaw's gateway (loopback 18789 inside; tools in a stricter Landlock domain)")
     .option("--json", "machine-readable output")
     .action(
       action(async (name: string | undefined, opts: { policy?: string; preset?: string; memory?: string; cpus?: string; disk?: string; gateway?: boolean; json?: boolean }) =>
-        sandboxCreate(config(), name, opts, reservedNames()),
+        (await verbs.sandbox()).sandboxCreate(config(), name, opts, reservedNames()),
       ),
     );
   sandbox
     .command("list")
     .description("List this host's sandboxes and whether each is running")
     .option("--json", "machine-readable output")
-    .action(action(async (opts: { json?: boolean }) => sandboxList(config(), opts)));
+    .action(action(async (opts: { json?: boolean }) => (await verbs.sandbox()).sandboxList(config(), opts)));
 
   const daemon = root.command("daemon").description("The host daemon that serves sandbox egress (started on demand)");
   daemon
     .command("status")
     .description("Whether it runs, its pid, and the sandboxes it serves")
     .option("--json", "machine-readable output")
-    .action(action(async (opts: { json?: boolean }) => daemonStatus(config(), opts)));
+    .action(action(async (opts: { json?: boolean }) => (await verbs.sandbox()).daemonStatus(config(), opts)));
   daemon
     .command("stop")
     .description("Stop it: every sandbox's egress closes until it starts again")
     .option("--json", "machine-readable output")
-    .action(action(async (opts: { json?: boolean }) => daemonStop(config(), opts)));
+    .action(action(async (opts: { json?: boolean }) => (await verbs.sandbox()).daemonStop(config(), opts)));
 
   root
     .command("approvals")
@@ -101,7 +110,7 @@ export function registerNemoclawCli(program: Program, pluginConfig: unknown): vo
     .option("--sandbox <name>", "only this sandbox's")
     .option("--watch", "keep listing new approvals and decisions as they happen")
     .option("--json", "machine-readable output (JSON lines with --watch)")
-    .action(action(async (opts: { sandbox?: string; watch?: boolean; json?: boolean }) => approvalsList(config(), opts)));
+    .action(action(async (opts: { sandbox?: string; watch?: boolean; json?: boolean }) => (await verbs.egress()).approvalsList(config(), opts)));
   for (const [verb, decision, text] of [
     ["approve", "approve", "Let a held egress request through (--always: add a rule to the sandbox's policy)"],
     ["deny", "deny", "Refuse a held egress request with a 403 (--always: never ask again)"],
@@ -115,7 +124,7 @@ export function registerNemoclawCli(program: Program, pluginConfig: unknown): vo
       .option("--json", "machine-readable output")
       .action(
         action(async (id: string, opts: { always?: boolean; allowIp?: string[]; json?: boolean }) =>
-          approvalsDecide(config(), id, decision, opts),
+          (await verbs.egress()).approvalsDecide(config(), id, decision, opts),
         ),
       );
   }
@@ -126,7 +135,7 @@ export function registerNemoclawCli(program: Program, pluginConfig: unknown): vo
     .command("providers")
     .description("The provider kinds the router reaches, their default address and the key each needs")
     .option("--json", "machine-readable output")
-    .action(action(async (opts: { json?: boolean }) => inferenceProviders(config(), opts)));
+    .action(action(async (opts: { json?: boolean }) => (await verbs.inference()).inferenceProviders(config(), opts)));
 
   const credentials = root.command("credentials").description("Secrets held on the host; sandboxes see placeholders, never the values");
   credentials
@@ -145,25 +154,25 @@ export function registerNemoclawCli(program: Program, pluginConfig: unknown): vo
     .option("--json", "machine-readable output")
     .action(
       action(async (name: string, opts: { kind?: string; fromEnv?: string; stdin?: boolean; bind?: string[]; prefix?: string; json?: boolean }) =>
-        credentialsAdd(config(), name, opts),
+        (await verbs.credentials()).credentialsAdd(config(), name, opts),
       ),
     );
   credentials
     .command("list")
     .description("Names, kinds, where each may be sent, and a fingerprint; never the values")
     .option("--json", "machine-readable output")
-    .action(action(async (opts: { json?: boolean }) => credentialsList(config(), opts)));
+    .action(action(async (opts: { json?: boolean }) => (await verbs.credentials()).credentialsList(config(), opts)));
   credentials
     .command("remove")
     .description("Delete a stored secret")
     .argument("<name>")
     .option("--json", "machine-readable output")
-    .action(action(async (name: string, opts: { json?: boolean }) => credentialsRemove(config(), name, opts)));
+    .action(action(async (name: string, opts: { json?: boolean }) => (await verbs.credentials()).credentialsRemove(config(), name, opts)));
 
-  const background: Array<[string, string, typeof gatewayStartVerb]> = [
-    ["start", "Without a name: bring back every sandbox not stopped on purpose (after a reboot, a dockerd restart), relays on their old ports. With one: that gateway sandbox in the background, its port on 127.0.0.1", gatewayStartVerb],
-    ["stop", "Stop the background gateway: its relay and its sandbox", gatewayStopVerb],
-    ["restart", "Stop, then start the background gateway", gatewayRestartVerb],
+  const background: Array<[string, string, "gatewayStartVerb" | "gatewayStopVerb" | "gatewayRestartVerb"]> = [
+    ["start", "Without a name: bring back every sandbox not stopped on purpose (after a reboot, a dockerd restart), relays on their old ports. With one: that gateway sandbox in the background, its port on 127.0.0.1", "gatewayStartVerb"],
+    ["stop", "Stop the background gateway: its relay and its sandbox", "gatewayStopVerb"],
+    ["restart", "Stop, then start the background gateway", "gatewayRestartVerb"],
   ];
   for (const [verb, description, run] of background) {
     root
@@ -172,7 +181,7 @@ export function registerNemoclawCli(program: Program, pluginConfig: unknown): vo
       .argument("[name]", "the sandbox (default: the one launch is enabled for, else defaultSandbox)")
       .option("--port <port>", "host loopback port (default: the one it had, else 18789; 0: any free one)")
       .option("--json", "machine-readable output")
-      .action(action(async (name: string | undefined, opts: GatewayOpts) => run(config(), name, opts)));
+      .action(action(async (name: string | undefined, opts: GatewayOpts) => (await verbs.gateway())[run](config(), name, opts)));
   }
 
   const launch = root.command("launch").description("Where `openclaw gateway` runs: inside a --gateway sandbox (enable) or on the host (disable)");
@@ -181,12 +190,12 @@ export function registerNemoclawCli(program: Program, pluginConfig: unknown): vo
     .description("`openclaw gateway [run]` and the installed service run the gateway inside this sandbox")
     .argument("<name>", "a sandbox made with `sandbox create <name> --gateway`")
     .option("--json", "machine-readable output")
-    .action(action(async (name: string, opts: { json?: boolean }) => launchEnable(name, opts)));
+    .action(action(async (name: string, opts: { json?: boolean }) => (await verbs.launch()).launchEnable(name, opts)));
   launch
     .command("disable")
     .description("The gateway runs on the host again, unsandboxed (warned about on every launch)")
     .option("--json", "machine-readable output")
-    .action(action(async (opts: { json?: boolean }) => launchDisable(config(), opts)));
+    .action(action(async (opts: { json?: boolean }) => (await verbs.launch()).launchDisable(config(), opts)));
   root
     .command("onboard")
     .description("Set up inference, policy and a gateway sandbox in one guided step (re-running changes only what differs)")
@@ -204,7 +213,7 @@ export function registerNemoclawCli(program: Program, pluginConfig: unknown): vo
     .option("--non-interactive", "never ask (also when stdin is not a terminal): flags and NEMOCLAW_* variables only")
     .option("--json", "one JSON document on stdout")
     .addHelpText("after", "\nEnvironment: NEMOCLAW_NAME, NEMOCLAW_PROVIDER, NEMOCLAW_MODEL, NEMOCLAW_API_KEY_ENV, NEMOCLAW_BASE_URL, NEMOCLAW_PRESET, NEMOCLAW_POLICY, NEMOCLAW_PORT (flags win).")
-    .action(action(async (opts: Record<string, unknown>) => (await import("./onboard.js")).onboard(config(), opts, reservedNames())));
+    .action(action(async (opts: Record<string, unknown>) => (await verbs.onboard()).onboard(config(), opts, reservedNames())));
 
   root
     .command("skill")
@@ -222,7 +231,7 @@ export function registerNemoclawCli(program: Program, pluginConfig: unknown): vo
     .option("--keep", "keep the sandbox afterwards")
     .option("--json", "machine-readable report")
     .addHelpText("after", `\n${SKILL_EXIT_CODES}`)
-    .action(action(async (skill: string, opts: SkillTestOptions) => skillTest(config(), skill, opts)));
+    .action(action(async (skill: string, opts: SkillTestOptions) => (await verbs.skill()).skillTest(config(), skill, opts)));
 
   // Anything else is `<name> <verb> …`: a per-sandbox verb, parsed by a command tree of its own.
   const reservedNames = () => root.commands.map((c) => c.name());
@@ -272,7 +281,7 @@ async function runSandboxVerb(
   verb: string | undefined,
   words: readonly string[],
 ): Promise<void> {
-  const { checkName } = await import("./sandbox.js");
+  const { checkName, sandboxVerb } = await verbs.sandbox();
   checkName(name, []);
   const tree = root.createCommand(`openclaw nemoclaw ${name}`).exitOverride().enablePositionalOptions();
   tree.configureOutput({ writeErr: (text) => process.stderr.write(text) });

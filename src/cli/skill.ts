@@ -15,7 +15,6 @@ import { printJson, renderFields } from "./output.js";
 import { visible } from "../../blueprint/state/terminal-text.js";
 import type { SkillReport } from "../../blueprint/runtime/protocol.js";
 
-export const SKILL_EXIT_CODES = "Exit codes: 0 nothing risky seen; 1 the test could not run; 2 risky behaviour seen; 3 (with --policy) attempts the policy refuses.";
 
 export interface SkillTestOptions {
   prompt: string[];

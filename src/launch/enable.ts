@@ -1,13 +1,15 @@
 // The config switch that launch interception reads: `plugins.entries.nemoclaw.config.launch`.
 // Written through OpenClaw's own config mutation (its locking, JSON5 preservation and atomic
 // write), never by editing openclaw.json ourselves. The onboard wizard calls `enableLaunch`.
-import { mutateConfigFile } from "openclaw/plugin-sdk/config-mutation";
+// Imported on use: that SDK module pulls in most of OpenClaw's config layer (seconds to load on
+// its own), and every `openclaw` command loads this plugin.
 import { SandboxNameSchema, type LaunchConfig } from "../config/schema.js";
 import { UserError } from "../errors.js";
 
 type Entries = Record<string, { enabled?: boolean; config?: Record<string, unknown> } | undefined>;
 
 async function writeLaunch(launch: LaunchConfig | undefined): Promise<void> {
+  const { mutateConfigFile } = await import("openclaw/plugin-sdk/config-mutation");
   await mutateConfigFile({
     mutate(draft) {
       const plugins = ((draft as { plugins?: { entries?: Entries } }).plugins ??= {});

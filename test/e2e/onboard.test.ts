@@ -140,5 +140,5 @@ describe("openclaw nemoclaw onboard --non-interactive", () => {
       expect(doc.ok).toBe(false);
       expect(doc.error.message).toMatch(message);
     }
-  });
+  }, 900_000);
 });
