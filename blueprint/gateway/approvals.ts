@@ -35,6 +35,9 @@ export const ApprovalSchema = z.object({
   status: z.enum(["pending", ...APPROVAL_DECISIONS, "timeout", "cancelled"]),
 });
 export type Approval = z.infer<typeof ApprovalSchema>;
+/** A settled approval as the history keeps it (approval-history.ts). */
+export const DecidedApprovalSchema = ApprovalSchema.extend({ decidedAt: z.string() });
+export type DecidedApproval = z.infer<typeof DecidedApprovalSchema>;
 
 export type ApprovalEvent = { type: "pending"; approval: Approval } | { type: "decided"; approval: Approval; outcome: ApprovalOutcome };
 

@@ -5,7 +5,7 @@ import { z } from "zod";
 import { SandboxNameSchema } from "../state/sandbox-name.js";
 import { STATIC_SECTIONS } from "../policy/diff.js";
 import { cidrProblem } from "../policy/schema.js";
-import { ApprovalSchema } from "./approvals.js";
+import { ApprovalSchema, DecidedApprovalSchema } from "./approvals.js";
 
 const SandboxName = SandboxNameSchema;
 const PolicyIssueSchema = z.object({ file: z.string(), line: z.number(), column: z.number(), field: z.string(), message: z.string() });
@@ -16,7 +16,8 @@ export const EgressFailure = z.object({ ok: z.literal(false), error: z.enum(["no
 const Changes = z.object({ static: z.array(z.string()), dynamic: z.array(z.string()), recreateNeeded: z.boolean() });
 
 export const ApprovalsListRequest = z.strictObject({ sandbox: SandboxName.optional() });
-export const ApprovalsListResponse = z.object({ approvals: z.array(ApprovalSchema) });
+/** `decided`: the latest decisions, kept across daemon restarts (approval-history.ts); absent when no history is kept. */
+export const ApprovalsListResponse = z.object({ approvals: z.array(ApprovalSchema), decided: z.array(DecidedApprovalSchema).optional() });
 
 export const ApprovalsDecideRequest = z.strictObject({
   id: z.string().min(1),

@@ -13,6 +13,7 @@ import type { Policy } from "../policy/schema.js";
 import { serializePolicy } from "../policy/serialize.js";
 import { visibleJson } from "../state/terminal-text.js";
 import { readAuditEvents, renderAuditEvent } from "./audit.js";
+import type { ApprovalHistory } from "./approval-history.js";
 import type { EgressGateway } from "./egress-gateway.js";
 import { RecreateNeededError } from "./sandbox-state.js";
 import { BINARY_SCOPING } from "./policy-engine.js";
@@ -46,6 +47,8 @@ export interface Route<Req extends z.ZodType, Res extends z.ZodType> {
 export interface ControlRouteOptions {
   /** Where presets are looked up. Default: the shipped policies/presets. */
   presetsDir?: string;
+  /** Decisions kept on disk: listed with the pending approvals. */
+  history?: ApprovalHistory;
 }
 
 function invalid(error: PolicyError): z.output<typeof InvalidPolicyFailure> {
@@ -91,7 +94,8 @@ export function controlRoutes(gateway: EgressGateway, options: ControlRouteOptio
       request: ApprovalsListRequest,
       response: ApprovalsListResponse,
       async handle(req) {
-        return { approvals: gateway.approvals.list(req.sandbox) };
+        const approvals = gateway.approvals.list(req.sandbox);
+        return options.history === undefined ? { approvals } : { approvals, decided: await options.history.recent(req.sandbox) };
       },
     } satisfies Route<typeof ApprovalsListRequest, typeof ApprovalsListResponse>,
 

@@ -16,6 +16,7 @@ import type { EgressHandler } from "./egress-handler.js";
 import { stagePresets } from "../state/runtime-files.js";
 import { sandboxCallerSecretFile } from "../state/paths.js";
 import type { ApprovalEvent } from "./approvals.js";
+import { ApprovalHistory, approvalHistoryFile } from "./approval-history.js";
 import {
   ApprovalsDecideRequest, ApprovalsListRequest, callRoute, controlRoutes, EgressLogsRequest, PolicyAddPresetRequest,
   PolicyDiffRequest, PolicyGetRequest, PolicySetRequest,
@@ -109,7 +110,11 @@ export async function createEgressHandler(context: GatewayContext): Promise<Egre
   };
 
   // Staged now, while the plugin folder this daemon was started from still exists.
-  const routes = controlRoutes(gateway, { presetsDir: await stagePresets(context.stateDir) });
+  // Decisions outlive the daemon (the queue does not): listed again after a restart or reboot.
+  const history = new ApprovalHistory(approvalHistoryFile(context.stateDir));
+  history.onError = (e) => context.log(`approvals history ${history.file}: ${e.message}`);
+  const unfollow = history.follow(gateway.approvals);
+  const routes = controlRoutes(gateway, { presetsDir: await stagePresets(context.stateDir), history });
   const mount = (urlPath: string, name: ControlRouteName, schema: z.ZodType, sandboxOf?: (body: Record<string, unknown>) => string | undefined): void => {
     context.router.addRoute("POST", urlPath, async (body: unknown) => {
       const sandbox = sandboxOf?.(body as Record<string, unknown>);
@@ -171,6 +176,10 @@ export async function createEgressHandler(context: GatewayContext): Promise<Egre
         },
       );
     },
-    close: () => gateway.close(),
+    close: async () => {
+      await gateway.close();
+      unfollow();
+      await history.close();
+    },
   };
 }

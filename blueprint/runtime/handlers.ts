@@ -14,6 +14,8 @@ import { overview } from "./overview.js";
 import { followRoute, gatewayModelsFor } from "./gateway-models.js";
 import { RELAY_HOST, startHostRelay } from "./gateway-relay.js";
 import { gatewayStart, gatewayStop } from "./gateway-background.js";
+import { restoreSandboxes } from "./restore.js";
+import { recordIntent } from "../sandbox/intent.js";
 import { gatewayHealth } from "./gateway-health.js";
 import { cleanupHandler, sandboxExport } from "./lifecycle.js";
 import { createDockerClient } from "../sandbox/docker-client.js";
@@ -163,12 +165,19 @@ const sandboxList: Handler<"sandbox.list"> = async (req) => {
 
 const sandboxStatus: Handler<"sandbox.status"> = async (req) => driverFor(req).status(req.name);
 
-const sandboxStart: Handler<"sandbox.start"> = async (req, progress) => ({
-  name: req.name,
-  ...(await driverFor(req).start(req.name, progress)),
-});
+// The operator's start and stop are remembered (sandbox/intent.ts): a bare `start` after a
+// reboot brings back what was running and leaves what they stopped.
+const sandboxStart: Handler<"sandbox.start"> = async (req, progress) => {
+  const result = await driverFor(req).start(req.name, progress);
+  await recordIntent(req.stateDir, req.name, { wanted: "running" });
+  return { name: req.name, ...result };
+};
 
-const sandboxStop: Handler<"sandbox.stop"> = async (req) => ({ name: req.name, ...(await driverFor(req).stop(req.name)) });
+const sandboxStop: Handler<"sandbox.stop"> = async (req) => {
+  const result = await driverFor(req).stop(req.name);
+  await recordIntent(req.stateDir, req.name, { wanted: "stopped" });
+  return { name: req.name, ...result };
+};
 
 const sandboxDestroy: Handler<"sandbox.destroy"> = async (req) => ({ name: req.name, ...(await driverFor(req).destroy(req.name)) });
 
@@ -242,6 +251,14 @@ const sandboxGateway: Handler<"sandbox.gateway"> = async (req) => {
   const port = (relay.address() as AddressInfo).port;
   process.stderr.write(`nemoclaw: gateway of sandbox ${req.name} on http://${RELAY_HOST}:${port} (relayed into the sandbox; Ctrl-C stops it)\n`);
   process.stderr.write(hostClientHint(req.stateDir, req.name, port).map((line) => `nemoclaw: ${line}\n`).join(""));
+  // The installed service runs this at boot: the other sandboxes that should be up come back
+  // too (restore.ts), without holding up this one's gateway.
+  void restoreSandboxes(driver, { command: "sandboxes.restore", stateDir: req.stateDir, ...(req.dockerHost ? { dockerHost: req.dockerHost } : {}), readyTimeoutMs: 0 }, () => undefined, [req.name]).then(
+    (r) => {
+      for (const s of r.sandboxes) if (s.outcome !== "already-running") process.stderr.write(`nemoclaw: sandbox ${s.name}: ${s.outcome}${s.error ? ` (${s.error.message})` : ""}\n`);
+    },
+    (e: Error) => process.stderr.write(`nemoclaw: the other sandboxes were not brought back: ${e.message}\n`),
+  );
   let stopping: Promise<unknown> | undefined;
   const stop = (): void => {
     stopping ??= driver.stop(req.name).catch(() => undefined);
@@ -368,6 +385,7 @@ export const handlers: { [C in Request["command"]]: Handler<C> } = {
   "sandbox.gateway": sandboxGateway,
   "gateway.start": (req, progress) => gatewayStart(driverFor(req), req, progress),
   "gateway.stop": (req) => gatewayStop(driverFor(req), req),
+  "sandboxes.restore": (req, progress) => restoreSandboxes(driverFor(req), req, progress),
   "gateway.health": gatewayHealthCheck,
   "skill.test": skillTest,
   "daemon.status": daemonStatus,

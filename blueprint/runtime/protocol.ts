@@ -120,12 +120,20 @@ export const RequestSchema = z.discriminatedUnion("command", [
     .object({
       command: z.literal("gateway.start"),
       ...sandbox,
-      port: z.number().int().min(0).max(65535),
+      /** Host loopback port (0: any free one). Default: the port its relay had last time, else 18789. */
+      port: z.number().int().min(0).max(65535).optional(),
       /** How long to wait for the relayed gateway's /readyz (0: do not wait). */
       readyTimeoutMs: z.number().int().nonnegative(),
     })
     .strict(),
   z.object({ command: z.literal("gateway.stop"), ...sandbox }).strict(),
+  /**
+   * Bare `start`: every sandbox the operator did not stop on purpose, and `launch` (the launch or
+   * default sandbox) in any case; gateway sandboxes with their relay on its old port (restore.ts).
+   */
+  z
+    .object({ command: z.literal("sandboxes.restore"), ...target, launch: SandboxNameSchema.optional(), readyTimeoutMs: z.number().int().nonnegative() })
+    .strict(),
   z
     .object({ command: z.literal("sandbox.logs"), ...sandbox, follow: z.boolean(), tail: z.number().int().positive().optional() })
     .strict(),
@@ -333,11 +341,28 @@ export const SandboxExecResultSchema = z.object({ exitCode: z.number().int() }).
 export const SandboxLogsResultSchema = z.object({ name: z.string() }).strict();
 
 export const GatewayStartResultSchema = z
-  .object({ name: z.string(), port: z.number().int(), url: z.string(), ready: z.boolean(), alreadyRunning: z.boolean() })
+  .object({ name: z.string(), port: z.number().int(), url: z.string(), ready: z.boolean(), alreadyRunning: z.boolean(), recreated: z.boolean() })
   .strict();
 export type GatewayStartResult = z.infer<typeof GatewayStartResultSchema>;
 export const GatewayStopResultSchema = z.object({ name: z.string(), wasRunning: z.boolean(), relayClosed: z.boolean() }).strict();
 export type GatewayStopResult = z.infer<typeof GatewayStopResultSchema>;
+export const RestoreResultSchema = z
+  .object({
+    sandboxes: z.array(
+      z
+        .object({
+          name: z.string(),
+          /** started: its container was stopped (a dockerd restart); recreated: it was gone. */
+          outcome: z.enum(["started", "recreated", "already-running", "left-stopped", "failed"]),
+          gateway: z.object({ port: z.number().int(), url: z.string(), ready: z.boolean() }).strict().nullable(),
+          /** Why it failed, and what to do. */
+          error: z.object({ message: z.string(), hint: z.string().optional() }).strict().nullable(),
+        })
+        .strict(),
+    ),
+  })
+  .strict();
+export type RestoreResult = z.infer<typeof RestoreResultSchema>;
 
 export const DaemonStatusResultSchema = z
   .object({

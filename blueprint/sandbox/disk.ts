@@ -108,14 +108,18 @@ async function runHelper(docker: Docker, image: string, name: string, script: st
  */
 async function ensureSandboxDisk(
   docker: Docker,
-  options: { name: string; image: string; sizeBytes: number; user: SandboxUser; volume: string; labels: Record<string, string> },
+  options: { name: string; image: string; sizeBytes: number; user: SandboxUser; volume: string; labels: Record<string, string>; beforeRemake: () => Promise<void> },
 ): Promise<{ device: string; remade: boolean }> {
   await docker.createVolume({ Name: sandboxDiskVolumeName(options.name), Labels: options.labels });
   const device = await runHelper(docker, options.image, options.name, ATTACH, [String(options.sizeBytes), `${options.user.uid}:${options.user.gid}`, diskDir(options.name)]);
   if (!/^\/dev\/loop\d+$/.test(device)) throw new RuntimeError("disk-failed", `the /sandbox disk of ${options.name} was attached as "${device}", not a loop device`);
   const current = await docker.getVolume(options.volume).inspect().catch(() => undefined);
   if (current?.Options?.device === device) return { device, remade: false };
-  if (current) await docker.getVolume(options.volume).remove();
+  if (current) {
+    // A volume in use cannot be removed: the container made with it goes first.
+    await options.beforeRemake();
+    await docker.getVolume(options.volume).remove();
+  }
   await docker.createVolume({
     Name: options.volume,
     Driver: "local",
@@ -137,15 +141,21 @@ async function removeSandboxDisk(docker: Docker, name: string, image: string): P
 
 /**
  * /sandbox's volume: with a quota, the loop-mounted ext4 image (attached again after a reboot);
- * else a plain volume. True when a quota volume was remade (its container must be too).
+ * else a plain volume. True when a quota volume was remade (its container must be too);
+ * `beforeRemake` removes a container that still holds the old one (after a reboot it does).
  */
-export async function ensureSandboxVolume(docker: Docker, record: Pick<SandboxRecord, "name" | "image" | "limits" | "user">, labels: Record<string, string>): Promise<boolean> {
+export async function ensureSandboxVolume(
+  docker: Docker,
+  record: Pick<SandboxRecord, "name" | "image" | "limits" | "user">,
+  labels: Record<string, string>,
+  beforeRemake: () => Promise<void> = async () => undefined,
+): Promise<boolean> {
   const volume = sandboxVolumeName(record.name);
   if (record.limits.diskBytes === 0) {
     await docker.createVolume({ Name: volume, Labels: labels });
     return false;
   }
-  const { remade } = await ensureSandboxDisk(docker, { name: record.name, image: record.image, sizeBytes: record.limits.diskBytes, user: record.user, volume, labels });
+  const { remade } = await ensureSandboxDisk(docker, { name: record.name, image: record.image, sizeBytes: record.limits.diskBytes, user: record.user, volume, labels, beforeRemake });
   return remade;
 }
 

@@ -380,8 +380,12 @@ export class SandboxDriver {
     if (info?.State.Running) return { recreated: false, alreadyRunning: true };
     if (!(await imageExists(this.docker, record.image))) await ensureImage(this.docker, record.baseImage, progress);
     // A quota's loop device does not survive a reboot: attached again, it may get another
-    // number, and the volume naming the old one is remade, and with it the container.
-    if (await ensureSandboxVolume(this.docker, record, this.#volumeLabels(record.name))) {
+    // number, and the volume naming the old one is remade, and with it the container (removed
+    // first: it holds the old volume).
+    const removeStale = () => this.#container(name).remove({ force: true }).catch((e: unknown) => {
+      if (!isNotFound(e)) throw e;
+    });
+    if (await ensureSandboxVolume(this.docker, record, this.#volumeLabels(record.name), removeStale)) {
       progress("volume", `the /sandbox disk was attached again; recreating ${sandboxContainerName(name)}`);
       info = undefined;
     }

@@ -8,6 +8,7 @@
 //     sandboxes/<name>/             0700
 //       sandbox.json                      what the sandbox was created with (SandboxRecord)
 //       policy.yaml                       its policy: the base (or --policy FILE) plus presets
+//       intent.json                       running or stopped on purpose, its relay's port (sandbox/intent.ts)
 //       caller.secret               0600  the caller secret its supervisor sends in every preamble
 //       egress/binaries.json        0600  executable sha256 pinned per path on first use (gateway)
 //
@@ -33,6 +34,10 @@ export function sandboxDir(stateDir: string, name: string): string {
 
 export function sandboxRecordFile(stateDir: string, name: string): string {
   return path.join(sandboxDir(stateDir, name), "sandbox.json");
+}
+
+export function sandboxIntentFile(stateDir: string, name: string): string {
+  return path.join(sandboxDir(stateDir, name), "intent.json");
 }
 
 export function sandboxPolicyFile(stateDir: string, name: string): string {

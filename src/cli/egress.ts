@@ -47,18 +47,26 @@ export function describeApproval(a: Approval): string {
   return visible(`  ${a.id}  [${a.sandbox}] ${who} -> ${a.host}:${a.port}  ${what}  (${a.status}, ${held}, expires ${a.expiresAt})`);
 }
 
+/** One settled approval: what was asked and how it ended. */
+function describeDecided(a: Approval & { decidedAt: string }): string {
+  const what = a.request ? `${a.request.method} ${a.request.path}` : "connection";
+  return visible(`  ${a.id}  [${a.sandbox}] ${a.binary ?? "unknown binary"} -> ${a.host}:${a.port}  ${what}  ${a.status} at ${a.decidedAt}`);
+}
+
 export async function approvalsList(config: ResolvedConfig, opts: { sandbox?: string; watch?: boolean; json?: boolean }): Promise<void> {
   const filter = opts.sandbox ? { sandbox: opts.sandbox } : {};
-  const { approvals } = await call(config, "approvals/list", filter, (r) => r.ApprovalsListResponse);
+  const { approvals, decided = [] } = await call(config, "approvals/list", filter, (r) => r.ApprovalsListResponse);
   const pending = approvals.filter((a) => a.status === "pending");
   if (opts.json && !opts.watch) {
-    printJson({ approvals: pending });
+    printJson({ approvals: pending, decided });
     return;
   }
   if (!opts.json) {
     const lines = ["Pending egress approvals", ""];
     lines.push(...(pending.length ? pending.map(describeApproval) : ["  none"]));
     lines.push("", "  Decide: openclaw nemoclaw approve <id> [--always] | openclaw nemoclaw deny <id> [--always]");
+    // Kept on disk by the daemon: still listed after it restarts or the host reboots.
+    if (decided.length) lines.push("", "Decided earlier (latest last)", "", ...decided.map(describeDecided));
     process.stdout.write(`${lines.join("\n")}\n`);
   }
   if (!opts.watch) return;

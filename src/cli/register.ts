@@ -172,7 +172,7 @@ export function registerNemoclawCli(program: Program, pluginConfig: unknown): vo
     .action(action(async (name: string, opts: { json?: boolean }) => (await verbs.credentials()).credentialsRemove(config(), name, opts)));
 
   const background: Array<[string, string, "gatewayStartVerb" | "gatewayStopVerb" | "gatewayRestartVerb"]> = [
-    ["start", "Start the sandboxed gateway in the background: its port on 127.0.0.1 (relayed by the daemon)", "gatewayStartVerb"],
+    ["start", "Without a name: bring back every sandbox not stopped on purpose (after a reboot, a dockerd restart), relays on their old ports. With one: that gateway sandbox in the background, its port on 127.0.0.1", "gatewayStartVerb"],
     ["stop", "Stop the background gateway: its relay and its sandbox", "gatewayStopVerb"],
     ["restart", "Stop, then start the background gateway", "gatewayRestartVerb"],
   ];
@@ -181,7 +181,7 @@ export function registerNemoclawCli(program: Program, pluginConfig: unknown): vo
       .command(verb)
       .description(description)
       .argument("[name]", "the sandbox (default: the one launch is enabled for, else defaultSandbox)")
-      .option("--port <port>", "host loopback port (default 18789; 0: any free one)")
+      .option("--port <port>", "host loopback port (default: the one it had, else 18789; 0: any free one)")
       .option("--json", "machine-readable output")
       .action(action(async (name: string | undefined, opts: GatewayOpts) => (await verbs.gateway())[run](config(), name, opts)));
   }
