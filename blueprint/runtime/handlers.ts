@@ -15,6 +15,7 @@ import { followRoute, gatewayModelsFor } from "./gateway-models.js";
 import { RELAY_HOST, startHostRelay } from "./gateway-relay.js";
 import { gatewayStart, gatewayStop } from "./gateway-background.js";
 import { gatewayHealth } from "./gateway-health.js";
+import { carryOverInto } from "./carry-over.js";
 import { createDockerClient } from "../sandbox/docker-client.js";
 import { daemonEgressPath, daemonHealth, stopDaemon } from "./daemon-client.js";
 import { endpointDestinations, listPresets } from "../policy/presets.js";
@@ -368,6 +369,7 @@ export const handlers: { [C in Request["command"]]: Handler<C> } = {
   "gateway.start": (req, progress) => gatewayStart(driverFor(req), req, progress),
   "gateway.stop": (req) => gatewayStop(driverFor(req), req),
   "gateway.health": gatewayHealthCheck,
+  "sandbox.carryover": (req, progress) => carryOverInto(driverFor(req), req, (m) => progress("carry-over", m)),
   "skill.test": skillTest,
   "daemon.status": daemonStatus,
   overview: overviewHandler,
