@@ -31,6 +31,13 @@ export function describeCarried(r: CarryOverResult): string {
   return parts.length === 0 ? "nothing (no agents, channels, skills or workspace files found)" : parts.join(", ");
 }
 
+/** "a host path: a, b; plugins (plugins are not installed inside)": one reason, said once. */
+export function groupByWhy(dropped: ReadonlyArray<{ path: string; why: string }>): string {
+  const byWhy = new Map<string, string[]>();
+  for (const d of dropped) byWhy.set(d.why, [...(byWhy.get(d.why) ?? []), d.path]);
+  return [...byWhy].map(([why, paths]) => (paths.length === 1 ? `${paths[0]} (${why})` : `${paths.join(", ")} (${why})`)).join("; ");
+}
+
 export const carryOverStep: Step = {
   id: "carry-over",
   title: "Your OpenClaw state",
@@ -49,7 +56,7 @@ export const carryOverStep: Step = {
     );
     ctx.facts["Carried over"] = describeCarried(r);
     if (r.models.length > 0) ctx.facts["Models"] = `${r.models.join(", ")} → the sandbox's inference route`;
-    if (r.dropped.length > 0) ctx.facts["Not carried"] = r.dropped.map((d) => `${d.path} (${d.why})`).join("; ");
+    if (r.dropped.length > 0) ctx.facts["Not carried"] = groupByWhy(r.dropped);
     const skipped = r.workspaces.flatMap((w) => w.skipped.map((s) => `${s.path} (${s.why})`));
     if (skipped.length > 0) ctx.facts["Files skipped"] = skipped.join("; ");
     const written = r.workspaces.reduce((n, w) => n + w.written, 0);
