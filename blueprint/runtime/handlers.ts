@@ -18,6 +18,7 @@ import { restoreSandboxes } from "./restore.js";
 import { recordIntent } from "../sandbox/intent.js";
 import { gatewayHealth } from "./gateway-health.js";
 import { cleanupHandler, sandboxExport } from "./lifecycle.js";
+import { carryOverInto } from "./carry-over.js";
 import { createDockerClient } from "../sandbox/docker-client.js";
 import { daemonEgressPath, daemonHealth, stopDaemon } from "./daemon-client.js";
 import { endpointDestinations, listPresets } from "../policy/presets.js";
@@ -387,6 +388,7 @@ export const handlers: { [C in Request["command"]]: Handler<C> } = {
   "gateway.stop": (req) => gatewayStop(driverFor(req), req),
   "sandboxes.restore": (req, progress) => restoreSandboxes(driverFor(req), req, progress),
   "gateway.health": gatewayHealthCheck,
+  "sandbox.carryover": (req, progress) => carryOverInto(driverFor(req), req, (m) => progress("carry-over", m)),
   "skill.test": skillTest,
   "daemon.status": daemonStatus,
   overview: overviewHandler,

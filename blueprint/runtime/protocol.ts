@@ -134,6 +134,18 @@ export const RequestSchema = z.discriminatedUnion("command", [
   z
     .object({ command: z.literal("sandboxes.restore"), ...target, launch: SandboxNameSchema.optional(), readyTimeoutMs: z.number().int().nonnegative() })
     .strict(),
+  /** The operator's OpenClaw state (config file, workspace folders) carried into a running gateway sandbox (carry-over.ts). */
+  z
+    .object({
+      command: z.literal("sandbox.carryover"),
+      ...sandbox,
+      /** The operator's openclaw.json (read only; secrets in it never travel in this request). */
+      configFile: z.string().min(1),
+      /** `~` in the config's paths, and the default workspace's parent. */
+      home: z.string().min(1),
+      openclawStateDir: z.string().min(1),
+    })
+    .strict(),
   z
     .object({ command: z.literal("sandbox.logs"), ...sandbox, follow: z.boolean(), tail: z.number().int().positive().optional() })
     .strict(),
@@ -435,3 +447,36 @@ export const CleanupResultSchema = z
   })
   .strict();
 export type CleanupResult = z.infer<typeof CleanupResultSchema>;
+
+const SkippedSchema = z.object({ path: z.string(), why: z.string() }).strict();
+export const CarryOverResultSchema = z
+  .object({
+    name: z.string(),
+    configFile: z.string(),
+    configFound: z.boolean(),
+    config: z.enum(["updated", "unchanged"]),
+    agents: z.array(z.string()),
+    channels: z.array(z.object({ name: z.string(), enabled: z.boolean(), placeholders: z.array(z.string()) }).strict()),
+    skillSettings: z.array(z.string()),
+    providers: z.array(z.string()),
+    models: z.array(z.string()),
+    dropped: z.array(SkippedSchema),
+    credentials: z.array(z.object({ name: z.string(), where: z.string(), status: z.enum(["added", "updated", "unchanged"]) }).strict()),
+    workspaces: z.array(
+      z
+        .object({
+          from: z.string(),
+          to: z.string(),
+          agent: z.string().nullable(),
+          found: z.boolean(),
+          files: z.number().int(),
+          written: z.number().int(),
+          unchanged: z.number().int(),
+          skills: z.array(z.string()),
+          skipped: z.array(SkippedSchema),
+        })
+        .strict(),
+    ),
+  })
+  .strict();
+export type CarryOverResult = z.infer<typeof CarryOverResultSchema>;

@@ -6,6 +6,7 @@ import { UserError } from "../errors.js";
 import type { OnboardFlags } from "./options.js";
 import type { Reporter } from "./reporter.js";
 import { readOnboardState, writeOnboardState, type OnboardAnswers } from "./state.js";
+import { carryOverStep } from "./steps/carry-over.js";
 import { credentialStep } from "./steps/credential.js";
 import { healthStep } from "./steps/health.js";
 import { hostConfigStep } from "./steps/host-config.js";
@@ -18,7 +19,7 @@ import { startStep } from "./steps/start.js";
 import type { OnboardContext, Step, StepOutcome } from "./types.js";
 import type { Wizard } from "./wizard.js";
 
-export const STEPS: readonly Step[] = [preflightStep, providerStep, credentialStep, policyStep, sandboxStep, routeStep, hostConfigStep, startStep, healthStep];
+export const STEPS: readonly Step[] = [preflightStep, providerStep, credentialStep, policyStep, sandboxStep, routeStep, hostConfigStep, startStep, carryOverStep, healthStep];
 
 export type StepReport = { id: string; title: string; ms: number } & StepOutcome;
 export type OnboardReport = { ok: boolean; name: string; steps: StepReport[]; facts: Record<string, string>; error?: { message: string; hint?: string | undefined; details: readonly string[] } };

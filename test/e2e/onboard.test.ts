@@ -50,7 +50,7 @@ describe("openclaw nemoclaw onboard --non-interactive", () => {
     const r = await onboard(["--name", first, "--provider", "vllm", "--base-url", stub.baseUrl, "--model", "stub-model", "--api-key-env", "STUB_KEY"], { STUB_KEY: KEY_A });
     expect(r.exitCode, r.all).toBe(0);
     expect(r.report.ok).toBe(true);
-    expect(r.report.steps.map((s) => s.id)).toEqual(["preflight", "provider", "credential", "policy", "sandbox", "route", "host-config", "start", "health"]);
+    expect(r.report.steps.map((s) => s.id)).toEqual(["preflight", "provider", "credential", "policy", "sandbox", "route", "host-config", "start", "carry-over", "health"]);
     expect(status(r.report, "credential")).toBe("done");
     expect(status(r.report, "sandbox")).toBe("done");
     expect(r.report.steps.find((s) => s.id === "health")?.detail).toContain("stub-model");
