@@ -103,12 +103,7 @@ const policyPresets: Handler<"policy.presets"> = async () => {
 
 /** The driver, with this state dir's daemon serving the egress path (started when a sandbox needs it). */
 function driverFor(req: { stateDir: string; dockerHost?: string | undefined }): SandboxDriver {
-  let docker: Docker;
-  try {
-    docker = createDockerClient(req.dockerHost);
-  } catch (e) {
-    throw new RuntimeError("docker-host-invalid", (e as Error).message, "fix plugins.entries.nemoclaw.config.dockerHost");
-  }
+  const docker = createDockerClient(req.dockerHost);
   return new SandboxDriver({ docker, stateDir: req.stateDir, dockerHost: req.dockerHost, egress: daemonEgressPath(req.stateDir), gatewayModels: gatewayModelsFor(req.stateDir) });
 }
 
