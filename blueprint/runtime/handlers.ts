@@ -15,7 +15,7 @@ import { followRoute, gatewayModelsFor } from "./gateway-models.js";
 import { RELAY_HOST, startHostRelay } from "./gateway-relay.js";
 import { gatewayStart, gatewayStop } from "./gateway-background.js";
 import { gatewayHealth } from "./gateway-health.js";
-import { createDockerClient } from "../sandbox/docker-client.js";
+import { createDockerClient, isRemoteEngine } from "../sandbox/docker-client.js";
 import { daemonEgressPath, daemonHealth, stopDaemon } from "./daemon-client.js";
 import { endpointDestinations, listPresets } from "../policy/presets.js";
 import { buildContainerSpec, sandboxContainerName, sandboxVolumeName } from "../sandbox/container-spec.js";
@@ -104,7 +104,14 @@ const policyPresets: Handler<"policy.presets"> = async () => {
 /** The driver, with this state dir's daemon serving the egress path (started when a sandbox needs it). */
 function driverFor(req: { stateDir: string; dockerHost?: string | undefined }): SandboxDriver {
   const docker = createDockerClient(req.dockerHost);
-  return new SandboxDriver({ docker, stateDir: req.stateDir, dockerHost: req.dockerHost, egress: daemonEgressPath(req.stateDir), gatewayModels: gatewayModelsFor(req.stateDir) });
+  return new SandboxDriver({
+    docker,
+    stateDir: req.stateDir,
+    dockerHost: req.dockerHost,
+    remote: isRemoteEngine(req.dockerHost),
+    egress: daemonEgressPath(req.stateDir),
+    gatewayModels: gatewayModelsFor(req.stateDir),
+  });
 }
 
 /**

@@ -171,6 +171,20 @@ function ssh(raw: string, named: string, source: DockerConnection["source"], env
   };
 }
 
+/**
+ * Whether new sandboxes on this engine go in remote mode (docs/architecture.md, "Remote engines"):
+ * `NEMOCLAW_ENGINE=remote|local` decides; otherwise any engine not reached through a Unix socket
+ * (its kernel and file system are not assumed to be this host's).
+ */
+export function isRemoteEngine(dockerHost: string | undefined, inputs: ConnectionInputs = {}): boolean {
+  const env = inputs.env ?? process.env;
+  const forced = env.NEMOCLAW_ENGINE?.trim();
+  if (forced === "remote") return true;
+  if (forced === "local") return false;
+  if (forced) throw invalid(`NEMOCLAW_ENGINE=${forced}: expected remote or local`, "unset NEMOCLAW_ENGINE to decide by the Docker host, or set it to remote or local");
+  return dockerConnection(dockerHost, inputs).transport !== "unix";
+}
+
 /** A Docker Engine client for `dockerHost` (or DOCKER_HOST, or the local socket). One place decides how we reach Docker. */
 export function createDockerClient(dockerHost?: string, inputs: ConnectionInputs = {}): Docker {
   const connection = dockerConnection(dockerHost, inputs);
