@@ -72,7 +72,7 @@ export function attachEngineRelay(options: { docker: Docker; container: string; 
         const mux = new RelayMux(
           { input: stdout, output: stream as unknown as NodeJS.WritableStream & import("node:stream").Writable },
           {
-            onOpen: () => net.connect(proxySocket),
+            onOpen: () => net.connect({ path: proxySocket, allowHalfOpen: true }),
             onReady: () => {
               isReady = true;
               delay = 1000;

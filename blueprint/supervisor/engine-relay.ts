@@ -15,7 +15,7 @@ import { RelayMux } from "./relay-mux.js";
 
 const socketPath = process.argv[2] ?? "/run/nemoclaw/proxy.sock";
 const mux = new RelayMux({ input: process.stdin, output: process.stdout }, { onError: (e) => finish(`${e.message}`) });
-const server = net.createServer((socket) => mux.accept(socket));
+const server = net.createServer({ allowHalfOpen: true }, (socket) => mux.accept(socket));
 
 function finish(why: string): void {
   process.stderr.write(`engine-relay: ${why}\n`);

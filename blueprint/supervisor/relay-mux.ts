@@ -2,6 +2,9 @@
 // The in-sandbox end accepts connections and announces them (`open`); the host end connects
 // each announced one to the sandbox's proxy socket. Bytes are copied, never read.
 //
+// Sockets on both ends are half-open capable (`allowHalfOpen`): an `end` travels as a frame and
+// the socket closes once both directions ended, so a reply after the client's FIN is not lost.
+//
 // Backpressure is link-wide: when the link cannot take more, every connection pauses; when a
 // connection cannot take more, the link's input pauses. One slow reader stalls the sandbox's
 // other connections instead of growing a buffer.
@@ -102,7 +105,8 @@ export class RelayMux {
       case FrameType.close:
         if (!socket) return;
         this.#sockets.delete(frame.id);
-        socket.destroy();
+        // What was already written still reaches the peer; then the socket goes.
+        socket.end(() => socket.destroy());
         return;
     }
   }

@@ -85,6 +85,18 @@ describe("a sandbox in remote mode", () => {
     expect(audit).toMatch(/\/usr\/local\/bin\/node/);
   });
 
+  it("carries a large body through the relay unchanged (backpressure, frames split at 256 KiB)", async () => {
+    const script = `const body = Buffer.alloc(3 * 1024 * 1024, "abcdefgh");
+      const req = require("http").request({ host: "127.0.0.1", port: 3128, method: "POST", path: "http://api.sbx.test:${upstream.port}/big", headers: { host: "api.sbx.test:${upstream.port}", "content-length": body.length } }, (r) => { r.resume(); r.on("end", () => console.log(r.statusCode)); });
+      req.on("error", (e) => console.log(e.code)); req.end(body);`;
+    const r = await h.exec(name, ["node", "-e", script]);
+    expect(r.stdout.trim()).toBe("200");
+    const seen = upstream.seen.at(-1);
+    expect(seen?.url).toBe("/big");
+    expect(seen?.body.length).toBe(3 * 1024 * 1024);
+    expect(seen?.body.slice(0, 16)).toBe("abcdefghabcdefgh");
+  });
+
   it("status shows every layer in force and the relay's socket closed to the workload", async () => {
     const status = await h.driver.status(name);
     const inside = status.inside;
@@ -103,11 +115,12 @@ describe("a sandbox in remote mode", () => {
        const c = require("net").connect("/run/nemoclaw/proxy.sock");
        c.on("connect", () => { out.connect = "connected"; done(); }); c.on("error", (e) => { out.connect = e.code; done(); });
        try { require("fs").writeFileSync("/run/nemoclaw/planted", "x"); out.write = "written"; } catch (e) { out.write = e.code; }
-       const relay = require("fs").readdirSync("/proc").filter((p) => /^\\d+$/.test(p)).find((p) => { try { return require("fs").readFileSync("/proc/" + p + "/cmdline", "utf8").includes("engine-relay.js"); } catch { return false; } });
+       const relay = require("fs").readdirSync("/proc").filter((p) => /^\\d+$/.test(p)).find((p) => { try { return Number(p) !== process.pid && require("fs").readFileSync("/proc/" + p + "/cmdline", "utf8").split("\\0").includes("/opt/nemoclaw/supervisor/engine-relay.js"); } catch { return false; } });
        out.relay = relay ? "found" : "none";
        if (relay) { try { process.kill(Number(relay), "SIGKILL"); out.kill = "killed"; } catch (e) { out.kill = e.code; } }
        function done() { console.log(JSON.stringify(out)); }`,
     ]);
+    expect(r.stdout.trim(), r.stderr).not.toBe("");
     expect(JSON.parse(r.stdout.trim())).toEqual({ write: "EACCES", relay: "found", kill: "EPERM", connect: "EACCES" });
     // and the path out still works afterwards
     expect((await getInside(`http://api.sbx.test:${upstream.port}/still`)).status).toBe(200);
@@ -120,6 +133,16 @@ describe("a sandbox in remote mode", () => {
     expect(upstream.seen.some((r) => r.url === "/while-gone")).toBe(false);
     expect((await h.driver.start(name)).alreadyRunning).toBe(true);
     expect((await getInside(`http://api.sbx.test:${upstream.port}/reattached`)).status).toBe(200);
+    // a daemon that restarts attaches again to the running sandbox, from its record alone
+    await h.daemon?.close();
+    expect((await getInside(`http://api.sbx.test:${upstream.port}/no-daemon`)).status).toBe(503);
+    h.daemon = await startDaemon({ stateDir: h.stateDir, egress: createEgressHandler, log: () => {} });
+    let again: { status?: number } = {};
+    for (let i = 0; i < 40 && again.status !== 200; i++) {
+      again = await getInside(`http://api.sbx.test:${upstream.port}/daemon-back`);
+      if (again.status !== 200) await new Promise((r) => setTimeout(r, 250));
+    }
+    expect(again.status).toBe(200);
     await h.driver.stop(name);
     await h.driver.start(name);
     expect((await getInside(`http://api.sbx.test:${upstream.port}/after-restart`)).status).toBe(200);

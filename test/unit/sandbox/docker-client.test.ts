@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { createDockerClient, dockerConnection, describeDockerHost } from "../../../blueprint/sandbox/docker-client.js";
+import { createDockerClient, dockerConnection, describeDockerHost, isRemoteEngine } from "../../../blueprint/sandbox/docker-client.js";
 import { RuntimeError } from "../../../blueprint/state/runtime-error.js";
 import { dockerHostSchema } from "../../../src/config/schema.js";
 
@@ -139,5 +139,18 @@ describe("createDockerClient", () => {
     const modem = createDockerClient("tcp://engine.test", { env: { DOCKER_TLS_VERIFY: "1", DOCKER_CERT_PATH: "/certs" }, readFile }).modem as unknown as Record<string, unknown>;
     expect(modem).toMatchObject({ protocol: "https", host: "engine.test", port: 2376 });
     expect(String(modem.key)).toBe("KEY");
+  });
+});
+
+describe("remote mode", () => {
+  it("is any engine not reached through a Unix socket, unless NEMOCLAW_ENGINE says otherwise", () => {
+    const opts = (env: NodeJS.ProcessEnv) => ({ env: { HOME, ...env }, readFile, exists: () => false });
+    expect(isRemoteEngine("unix:///var/run/docker.sock", opts({}))).toBe(false);
+    expect(isRemoteEngine(undefined, opts({}))).toBe(false);
+    expect(isRemoteEngine("tcp://engine.test:2375", opts({}))).toBe(true);
+    expect(isRemoteEngine("ssh://ops@engine.test", opts({}))).toBe(true);
+    expect(isRemoteEngine("unix:///tmp/forwarded.sock", opts({ NEMOCLAW_ENGINE: "remote" }))).toBe(true);
+    expect(isRemoteEngine("tcp://127.0.0.1:2375", opts({ NEMOCLAW_ENGINE: "local" }))).toBe(false);
+    expect(() => isRemoteEngine(undefined, opts({ NEMOCLAW_ENGINE: "maybe" }))).toThrow(/expected remote or local/);
   });
 });
