@@ -207,7 +207,7 @@ export class SandboxDriver {
       throw new RuntimeError(
         "remote-gateway-unsupported",
         `a gateway sandbox on a remote engine (${describeDockerHost(this.#dockerHost)}) is not supported yet: its relay socket cannot be carried there`,
-        "use a local engine for gateway sandboxes (unset dockerHost / DOCKER_HOST), or create a plain sandbox there",
+        "if this engine runs on this machine, set NEMOCLAW_ENGINE=local; otherwise use a local engine for gateway sandboxes (unset dockerHost / DOCKER_HOST), or create a plain sandbox there",
       );
     }
     if (options.gateway && !openclaw) {

@@ -5,8 +5,10 @@
 // every layer is in force, the workload cannot reach the relay, and a restart heals the path.
 import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
+import { PassThrough } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startDaemon } from "../../blueprint/runtime/daemon.js";
+import { runBlueprint } from "../../src/blueprint/run.js";
 import { createEgressHandler } from "../../blueprint/gateway/egress-service.js";
 import { createDockerClient } from "../../blueprint/sandbox/docker-client.js";
 import { sandboxContainerName } from "../../blueprint/sandbox/container-spec.js";
@@ -89,7 +91,10 @@ describe("a sandbox in remote mode", () => {
     const script = `const body = Buffer.alloc(3 * 1024 * 1024, "abcdefgh");
       const req = require("http").request({ host: "127.0.0.1", port: 3128, method: "POST", path: "http://api.sbx.test:${upstream.port}/big", headers: { host: "api.sbx.test:${upstream.port}", "content-length": body.length } }, (r) => { r.resume(); r.on("end", () => console.log(r.statusCode)); });
       req.on("error", (e) => console.log(e.code)); req.end(body);`;
+    const started = performance.now();
     const r = await h.exec(name, ["node", "-e", script]);
+    const seconds = (performance.now() - started) / 1000;
+    console.log(`3 MiB POST through the engine relay, node start included: ${seconds.toFixed(2)} s`);
     expect(r.stdout.trim()).toBe("200");
     const seen = upstream.seen.at(-1);
     expect(seen?.url).toBe("/big");
@@ -105,6 +110,11 @@ describe("a sandbox in remote mode", () => {
     expect(inside?.landlock.write).toBe("EACCES");
     expect(inside?.proxySocket).toMatchObject({ present: true, mode: "600", uid: 0 });
     expect(status.egress).toMatch(/engine relay/);
+    // the operator's status screen (the runtime, on the engine named like `dockerHost`)
+    const overview = await runBlueprint({ command: "overview", stateDir: h.stateDir, dockerHost: own.url }, (p) => p.OverviewResultSchema);
+    const layers = overview.sandboxes.find((x) => x.name === name)?.layers;
+    expect(layers).toMatchObject({ network: { ok: true }, filesystem: { ok: true }, process: { ok: true } });
+    expect(typeof layers === "object" && layers?.network.detail).toMatch(/engine relay/);
   });
 
   it("the workload cannot connect to the relay's socket, write into /run/nemoclaw or signal the relay", async () => {
@@ -122,6 +132,20 @@ describe("a sandbox in remote mode", () => {
     ]);
     expect(r.stdout.trim(), r.stderr).not.toBe("");
     expect(JSON.parse(r.stdout.trim())).toEqual({ write: "EACCES", relay: "found", kill: "EPERM", connect: "EACCES" });
+    // the relay's environment does not carry the supervisor's configuration (the caller secret);
+    // read as the engine's admin (the test), not as the workload
+    const exec = await own.docker.getContainer(sandboxContainerName(name)).exec({ Cmd: ["sh", "-c", "for p in /proc/[0-9]*; do tr '\\0' ' ' < $p/cmdline | grep -q '^/usr/local/bin/node /opt/nemoclaw/supervisor/engine-relay.js' && tr '\\0' '\\n' < $p/environ; done"], User: "0", AttachStdout: true, AttachStderr: true });
+    const out = await new Promise<string>((resolve, reject) => {
+      exec.start({}, (e, stream) => {
+        if (e || !stream) return reject(e ?? new Error("no stream"));
+        const chunks: Buffer[] = [];
+        const sink = new PassThrough().on("data", (c: Buffer) => chunks.push(c));
+        own.docker.modem.demuxStream(stream, sink, new PassThrough());
+        stream.on("end", () => resolve(Buffer.concat(chunks).toString()));
+      });
+    });
+    expect(out).toMatch(/^NEMOCLAW_SUPERVISOR=$/m);
+    expect(out).not.toMatch(/NEMOCLAW_SUPERVISOR=./);
     // and the path out still works afterwards
     expect((await getInside(`http://api.sbx.test:${upstream.port}/still`)).status).toBe(200);
   });
