@@ -3,7 +3,7 @@
 //   dist/src/index.js                  the plugin; `openclaw` stays the host's own
 //   dist/blueprint/runtime/main.js     the runtime: every verb and the daemon, libraries included,
 //                                      with protocol.js and the chunks they share
-//   dist/blueprint/supervisor/*.js     supervisor.js, inspect.js, tool-backend/index.js: standalone, Node built-ins only
+//   dist/blueprint/supervisor/*.js     supervisor.js, inspect.js, engine-relay.js, tool-backend/index.js: standalone, Node built-ins only
 //
 // Why bundles: OpenClaw copies an installed plugin's dependency trees into a fresh capture
 // directory on every CLI invocation (docs/architecture.md, "CLI speed"). A package that declares
@@ -139,9 +139,10 @@ const [plugin, runtime, supervisor] = await Promise.all([
   build({
     ...common,
     // Each is one file with nothing beside it: supervisor.js is staged for containers,
-    // inspect.js is passed as `node -e` text, tool-backend/index.js is the plugin the sandboxed
+    // inspect.js is passed as `node -e` text, engine-relay.js is run by the host daemon in a
+    // sandbox on a remote engine, tool-backend/index.js is the plugin the sandboxed
     // gateway loads (staged with the supervisor, beside its manifest).
-    entryPoints: ["blueprint/supervisor/supervisor.ts", "blueprint/supervisor/inspect.ts", "blueprint/supervisor/tool-backend/index.ts"],
+    entryPoints: ["blueprint/supervisor/supervisor.ts", "blueprint/supervisor/inspect.ts", "blueprint/supervisor/engine-relay.ts", "blueprint/supervisor/tool-backend/index.ts"],
     outbase: "blueprint/supervisor",
     outdir: "dist/blueprint/supervisor",
     packages: "external",

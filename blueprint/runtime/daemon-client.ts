@@ -140,9 +140,9 @@ export async function stopDaemon(stateDir: string): Promise<boolean> {
 /** The sandbox driver's egress path: this state dir's daemon, started when a sandbox needs it. */
 export function daemonEgressPath(stateDir: string): EgressPath {
   return {
-    async serve(name) {
+    async serve(name, remote) {
       await ensureDaemon(stateDir);
-      await controlRequest(stateDir, "POST", "/sandboxes/serve", { name });
+      await controlRequest(stateDir, "POST", "/sandboxes/serve", { name, ...(remote ? { remote } : {}) });
     },
     async release(name) {
       if (await daemonHealth(stateDir).catch(() => undefined)) {

@@ -41,6 +41,11 @@ import { InferenceRouter } from "../inference/router.js";
 import { ROUTER_HOST } from "../inference/endpoints.js";
 import { mountInferenceRoutes } from "./inference-routes.js";
 import { mountRelayRoutes } from "./relay-routes.js";
+import { attachEngineRelay, type EngineRelay } from "./engine-relay.js";
+import { createDockerClient } from "../sandbox/docker-client.js";
+import { sandboxContainerName } from "../sandbox/container-spec.js";
+import type { RemoteEngine } from "../sandbox/egress-path.js";
+import { SandboxRegistry } from "../sandbox/registry.js";
 
 export interface DaemonOptions {
   stateDir: string;
@@ -63,6 +68,12 @@ export const HealthSchema = z
 export type Health = z.infer<typeof HealthSchema>;
 
 const NameBody = z.object({ name: SandboxNameSchema }).strict();
+const ServeBody = z
+  .object({
+    name: SandboxNameSchema,
+    remote: z.object({ dockerHost: z.string().optional(), waitReadyMs: z.number().int().min(0).max(120_000).optional() }).strict().optional(),
+  })
+  .strict();
 
 export class DaemonRunningError extends Error {
   constructor(stateDir: string) {
@@ -74,7 +85,7 @@ export class DaemonRunningError extends Error {
 export interface Daemon {
   readonly router: ControlRouter;
   readonly stateDir: string;
-  serve(name: string): Promise<void>;
+  serve(name: string, remote?: RemoteEngine): Promise<void>;
   release(name: string): Promise<void>;
   served(): string[];
   /** Resolves when the daemon has shut down (close() or POST /shutdown). */
@@ -176,7 +187,25 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
 
   const relays = mountRelayRoutes(router, stateDir, log);
 
-  const serve = async (name: string): Promise<void> => {
+  // Sandboxes on a remote engine: the exec that carries their proxy socket (engine-relay.ts).
+  const engineRelays = new Map<string, EngineRelay>();
+  const serveRemote = async (name: string, remote: RemoteEngine): Promise<void> => {
+    let relay = engineRelays.get(name);
+    if (!relay) {
+      relay = attachEngineRelay({ docker: createDockerClient(remote.dockerHost), container: sandboxContainerName(name), proxySocket: proxySocketFile(stateDir, name), log });
+      engineRelays.set(name, relay);
+    } else relay.kick();
+    if (remote.waitReadyMs && !(await relay.ready(remote.waitReadyMs))) {
+      throw new RouteError(504, `the engine relay in sandbox ${name} did not start within ${remote.waitReadyMs} ms (see ${path.join(stateDir, "daemon.log")})`);
+    }
+  };
+
+  const serve = async (name: string, remote?: RemoteEngine): Promise<void> => {
+    await serveLocal(name);
+    if (remote) await serveRemote(name, remote);
+  };
+
+  const serveLocal = async (name: string): Promise<void> => {
     const socketPath = proxySocketFile(stateDir, name);
     const existing = proxies.get(name);
     if (existing && existsSync(socketPath)) return;
@@ -201,6 +230,8 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     const server = proxies.get(name);
     await relays.closeOne(name);
     feed?.release(name);
+    await engineRelays.get(name)?.close();
+    engineRelays.delete(name);
     if (!server) return;
     proxies.delete(name);
     await closeServer(server);
@@ -237,7 +268,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     egress: egressName,
     sandboxes: context.sandboxes(),
   }));
-  router.addRoute("POST", "/sandboxes/serve", async ({ name }) => serve(name).then(() => ({ ok: true, socket: proxySocketFile(stateDir, name) })), NameBody);
+  router.addRoute("POST", "/sandboxes/serve", async ({ name, remote }) => serve(name, remote).then(() => ({ ok: true, socket: proxySocketFile(stateDir, name) })), ServeBody);
   router.addRoute("POST", "/sandboxes/release", async ({ name }) => release(name).then(() => ({ ok: true })), NameBody);
   router.addRoute("POST", "/shutdown", () => {
     setImmediate(() => void close());
@@ -251,7 +282,8 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   for (const name of names.sort()) {
     if (!SandboxNameSchema.safeParse(name).success) continue;
     if (!(await stat(sandboxRecordFile(stateDir, name)).catch(() => undefined))) continue;
-    await serve(name).catch((e: Error) => log(`cannot serve ${name}: ${e.message}`));
+    const remote = await new SandboxRegistry(stateDir).get(name).then((r) => r.remote ?? undefined, () => undefined);
+    await serve(name, remote).catch((e: Error) => log(`cannot serve ${name}: ${e.message}`));
   }
   const controlPath = controlSocketFile(stateDir);
   await unlink(controlPath).catch(() => undefined);

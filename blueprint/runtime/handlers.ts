@@ -19,7 +19,7 @@ import { recordIntent } from "../sandbox/intent.js";
 import { gatewayHealth } from "./gateway-health.js";
 import { cleanupHandler, sandboxExport } from "./lifecycle.js";
 import { carryOverInto } from "./carry-over.js";
-import { createDockerClient } from "../sandbox/docker-client.js";
+import { createDockerClient, isRemoteEngine } from "../sandbox/docker-client.js";
 import { daemonEgressPath, daemonHealth, stopDaemon } from "./daemon-client.js";
 import { endpointDestinations, listPresets } from "../policy/presets.js";
 import { buildContainerSpec, sandboxContainerName, sandboxVolumeName } from "../sandbox/container-spec.js";
@@ -107,13 +107,15 @@ const policyPresets: Handler<"policy.presets"> = async () => {
 
 /** The driver, with this state dir's daemon serving the egress path (started when a sandbox needs it). */
 function driverFor(req: { stateDir: string; dockerHost?: string | undefined }): SandboxDriver {
-  let docker: Docker;
-  try {
-    docker = createDockerClient(req.dockerHost);
-  } catch (e) {
-    throw new RuntimeError("docker-host-invalid", (e as Error).message, "fix plugins.entries.nemoclaw.config.dockerHost");
-  }
-  return new SandboxDriver({ docker, stateDir: req.stateDir, dockerHost: req.dockerHost, egress: daemonEgressPath(req.stateDir), gatewayModels: gatewayModelsFor(req.stateDir) });
+  const docker = createDockerClient(req.dockerHost);
+  return new SandboxDriver({
+    docker,
+    stateDir: req.stateDir,
+    dockerHost: req.dockerHost,
+    remote: isRemoteEngine(req.dockerHost),
+    egress: daemonEgressPath(req.stateDir),
+    gatewayModels: gatewayModelsFor(req.stateDir),
+  });
 }
 
 /**

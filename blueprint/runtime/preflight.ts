@@ -5,6 +5,7 @@ import type Docker from "dockerode";
 import type { Check } from "./protocol.js";
 import { createDockerClient, describeDockerHost } from "../sandbox/docker-client.js";
 import { ensureStateDir } from "../state/state-file.js";
+import type { RuntimeError } from "../state/runtime-error.js";
 
 export type PreflightOptions = {
   stateDir: string;
@@ -210,7 +211,7 @@ export async function runPreflight(opts: PreflightOptions, onCheck: (c: Check) =
     info = result.info;
     if (!info) docker = undefined;
   } catch (e) {
-    add({ name: "Docker", status: "fail", detail: (e as Error).message, fix: "fix plugins.entries.nemoclaw.config.dockerHost" });
+    add({ name: "Docker", status: "fail", detail: (e as Error).message, fix: (e as RuntimeError).hint ?? "fix plugins.entries.nemoclaw.config.dockerHost" });
   }
   add(await checkLandlock(docker, info, opts));
   add(checkSeccomp(info, await readOptional("/proc/sys/kernel/seccomp/actions_avail")));

@@ -40,10 +40,12 @@ export interface LandlockOptions {
 export interface SandboxMount {
   /** Absolute host path (a bind mount), or a volume's name with `volume: true`. */
   source: string;
-  /** Absolute path inside the sandbox. Always mounted read-only. */
+  /** Absolute path inside the sandbox. Mounted read-only unless `writable`. */
   target: string;
   /** A named volume (staged content: its host path does not show inside), not a host folder. */
   volume?: boolean;
+  /** A volume root inside may write to (a remote sandbox's /run/nemoclaw: the engine relay's socket). */
+  writable?: boolean;
 }
 
 export interface SandboxLimits {
@@ -291,7 +293,7 @@ export function buildContainerSpec(options: SandboxSpecOptions): Docker.Containe
         m.volume
           ? // NoCopy: the image has nothing there to copy in, and a staged volume is filled once.
             // (@types/dockerode marks the optional Labels and DriverConfig as required.)
-            { Type: "volume" as const, Source: m.source, Target: m.target, ReadOnly: true, VolumeOptions: { NoCopy: true } as Docker.MountSettings["VolumeOptions"] }
+            { Type: "volume" as const, Source: m.source, Target: m.target, ReadOnly: !m.writable, VolumeOptions: { NoCopy: true } as Docker.MountSettings["VolumeOptions"] }
           : { Type: "bind" as const, Source: m.source, Target: m.target, ReadOnly: true },
       ),
       ...(supervisor?.gateway

@@ -44,6 +44,7 @@ import { ensureImage, imageExists, type Progress } from "./image.js";
 import { OPENCLAW_NODE_MODULES, openclawClosure, seedOpenclawConfig, stageOpenclaw } from "./openclaw-stage.js";
 import { parseSandboxName, SandboxRegistry, type SandboxRecord } from "./registry.js";
 import { ensureRunDir } from "./run-dir.js";
+import { ensureRunVolume, putTrustFiles, removeRunVolume, runVolumeName } from "./remote-run.js";
 import { composePolicy, policyText, readStoredPolicy, sandboxSettings, staticChanges, staticSections } from "./sandbox-policy.js";
 import { ensureStagedVolume } from "./staged-volume.js";
 import { mkdir, chmod } from "node:fs/promises";
@@ -73,6 +74,11 @@ export interface DriverOptions {
    * the runtime knows the router). Default: none, the config names no model.
    */
   gatewayModels?: (name: string) => Promise<GatewayModels | undefined>;
+  /**
+   * New sandboxes go on an engine that is not on this host (docs/architecture.md, "Remote
+   * engines"): nothing is bind-mounted, the proxy socket is carried over the engine's exec API.
+   */
+  remote?: boolean;
 }
 
 export interface CreateOptions {
@@ -112,6 +118,7 @@ export class SandboxDriver {
   readonly #dockerHost: string | undefined;
   readonly #egress: EgressPath;
   readonly #gatewayModels: (name: string) => Promise<GatewayModels | undefined>;
+  readonly #remote: boolean;
 
   constructor(options: DriverOptions) {
     this.docker = options.docker;
@@ -120,6 +127,7 @@ export class SandboxDriver {
     this.#dockerHost = options.dockerHost;
     this.#egress = options.egress ?? CLOSED_EGRESS;
     this.#gatewayModels = options.gatewayModels ?? (async () => undefined);
+    this.#remote = options.remote ?? false;
   }
 
   /** Fails with how to start Docker when the engine does not answer. */
@@ -197,6 +205,13 @@ export class SandboxDriver {
       mounts.push({ source: await stageOpenclaw(this.docker, image, closure), target: OPENCLAW_NODE_MODULES, volume: true });
       openclaw = { hostDir: path.resolve(options.openclawDir), version: closure.version, entry: closure.entry };
     }
+    if (options.gateway && this.#remote) {
+      throw new RuntimeError(
+        "remote-gateway-unsupported",
+        `a gateway sandbox on a remote engine (${describeDockerHost(this.#dockerHost)}) is not supported yet: its relay socket cannot be carried there`,
+        "if this engine runs on this machine, set NEMOCLAW_ENGINE=local; otherwise use a local engine for gateway sandboxes (unset dockerHost / DOCKER_HOST), or create a plain sandbox there",
+      );
+    }
     if (options.gateway && !openclaw) {
       throw new RuntimeError("openclaw-missing", "a gateway sandbox runs OpenClaw, but OpenClaw's package was not found", "install OpenClaw next to nemoclaw (`npm install -g openclaw`) and try again");
     }
@@ -224,6 +239,7 @@ export class SandboxDriver {
       command: options.gateway && openclaw ? gatewayCommand(openclaw.entry) : [...(options.command ?? IDLE_COMMAND)],
       env: { ...options.env, ...(options.gateway ? GATEWAY_ENV : {}) },
       gateway: options.gateway ? { port: GATEWAY_PORT } : null,
+      remote: this.#remote ? (this.#dockerHost ? { dockerHost: this.#dockerHost } : {}) : null,
     };
 
     try {
@@ -239,6 +255,7 @@ export class SandboxDriver {
       await this.#createContainer(record);
       progress("start", "starting the supervisor and the workload");
       await startAndWait(this.docker, this.#container(name), name);
+      await this.#serveRemote(record, progress);
       if (record.openclaw && !record.gateway) {
         progress("openclaw", "routing OpenClaw's own traffic through the egress gateway (proxy.proxyUrl)");
         await seedOpenclawConfig(name, (command, io) => this.exec(name, command, io));
@@ -248,6 +265,7 @@ export class SandboxDriver {
       // Nothing half-made is left behind: a failed create leaves no state, container or volume.
       await this.#container(name).remove({ force: true }).catch(() => undefined);
       await removeSandboxVolumes(this.docker, record).catch(() => undefined);
+      await removeRunVolume(this.docker, name).catch(() => undefined);
       await this.#egress.release(name);
       await this.registry.remove(name);
       throw e;
@@ -258,12 +276,19 @@ export class SandboxDriver {
    * The supervisor (this build's staged volume) at /opt/nemoclaw, the record's mounts (OpenClaw)
    * and the sandbox's run dir (the proxy socket) at /run/nemoclaw.
    */
-  #mounts(record: SandboxRecord, supervisorVolume: string): SandboxMount[] {
+  #mounts(record: SandboxRecord, supervisorVolume: string, runVolume: string | undefined): SandboxMount[] {
     return [
       { source: supervisorVolume, target: BLUEPRINT_MOUNT, volume: true },
       ...record.mounts,
-      { source: sandboxRunDir(this.stateDir, record.name), target: RUNTIME_DIR },
+      runVolume ? { source: runVolume, target: RUNTIME_DIR, volume: true, writable: true } : { source: sandboxRunDir(this.stateDir, record.name), target: RUNTIME_DIR },
     ];
+  }
+
+  /** A remote sandbox's proxy socket: the daemon attaches the engine relay and waits for it to listen. */
+  async #serveRemote(record: SandboxRecord, progress: Progress): Promise<void> {
+    if (!record.remote) return;
+    progress("daemon", "carrying the proxy socket over the engine's exec API (engine relay)");
+    await this.#egress.serve(record.name, { ...record.remote, waitReadyMs: 30_000 });
   }
 
   async #createContainer(record: SandboxRecord): Promise<void> {
@@ -271,14 +296,15 @@ export class SandboxDriver {
     await installSandboxTrust(this.stateDir, record.name);
     const supervisorVolume = supervisorVolumeName();
     await ensureStagedVolume(this.docker, { name: supervisorVolume, kind: "supervisor", image: record.image, cwd: compiledBlueprintDir(), entries: ["supervisor"] });
-    await this.docker.createContainer(
+    const runVolume = record.remote ? await ensureRunVolume(this.docker, record.name, this.#volumeLabels(record.name)) : undefined;
+    const container = await this.docker.createContainer(
       buildContainerSpec({
         name: record.name,
         image: record.image,
         command: record.command,
         landlock: record.landlock,
         user: record.user,
-        mounts: this.#mounts(record, supervisorVolume),
+        mounts: this.#mounts(record, supervisorVolume, runVolume),
         env: { ...TRUST_ENV, ...record.env },
         limits: record.limits,
         supervisor: {
@@ -289,6 +315,7 @@ export class SandboxDriver {
         labels: { [STATE_DIR_LABEL]: this.stateDir },
       }),
     );
+    if (runVolume) await putTrustFiles(container, this.stateDir, record.name);
   }
 
   /** The relay folder (0700, ours: the supervisor makes the socket with our uid) and the seeded config. */
@@ -349,7 +376,7 @@ export class SandboxDriver {
       stateDir: this.stateDir,
       record,
       info: await this.#inspect(name),
-      egress: (await this.#egress.describe(name).catch(() => undefined)) ?? "not served: egress is closed",
+      egress: `${(await this.#egress.describe(name).catch(() => undefined)) ?? "not served: egress is closed"}${record.remote ? "; remote engine: carried over its exec API (engine relay)" : ""}`,
       proxyGuard: await describeProxyGuard(this.docker, this.stateDir, name, record.user),
       execCapture: (command) => this.execCapture(name, command),
     });
@@ -375,9 +402,12 @@ export class SandboxDriver {
     if (record.gateway) await mkdir(hostRelayDir(sandboxRunDir(this.stateDir, name)), { recursive: true, mode: 0o700 });
     await installSandboxTrust(this.stateDir, name);
     progress("daemon", "making sure the host daemon serves the egress path");
-    await this.#egress.serve(name);
+    await this.#egress.serve(name, record.remote ?? undefined);
     let info = await this.#inspect(name);
-    if (info?.State.Running) return { recreated: false, alreadyRunning: true };
+    if (info?.State.Running) {
+      await this.#serveRemote(record, progress);
+      return { recreated: false, alreadyRunning: true };
+    }
     if (!(await imageExists(this.docker, record.image))) await ensureImage(this.docker, record.baseImage, progress);
     // A quota's loop device does not survive a reboot: attached again, it may get another
     // number, and the volume naming the old one is remade, and with it the container (removed
@@ -398,6 +428,7 @@ export class SandboxDriver {
     }
     progress("start", "starting the supervisor and the workload");
     await startAndWait(this.docker, this.#container(name), name);
+    await this.#serveRemote(record, progress);
     // The route may have changed while the sandbox was stopped; the config outlives containers.
     // A failure here leaves the gateway on its previous models: said, not fatal to the start.
     if (record.gateway) {
@@ -426,6 +457,7 @@ export class SandboxDriver {
       if (!isNotFound(e)) throw e;
     }
     removed.push(...(await removeSandboxVolumes(this.docker, record)));
+    if (await removeRunVolume(this.docker, name)) removed.push(`volume ${runVolumeName(name)}`);
     await this.#egress.release(name);
     await this.registry.remove(name);
     removed.push(`state ${path.join(this.stateDir, "sandboxes", name)}`);
@@ -475,7 +507,7 @@ export class SandboxDriver {
     const spec = buildExecSpec({
       command,
       // The same lists as the workload's (buildContainerSpec adds the mount targets the same way).
-      landlock: { ...record.landlock, readOnly: [...record.landlock.readOnly, ...this.#mounts(record, "-").map((m) => m.target)] },
+      landlock: { ...record.landlock, readOnly: [...record.landlock.readOnly, ...this.#mounts(record, "-", record.remote ? "-" : undefined).map((m) => m.target)] },
       user: record.user,
       env: { ...workloadEnv({ ...TRUST_ENV, ...record.env }, { proxy: true }), ...(tty ? { TERM: process.env.TERM ?? "xterm" } : {}) },
       tty,

@@ -61,6 +61,8 @@ export const SandboxRecordSchema = z
     /** A gateway sandbox (gateway-inside.ts): its workload is OpenClaw's gateway on this port. Older records: none. */
     gateway: z.object({ port: z.number().int().min(1).max(65535) }).strict().nullable().default(null),
     env: z.record(z.string(), z.string()),
+    /** On an engine that is not on this host (docs/architecture.md, "Remote engines"): nothing bind-mounted. Older records: local. */
+    remote: z.object({ dockerHost: z.string().optional() }).strict().nullable().default(null),
   })
   .strict();
 export type SandboxRecord = z.infer<typeof SandboxRecordSchema>;

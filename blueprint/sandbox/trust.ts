@@ -8,8 +8,8 @@ import { writeFileAtomic } from "../state/atomic-write.js";
 import { sandboxDir, sandboxRunDir } from "../state/paths.js";
 import { RUNTIME_DIR } from "./container-spec.js";
 
-const CA_FILE = "ca.pem";
-const BUNDLE_FILE = "ca-bundle.pem";
+export const CA_FILE = "ca.pem";
+export const BUNDLE_FILE = "ca-bundle.pem";
 
 /** Where tools look for trust: Node adds the CA to its roots; the rest read a full bundle. */
 export const TRUST_ENV: Readonly<Record<string, string>> = {

@@ -11,6 +11,20 @@ import { SandboxNameSchema } from "../../blueprint/state/sandbox-name.js";
  */
 export { SandboxNameSchema };
 
+/**
+ * A Docker Engine URL. npipe:// matches the pattern (DOCKER_HOST's own grammar) but is refused with
+ * why: it is a Windows named pipe, and sandboxes need a Linux engine. The runtime parses the rest.
+ */
+export function dockerHostSchema(message: string) {
+  return z
+    .string()
+    .refine((v) => !/^npipe:/i.test(v), {
+      message: "npipe:// is a Windows named pipe; nemoclaw needs a Linux Docker engine: use unix://, tcp:// or ssh:// (on Windows, run it in WSL 2)",
+      abort: true,
+    })
+    .regex(/^(unix|tcp|ssh|npipe):\/\/.+/, message);
+}
+
 /** Launch interception (src/launch/): which sandbox `openclaw gateway` runs in. */
 export const LaunchConfigSchema = z
   .object({
@@ -30,9 +44,7 @@ export const PluginConfigSchema = z
       .min(1)
       .optional()
       .describe("Where nemoclaw keeps host-side state (default: <OpenClaw state dir>/nemoclaw, mode 0700)."),
-    dockerHost: z
-      .string()
-      .regex(/^(unix|tcp|ssh|npipe):\/\/.+/, "dockerHost is a URL such as unix:///var/run/docker.sock, tcp://host:2376 or ssh://user@host")
+    dockerHost: dockerHostSchema("dockerHost is a URL such as unix:///var/run/docker.sock, tcp://host:2376 or ssh://user@host")
       .optional()
       .describe("Docker Engine to use (default: DOCKER_HOST, else the local socket)."),
     baseImage: z

@@ -2,7 +2,7 @@
 // has an environment variable (NEMOCLAW_<FLAG>) so CI and scripts/setup.sh can drive it;
 // a flag wins over its variable. Interactive answers fill in what neither gave.
 import { z } from "zod";
-import { SandboxNameSchema } from "../config/schema.js";
+import { dockerHostSchema, SandboxNameSchema } from "../config/schema.js";
 import { UserError } from "../errors.js";
 
 /** `--provider none`: no inference route (the sandbox still runs; model calls get 503 no_route). */
@@ -21,7 +21,7 @@ export const OnboardFlagsSchema = z
     baseUrl: z.url({ protocol: /^https?$/, error: "an http:// or https:// URL, e.g. http://127.0.0.1:8000/v1" }).optional(),
     preset: list.optional(),
     policy: z.string().min(1).optional(),
-    dockerHost: z.string().regex(/^(unix|tcp|ssh|npipe):\/\/.+/, "a Docker URL such as unix:///var/run/docker.sock or ssh://user@host").optional(),
+    dockerHost: dockerHostSchema("a Docker URL such as unix:///var/run/docker.sock, tcp://host:2376 or ssh://user@host").optional(),
     /** The gateway's port on the host's 127.0.0.1 (0: any free one). */
     port: z.coerce.number().int("a TCP port, e.g. 18789 (0: any free one)").min(0).max(65535).optional(),
     recreate: z.boolean().optional(),

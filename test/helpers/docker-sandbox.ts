@@ -6,6 +6,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { PassThrough } from "node:stream";
+import type Docker from "dockerode";
 import { startDaemon, type Daemon } from "../../blueprint/runtime/daemon.js";
 import { daemonEgressPath, stopDaemon } from "../../blueprint/runtime/daemon-client.js";
 import { refuseAllEgress } from "./refuse-all-egress.js";
@@ -33,13 +34,15 @@ export interface SandboxHarness {
 }
 
 /** gatewayModelsFor: the driver's gatewayModels option for the harness's state dir (the runtime's is runtime/gateway-models.ts). */
-export async function createSandboxHarness(options: { daemon?: boolean; gatewayModelsFor?: (stateDir: string) => DriverOptions["gatewayModels"] } = {}): Promise<SandboxHarness> {
-  const docker = dockerClient();
-  await ensureSandboxImage(docker);
+export async function createSandboxHarness(
+  options: { daemon?: boolean; gatewayModelsFor?: (stateDir: string) => DriverOptions["gatewayModels"]; docker?: Docker; driver?: Partial<DriverOptions> } = {},
+): Promise<SandboxHarness> {
+  const docker = options.docker ?? dockerClient();
+  if (!options.docker) await ensureSandboxImage(docker);
   const stateDir = await mkdtemp(path.join(os.tmpdir(), "nemoclaw-state-"));
   // The egress path as the runtime wires it: this state dir's daemon (the in-process one below).
   const gatewayModels = options.gatewayModelsFor?.(stateDir);
-  const driver = new SandboxDriver({ docker, stateDir, egress: daemonEgressPath(stateDir), ...(gatewayModels ? { gatewayModels } : {}) });
+  const driver = new SandboxDriver({ docker, stateDir, egress: daemonEgressPath(stateDir), ...(gatewayModels ? { gatewayModels } : {}), ...options.driver });
   const names = new Set<string>();
   const harness: SandboxHarness = {
     stateDir,
