@@ -20,7 +20,7 @@ test("onboard end to end vs sandbox create --gateway", async () => {
     if (create.exitCode !== 0) throw new Error(create.all);
     await home.run(["nemoclaw", bare, "destroy", "--yes"]);
 
-    const args = ["nemoclaw", "onboard", "--non-interactive", "--json", "--name", onboarded, "--provider", "vllm", "--base-url", stub.baseUrl, "--model", "stub-model", "--api-key-env", "BENCH_KEY"];
+    const args = ["nemoclaw", "onboard", "--non-interactive", "--json", "--name", onboarded, "--provider", "vllm", "--base-url", stub.baseUrl, "--model", "stub-model", "--api-key-env", "BENCH_KEY", "--port", "0"];
     started = performance.now();
     const first = await home.run(args, { env: { BENCH_KEY: "sk-bench-0123456789" }, timeoutMs: 900_000 });
     const onboardMs = performance.now() - started;
