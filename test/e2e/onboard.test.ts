@@ -71,9 +71,11 @@ describe("openclaw nemoclaw onboard --non-interactive", () => {
     expect(call.stdout).toContain("200");
     expect(call.stdout).toContain("stub says hi");
     expect(stub.requests[before]?.headers.authorization).toBe(`Bearer ${KEY_A}`);
-    const search = await home.run(["nemoclaw", first, "exec", "--", "sh", "-c", `env; grep -rl -- '${KEY_A}' /sandbox /tmp /run/nemoclaw 2>/dev/null; echo searched`]);
+    const search = await home.run(["nemoclaw", first, "exec", "--", "sh", "-c", `env; grep -rl -- '${KEY_A}' /sandbox /tmp /run/nemoclaw 2>/dev/null | sed 's/^/FOUND /'; echo searched`]);
     expect(search.stdout).toContain("searched");
+    // The environment would show the key itself; a file holding it shows as FOUND <file>.
     expect(search.stdout).not.toContain(KEY_A);
+    expect(search.stdout).not.toContain("FOUND ");
   }, 1_200_000);
 
   it("re-running changes nothing (and needs neither the flags nor the key variable again)", async () => {
