@@ -233,7 +233,10 @@ async function main(): Promise<number> {
     const run = runWorkload(command, args, config.env);
     child = run.child;
     const { status, exec } = await run.done;
-    if (status === 0 || stopping || exec !== "ran" || !config.restart) {
+    // A workload ended by a stop signal (whoever sent it: `openclaw gateway stop` inside, a
+    // relay's stop) was stopped on purpose, not failed: 128 + SIGINT, SIGKILL or SIGTERM.
+    const signalled = status === 130 || status === 137 || status === 143;
+    if (status === 0 || stopping || signalled || exec !== "ran" || !config.restart) {
       server.close();
       return status;
     }
