@@ -96,10 +96,7 @@ export async function ensureDaemon(stateDir: string): Promise<Health> {
   const identity = runtimeIdentity();
   const current = await daemonHealth(stateDir);
   if (current && current.digest === identity.digest) return current;
-  if (current) {
-    await controlRequest(stateDir, "POST", "/shutdown", {});
-    await waitFor(async () => ((await daemonHealth(stateDir)) ? undefined : true), START_TIMEOUT_MS);
-  }
+  if (current) await stopDaemon(stateDir);
   await ensureStateDir(stateDir);
   const logFile = daemonLogFile(stateDir);
   const log = openSync(logFile, "a", 0o600);
@@ -129,11 +126,26 @@ export async function ensureDaemon(stateDir: string): Promise<Health> {
   return health;
 }
 
-/** Asks the daemon to stop; resolves once it no longer answers. False when none was running. */
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/**
+ * Asks the daemon to stop; resolves once its process has exited, not merely once its socket is
+ * closed: it still flushes logs into the state dir after that, racing whoever removes the dir
+ * next (uninstall does). False when none was running.
+ */
 export async function stopDaemon(stateDir: string): Promise<boolean> {
-  if (!(await daemonHealth(stateDir))) return false;
+  const health = await daemonHealth(stateDir);
+  if (!health) return false;
   await controlRequest(stateDir, "POST", "/shutdown", {});
   await waitFor(async () => ((await daemonHealth(stateDir)) ? undefined : true), START_TIMEOUT_MS);
+  await waitFor(async () => (processAlive(health.pid) ? undefined : true), START_TIMEOUT_MS);
   return true;
 }
 

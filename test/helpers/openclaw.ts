@@ -50,7 +50,8 @@ export async function createOpenclawHome(): Promise<OpenclawHome> {
       });
       return { exitCode: r.exitCode, stdout: String(r.stdout), stderr: String(r.stderr), all: String(r.all) };
     },
-    dispose: () => rm(dir, { recursive: true, force: true }),
+    // Retries: a process this home started (OpenClaw's own workers) may still be writing into it.
+    dispose: () => rm(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 }),
   };
 }
 
