@@ -133,7 +133,11 @@ describe("`openclaw gateway run` on the host ends with the gateway inside the sa
   it("NEMOCLAW_NO_SANDBOX=1 runs it on the host and warns", async () => {
     const port = await freePort();
     const { child, out, pid } = await startGateway(openclaw, ["gateway", "run", "--port", String(port), ...hostFlags], port, { NEMOCLAW_NO_SANDBOX: "1" });
-    expect(out.text).toMatch(/WARNING: this OpenClaw gateway runs ON THE HOST, NOT in a sandbox \(NEMOCLAW_NO_SANDBOX=1 is set\)/);
+    // The warning is written before the port is bound, but the test reads the child's merged
+    // output asynchronously: on a loaded machine it can arrive after /healthz has answered.
+    const warning = /WARNING: this OpenClaw gateway runs ON THE HOST, NOT in a sandbox \(NEMOCLAW_NO_SANDBOX=1 is set\)/;
+    for (const deadline = Date.now() + 30_000; !warning.test(out.text) && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 200));
+    expect(out.text).toMatch(warning);
     expect(processTree(pid)[0]?.cmdline).toMatch(/^openclaw-gateway/);
     const info = await dockerClient().getContainer(sandboxContainerName(name)).inspect();
     expect(info.State.Running).toBe(false);

@@ -55,6 +55,8 @@ describe("binary pins (trust on first use)", () => {
     pins.vet(caller("/usr/bin/curl", "c"));
     expect(pins.vet(caller("/sandbox/curl", "c"))).toMatchObject({ exe: "/sandbox/curl" });
     expect(pins.get("/sandbox/curl")).toBe("c".repeat(64));
+    // Its write must end before afterEach removes the dir (an rmdir racing it fails ENOTEMPTY).
+    await pins.flushed();
   });
 
   it("passes unidentified callers through untouched", async () => {
