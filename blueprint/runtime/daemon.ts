@@ -45,6 +45,7 @@ import { attachEngineRelay, type EngineRelay } from "./engine-relay.js";
 import { createDockerClient } from "../sandbox/docker-client.js";
 import { sandboxContainerName } from "../sandbox/container-spec.js";
 import type { RemoteEngine } from "../sandbox/egress-path.js";
+import { GATEWAY_RELAY_SOCKET, gatewaySocketFile } from "../sandbox/gateway-inside.js";
 import { SandboxRegistry } from "../sandbox/registry.js";
 
 export interface DaemonOptions {
@@ -192,7 +193,15 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const serveRemote = async (name: string, remote: RemoteEngine): Promise<void> => {
     let relay = engineRelays.get(name);
     if (!relay) {
-      relay = attachEngineRelay({ docker: createDockerClient(remote.dockerHost), container: sandboxContainerName(name), proxySocket: proxySocketFile(stateDir, name), log });
+      // A gateway sandbox's relay socket is carried the other way over the same exec.
+      const record = await new SandboxRegistry(stateDir).get(name).catch(() => undefined);
+      relay = attachEngineRelay({
+        docker: createDockerClient(remote.dockerHost),
+        container: sandboxContainerName(name),
+        proxySocket: proxySocketFile(stateDir, name),
+        ...(record?.gateway ? { gateway: { host: gatewaySocketFile(stateDir, name), inside: GATEWAY_RELAY_SOCKET } } : {}),
+        log,
+      });
       engineRelays.set(name, relay);
     } else relay.kick();
     if (remote.waitReadyMs && !(await relay.ready(remote.waitReadyMs))) {

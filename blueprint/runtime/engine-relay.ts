@@ -3,9 +3,17 @@
 // supervisor's engine-relay.js running in it, and connects every connection the relay announces
 // to the sandbox's proxy socket here, which the egress gateway serves as for any sandbox.
 //
+// For a gateway sandbox it also carries the other direction: while the relay is attached, the
+// daemon listens on the sandbox's gateway relay socket here (the path a local gateway sandbox's
+// supervisor would create through its bind mount: 0600, in a 0700 folder of ours) and announces
+// each connection to the relay inside, which connects it to the gateway's socket there. Whoever
+// reaches the gateway of a local sandbox (launch's port relay, chat approvals, the status feed)
+// reaches a remote one the same way. When the relay ends, so does that socket.
+//
 // While the daemon serves the sandbox it keeps trying: a stopped container, an engine restart
 // or a broken exec stream only mean "attach again when it runs" (every 1 s at first, then up to
 // every 10 s; `kick()` tries now, as create/start do right after the container started).
+import { chmod, unlink } from "node:fs/promises";
 import net from "node:net";
 import { PassThrough } from "node:stream";
 import type Docker from "dockerode";
@@ -24,15 +32,43 @@ export interface EngineRelay {
   close(): Promise<void>;
 }
 
-export function attachEngineRelay(options: { docker: Docker; container: string; proxySocket: string; log: (line: string) => void }): EngineRelay {
-  const { docker, container, proxySocket, log } = options;
+export interface EngineRelayOptions {
+  docker: Docker;
+  container: string;
+  /** The sandbox's proxy socket on this host: where the forwarder's connections go. */
+  proxySocket: string;
+  /** A gateway sandbox: `host` is where to listen here, `inside` the gateway's relay socket in the sandbox. */
+  gateway?: { host: string; inside: string };
+  log: (line: string) => void;
+}
+
+/** Listens on `socketPath` (0600 from the start) and hands every connection to `mux`. */
+async function listenForGateway(socketPath: string, mux: RelayMux): Promise<net.Server> {
+  await unlink(socketPath).catch(() => undefined);
+  const server = net.createServer({ allowHalfOpen: true }, (socket) => mux.accept(socket));
+  const mask = process.umask(0o177);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(socketPath, () => resolve());
+    });
+  } finally {
+    process.umask(mask);
+  }
+  await chmod(socketPath, 0o600);
+  return server;
+}
+
+export function attachEngineRelay(options: EngineRelayOptions): EngineRelay {
+  const { docker, container, proxySocket, gateway, log } = options;
   let closed = false;
-  let attached: { mux: RelayMux; stream: NodeJS.ReadWriteStream } | undefined;
+  let attached: { mux: RelayMux; stream: NodeJS.ReadWriteStream; gatewayServer?: Promise<net.Server | undefined> } | undefined;
   let isReady = false;
   let waiters: Array<(ok: boolean) => void> = [];
   let delay = 1000;
   let timer: NodeJS.Timeout | undefined;
   let attempt: Promise<void> | undefined;
+  let gatewayClosed: Promise<void> = Promise.resolve();
 
   const settle = (ok: boolean) => {
     for (const w of waiters.splice(0)) w(ok);
@@ -54,7 +90,7 @@ export function attachEngineRelay(options: { docker: Docker; container: string; 
         const info = await docker.getContainer(container).inspect();
         if (!info.State.Running) return;
         const exec = await docker.getContainer(container).exec({
-          Cmd: [NODE_PATH, ENGINE_RELAY_SCRIPT, PROXY_SOCKET],
+          Cmd: [NODE_PATH, ENGINE_RELAY_SCRIPT, PROXY_SOCKET, ...(gateway ? [gateway.inside] : [])],
           User: "0:0",
           // The container's environment carries the supervisor's configuration (the caller
           // secret); the relay has no use for it.
@@ -69,14 +105,25 @@ export function attachEngineRelay(options: { docker: Docker; container: string; 
         const stderr = new PassThrough();
         docker.modem.demuxStream(stream, stdout, stderr);
         stderr.on("data", (c: Buffer) => log(`${container}: ${c.toString("utf8").trimEnd()}`));
-        const mux = new RelayMux(
+        const mux: RelayMux = new RelayMux(
           { input: stdout, output: stream as unknown as NodeJS.WritableStream & import("node:stream").Writable },
           {
+            side: "host",
             onOpen: () => net.connect({ path: proxySocket, allowHalfOpen: true }),
             onReady: () => {
-              isReady = true;
-              delay = 1000;
-              settle(true);
+              const current = attached;
+              if (gateway && current?.mux === mux && !current.gatewayServer) {
+                // After the previous attachment's socket is gone: its removal must not take this one.
+                current.gatewayServer = gatewayClosed.then(() => listenForGateway(gateway.host, mux)).catch((e: Error) => {
+                  log(`${container}: cannot listen on the gateway relay socket ${gateway.host}: ${e.message}`);
+                  return undefined;
+                });
+              }
+              void (current?.gatewayServer ?? Promise.resolve()).then(() => {
+                isReady = true;
+                delay = 1000;
+                settle(true);
+              });
             },
             onError: (e) => log(`${container}: relay stream broken: ${e.message}`),
           },
@@ -84,9 +131,11 @@ export function attachEngineRelay(options: { docker: Docker; container: string; 
         attached = { mux, stream };
         const gone = () => {
           if (attached?.stream !== stream) return;
+          const { gatewayServer } = attached;
           attached = undefined;
           isReady = false;
           mux.close();
+          gatewayClosed = closeGatewayServer(gatewayServer);
           if (!closed) log(`${container}: engine relay ended; attaching again when it runs`);
           schedule();
         };
@@ -100,6 +149,13 @@ export function attachEngineRelay(options: { docker: Docker; container: string; 
         schedule();
       }
     })());
+
+  const closeGatewayServer = async (server: Promise<net.Server | undefined> | undefined): Promise<void> => {
+    const listening = await server;
+    if (!listening || !gateway) return;
+    await new Promise<void>((resolve) => listening.close(() => resolve()));
+    await unlink(gateway.host).catch(() => undefined);
+  };
 
   void tryAttach();
 
@@ -133,6 +189,8 @@ export function attachEngineRelay(options: { docker: Docker; container: string; 
       const current = attached;
       attached = undefined;
       current?.mux.close();
+      gatewayClosed = closeGatewayServer(current?.gatewayServer);
+      await gatewayClosed;
       current?.stream.end();
       (current?.stream as { destroy?: () => void } | undefined)?.destroy?.();
     },

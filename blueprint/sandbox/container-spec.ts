@@ -93,9 +93,10 @@ export interface SandboxSpecOptions {
     /**
      * The workload is the OpenClaw gateway (gateway-inside.ts): the supervisor seeds its config
      * and relays its port over a socket in `relayDir` (host path, bind-mounted read-write at
-     * the socket's folder, in no Landlock list).
+     * the socket's folder, in no Landlock list). Without `relayDir` (a remote engine) that folder
+     * is a root-only tmpfs and the engine relay carries the socket to the host.
      */
-    gateway?: { relayDir: string; config: GatewaySupervisorConfig };
+    gateway?: { relayDir?: string; config: GatewaySupervisorConfig };
   };
   /** Container labels besides the sandbox label. */
   labels?: Readonly<Record<string, string>>;
@@ -286,7 +287,10 @@ export function buildContainerSpec(options: SandboxSpecOptions): Docker.Containe
     SecurityOpt: ["no-new-privileges:true", seccompSecurityOpt(seccomp)],
     Init: true,
     IpcMode: "private",
-    Tmpfs: { "/tmp": `rw,nosuid,nodev,size=${limits.tmpfsBytes},mode=1777` },
+    Tmpfs: {
+      "/tmp": `rw,nosuid,nodev,size=${limits.tmpfsBytes},mode=1777`,
+      ...(supervisor?.gateway && !supervisor.gateway.relayDir ? { [path.posix.dirname(supervisor.gateway.config.socket)]: "rw,nosuid,nodev,noexec,size=1m,mode=0700" } : {}),
+    },
     Mounts: [
       { Type: "volume", Source: options.volume ?? sandboxVolumeName(options.name), Target: SANDBOX_HOME },
       ...mounts.map((m) =>
@@ -296,7 +300,7 @@ export function buildContainerSpec(options: SandboxSpecOptions): Docker.Containe
             { Type: "volume" as const, Source: m.source, Target: m.target, ReadOnly: !m.writable, VolumeOptions: { NoCopy: true } as Docker.MountSettings["VolumeOptions"] }
           : { Type: "bind" as const, Source: m.source, Target: m.target, ReadOnly: true },
       ),
-      ...(supervisor?.gateway
+      ...(supervisor?.gateway?.relayDir
         ? [{ Type: "bind" as const, Source: supervisor.gateway.relayDir, Target: path.posix.dirname(supervisor.gateway.config.socket), ReadOnly: false }]
         : []),
     ],

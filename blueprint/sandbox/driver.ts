@@ -205,13 +205,6 @@ export class SandboxDriver {
       mounts.push({ source: await stageOpenclaw(this.docker, image, closure), target: OPENCLAW_NODE_MODULES, volume: true });
       openclaw = { hostDir: path.resolve(options.openclawDir), version: closure.version, entry: closure.entry };
     }
-    if (options.gateway && this.#remote) {
-      throw new RuntimeError(
-        "remote-gateway-unsupported",
-        `a gateway sandbox on a remote engine (${describeDockerHost(this.#dockerHost)}) is not supported yet: its relay socket cannot be carried there`,
-        "if this engine runs on this machine, set NEMOCLAW_ENGINE=local; otherwise use a local engine for gateway sandboxes (unset dockerHost / DOCKER_HOST), or create a plain sandbox there",
-      );
-    }
     if (options.gateway && !openclaw) {
       throw new RuntimeError("openclaw-missing", "a gateway sandbox runs OpenClaw, but OpenClaw's package was not found", "install OpenClaw next to nemoclaw (`npm install -g openclaw`) and try again");
     }
@@ -318,14 +311,18 @@ export class SandboxDriver {
     if (runVolume) await putTrustFiles(container, this.stateDir, record.name);
   }
 
-  /** The relay folder (0700, ours: the supervisor makes the socket with our uid) and the seeded config. */
-  async #gatewaySupervisor(record: SandboxRecord): Promise<{ relayDir: string; config: { port: number; socket: string; seed: { path: string; content: string } } }> {
+  /**
+   * The relay folder (0700, ours: locally the supervisor makes the socket in it with our uid, for
+   * a remote engine the daemon does, carried by the engine relay) and the seeded config.
+   */
+  async #gatewaySupervisor(record: SandboxRecord): Promise<{ relayDir?: string; config: { port: number; socket: string; seed: { path: string; content: string } } }> {
     const relayDir = hostRelayDir(sandboxRunDir(this.stateDir, record.name));
     await mkdir(relayDir, { recursive: true, mode: 0o700 });
     await chmod(relayDir, 0o700);
     const token = await ensureGatewayToken(this.stateDir, record.name);
     const models = await this.#gatewayModels(record.name);
-    return { relayDir, config: { port: GATEWAY_PORT, socket: GATEWAY_RELAY_SOCKET, seed: { path: GATEWAY_CONFIG, content: gatewayConfig(token, models) } } };
+    const config = { port: GATEWAY_PORT, socket: GATEWAY_RELAY_SOCKET, seed: { path: GATEWAY_CONFIG, content: gatewayConfig(token, models) } };
+    return record.remote ? { config } : { relayDir, config };
   }
 
   /**

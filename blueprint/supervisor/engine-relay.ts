@@ -5,16 +5,29 @@
 // every connection the supervisor's forwarder makes over that one stream; the host end connects
 // each to the sandbox's real proxy socket. Bytes, caller preamble included, are copied as they are.
 //
+// In a gateway sandbox it also carries the other direction: each connection the host end
+// announces (someone on the host reached the sandbox's gateway relay socket there) is connected
+// here to the gateway's relay socket inside, the one the supervisor listens on. That target is
+// fixed by the command line; an announcement names no destination.
+//
 // When stdin ends (the daemon, the engine connection or the container went away), the socket is
 // removed and the relay exits: the forwarder then answers 503, egress fails closed.
 //
-//   node engine-relay.js /run/nemoclaw/proxy.sock
+//   node engine-relay.js /run/nemoclaw/proxy.sock [/run/nemoclaw-gateway/gateway.sock]
 import { unlinkSync } from "node:fs";
 import net from "node:net";
 import { RelayMux } from "./relay-mux.js";
 
 const socketPath = process.argv[2] ?? "/run/nemoclaw/proxy.sock";
-const mux = new RelayMux({ input: process.stdin, output: process.stdout }, { onError: (e) => finish(`${e.message}`) });
+const gatewaySocket = process.argv[3];
+const mux = new RelayMux(
+  { input: process.stdin, output: process.stdout },
+  {
+    side: "sandbox",
+    ...(gatewaySocket ? { onOpen: () => net.connect({ path: gatewaySocket, allowHalfOpen: true }) } : {}),
+    onError: (e) => finish(`${e.message}`),
+  },
+);
 const server = net.createServer({ allowHalfOpen: true }, (socket) => mux.accept(socket));
 
 function finish(why: string): void {

@@ -4,7 +4,7 @@
 // the in-sandbox end is part of the sealed supervisor.
 
 export const FrameType = {
-  /** The relay accepted connection `id` (relay → host). */
+  /** The sender accepted connection `id` (either end; the in-sandbox end numbers odd, the host end even). */
   open: 1,
   data: 2,
   /** The sender will write no more on `id` (half close). */

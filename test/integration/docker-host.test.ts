@@ -12,7 +12,7 @@ import { createDockerClient } from "../../blueprint/sandbox/docker-client.js";
 import { sandboxContainerName } from "../../blueprint/sandbox/container-spec.js";
 import { BASE_IMAGE, dockerClient, ensureSandboxImage } from "../helpers/docker-images.js";
 import { createSandboxHarness, type SandboxHarness } from "../helpers/docker-sandbox.js";
-import { startOwnDockerd, type OwnDockerd } from "../helpers/second-dockerd.js";
+import { startOwnDockerd, type OwnDockerd } from "../helpers/own-dockerd.js";
 
 const shared = dockerClient();
 let own: OwnDockerd;
@@ -20,12 +20,15 @@ let stateDir: string;
 
 beforeAll(async () => {
   const image = await ensureSandboxImage(shared);
-  own = await startOwnDockerd({ images: [BASE_IMAGE, image], from: shared });
-  console.log(`own dockerd: answered in ${own.startSeconds.toFixed(1)} s, images copied in ${own.loadSeconds.toFixed(1)} s`);
+  const started = performance.now();
+  own = await startOwnDockerd();
+  const copying = performance.now();
+  await own.copyImages([BASE_IMAGE, image], shared);
+  console.log(`own dockerd: answered in ${((copying - started) / 1000).toFixed(1)} s, images copied in ${((performance.now() - copying) / 1000).toFixed(1)} s`);
   stateDir = await mkdtemp(path.join(os.tmpdir(), "nemoclaw-dh-"));
 }, 600_000);
 afterAll(async () => {
-  await own?.stop();
+  await own?.dispose();
   if (stateDir) await rm(stateDir, { recursive: true, force: true });
 });
 
@@ -38,16 +41,16 @@ const doctor = (dockerHost: string | undefined, env: Record<string, string>) =>
 
 describe("the engine the runtime reaches", () => {
   it("a configured unix:// URL wins over DOCKER_HOST, and DOCKER_HOST alone is followed", async () => {
-    const configured = await doctor(own.url, { DOCKER_HOST: "unix:///nonexistent/docker.sock" });
+    const configured = await doctor(own.host, { DOCKER_HOST: "unix:///nonexistent/docker.sock" });
     expect(configured).toMatchObject({ status: "ok" });
-    expect(configured?.detail).toContain(own.socketPath);
-    const fromEnv = await doctor(undefined, { DOCKER_HOST: own.url });
+    expect(configured?.detail).toContain(own.socket);
+    const fromEnv = await doctor(undefined, { DOCKER_HOST: own.host });
     expect(fromEnv).toMatchObject({ status: "ok" });
-    expect(fromEnv?.detail).toContain(own.socketPath);
+    expect(fromEnv?.detail).toContain(own.socket);
     // the engine that answered is the private one: its data root is not the shared engine's
-    const [mine, theirs] = await Promise.all([createDockerClient(own.url).info(), shared.info()]);
+    const [mine, theirs] = await Promise.all([createDockerClient(own.host).info(), shared.info()]);
     expect(mine.DockerRootDir).not.toBe(theirs.DockerRootDir);
-    expect(mine.DockerRootDir).toContain(path.dirname(own.socketPath));
+    expect(mine.DockerRootDir).toContain(path.dirname(own.socket));
   });
 
   it("refuses npipe:// and a TLS engine whose certificates are missing, saying what to do", async () => {
@@ -71,7 +74,7 @@ describe("a sandbox on the second engine", () => {
   let h: SandboxHarness;
   let name: string;
   beforeAll(async () => {
-    h = await createSandboxHarness({ docker: createDockerClient(own.url) });
+    h = await createSandboxHarness({ docker: createDockerClient(own.host) });
     name = (await h.create("dh")).name;
   }, 600_000);
   afterAll(async () => h?.dispose());

@@ -3,11 +3,15 @@
 // CA goes in through the Engine API, and the proxy socket is carried over one exec's stdio by the
 // engine relay. Egress through the real gateway is allowed and refused as on a local engine,
 // every layer is in force, the workload cannot reach the relay, and a restart heals the path.
-import { readFile, writeFile } from "node:fs/promises";
+// A gateway sandbox there runs OpenClaw's gateway, reached from the host over the same exec.
+import { readFile, stat, writeFile } from "node:fs/promises";
+import type net from "node:net";
 import path from "node:path";
 import { PassThrough } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startDaemon } from "../../blueprint/runtime/daemon.js";
+import { startHostRelay } from "../../blueprint/runtime/gateway-relay.js";
+import { toolShellArgv } from "../../blueprint/sandbox/gateway-inside.js";
 import { runBlueprint } from "../../src/blueprint/run.js";
 import { createEgressHandler } from "../../blueprint/gateway/egress-service.js";
 import { createDockerClient } from "../../blueprint/sandbox/docker-client.js";
@@ -17,7 +21,7 @@ import { BASE_IMAGE, dockerClient, ensureSandboxImage } from "../helpers/docker-
 import { createSandboxHarness, type SandboxHarness } from "../helpers/docker-sandbox.js";
 import { startHttpUpstream, type Upstream } from "../helpers/gateway-harness.js";
 import { repoRoot } from "../helpers/node24.js";
-import { startOwnDockerd, type OwnDockerd } from "../helpers/second-dockerd.js";
+import { startOwnDockerd, type OwnDockerd } from "../helpers/own-dockerd.js";
 
 let own: OwnDockerd;
 let h: SandboxHarness;
@@ -34,8 +38,9 @@ async function getInside(url: string): Promise<{ status?: number; body?: string;
 beforeAll(async () => {
   const shared = dockerClient();
   const image = await ensureSandboxImage(shared);
-  own = await startOwnDockerd({ images: [BASE_IMAGE, image], from: shared });
-  h = await createSandboxHarness({ daemon: false, docker: createDockerClient(own.url), driver: { remote: true, dockerHost: own.url } });
+  own = await startOwnDockerd();
+  await own.copyImages([BASE_IMAGE, image], shared);
+  h = await createSandboxHarness({ daemon: false, docker: createDockerClient(own.host), driver: { remote: true, dockerHost: own.host } });
   upstream = await startHttpUpstream();
   await writeFile(
     path.join(h.stateDir, "egress.json"),
@@ -59,7 +64,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await h?.dispose();
   await upstream?.close();
-  await own?.stop();
+  await own?.dispose();
 });
 
 describe("a sandbox in remote mode", () => {
@@ -111,7 +116,7 @@ describe("a sandbox in remote mode", () => {
     expect(inside?.proxySocket).toMatchObject({ present: true, mode: "600", uid: 0 });
     expect(status.egress).toMatch(/engine relay/);
     // the operator's status screen (the runtime, on the engine named like `dockerHost`)
-    const overview = await runBlueprint({ command: "overview", stateDir: h.stateDir, dockerHost: own.url }, (p) => p.OverviewResultSchema);
+    const overview = await runBlueprint({ command: "overview", stateDir: h.stateDir, dockerHost: own.host }, (p) => p.OverviewResultSchema);
     const layers = overview.sandboxes.find((x) => x.name === name)?.layers;
     expect(layers).toMatchObject({ network: { ok: true }, filesystem: { ok: true }, process: { ok: true } });
     expect(typeof layers === "object" && layers?.network.detail).toMatch(/engine relay/);
@@ -171,5 +176,67 @@ describe("a sandbox in remote mode", () => {
     await h.driver.start(name);
     expect((await getInside(`http://api.sbx.test:${upstream.port}/after-restart`)).status).toBe(200);
     expect(upstream.seen.at(-1)?.url).toBe("/after-restart");
+  });
+});
+
+describe("a gateway sandbox in remote mode", () => {
+  let gw: string;
+  let relay: net.Server;
+  let base: string;
+  const ready = async (timeoutMs: number): Promise<number> => {
+    const deadline = Date.now() + timeoutMs;
+    let status = 0;
+    while (Date.now() < deadline) {
+      status = await fetch(`${base}/readyz`, { signal: AbortSignal.timeout(10_000) }).then((r) => r.status, () => 0);
+      if (status === 200) return status;
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+    return status;
+  };
+  beforeAll(async () => {
+    gw = (await h.create("rgw", { gateway: true })).name;
+    relay = await startHostRelay(h.driver.gatewaySocket(gw), 0);
+    base = `http://127.0.0.1:${(relay.address() as net.AddressInfo).port}`;
+    // Several seconds on an idle machine, minutes on a loaded one.
+    const status = await ready(300_000);
+    if (status !== 200) {
+      const logs = await h.driver.execCapture(gw, ["sh", "-c", "tail -n 40 /tmp/openclaw/*.log 2>&1"]).catch((e) => ({ stdout: String(e) }));
+      throw new Error(`the gateway on the remote engine never became ready (last status ${status}); its log:\n${logs.stdout}`);
+    }
+  }, 900_000);
+  afterAll(() => {
+    relay?.close();
+  });
+
+  it("answers on the host through the engine relay; nothing is bind-mounted, its relay folder is a root-only tmpfs", async () => {
+    expect((await fetch(`${base}/healthz`)).status).toBe(200);
+    const info = await own.docker.getContainer(sandboxContainerName(gw)).inspect();
+    expect(info.Mounts.filter((m) => m.Type === "bind")).toEqual([]);
+    expect(info.HostConfig.Tmpfs?.["/run/nemoclaw-gateway"]).toMatch(/mode=0700/);
+    // the host end's socket: ours, 0600
+    const socket = await stat(h.driver.gatewaySocket(gw));
+    expect([socket.isSocket(), (socket.mode & 0o777).toString(8), socket.uid]).toEqual([true, "600", process.getuid?.()]);
+    const status = await h.driver.status(gw);
+    expect(status.egress).toMatch(/engine relay/);
+  });
+
+  it("the workload and its tools cannot reach the gateway's relay socket inside (EACCES), nor its port", async () => {
+    const probe = `const net=require("net");const out=[];const t=(o,next)=>{const c=net.connect(o);c.on("connect",()=>{out.push("CONNECTED");c.destroy();next()});c.on("error",(e)=>{out.push(e.code);next()})};t("/run/nemoclaw-gateway/gateway.sock",()=>t({host:"127.0.0.1",port:18789},()=>console.log(out.join(" "))))`;
+    const asTools = await h.exec(gw, toolShellArgv(`/usr/local/bin/node -e '${probe}'`));
+    expect(asTools.stdout.trim(), asTools.stderr).toBe("EACCES EACCES");
+    const listing = await h.exec(gw, ["sh", "-c", "ls /run/nemoclaw-gateway 2>&1; echo rc=$?"]);
+    expect(listing.stdout).toMatch(/Permission denied[\s\S]*rc=[12]/);
+  });
+
+  it("closes the host socket while the relay is gone and opens it again when the sandbox is served", async () => {
+    await h.daemon?.release(gw);
+    expect(await fetch(`${base}/healthz`).then((r) => r.status, (e: Error) => e.name)).toBe("TypeError");
+    await expect(stat(h.driver.gatewaySocket(gw))).rejects.toMatchObject({ code: "ENOENT" });
+    expect((await h.driver.start(gw)).alreadyRunning).toBe(true);
+    expect(await ready(60_000)).toBe(200);
+    // a daemon that restarts carries it again, from the record alone
+    await h.daemon?.close();
+    h.daemon = await startDaemon({ stateDir: h.stateDir, egress: createEgressHandler, log: () => {} });
+    expect(await ready(60_000)).toBe(200);
   });
 });
