@@ -1,24 +1,14 @@
-// The config switch that launch interception reads: `plugins.entries.nemoclaw.config.launch`.
-// Written through OpenClaw's own config mutation (its locking, JSON5 preservation and atomic
-// write), never by editing openclaw.json ourselves. The onboard wizard calls `enableLaunch`.
-// Imported on use: that SDK module pulls in most of OpenClaw's config layer (seconds to load on
-// its own), and every `openclaw` command loads this plugin.
+// The config switch that launch interception reads: `plugins.entries.nemoclaw.config.launch`,
+// written through OpenClaw's own config mutation (config/write.ts). The onboard wizard calls
+// `enableLaunch`.
 import { SandboxNameSchema, type LaunchConfig } from "../config/schema.js";
+import { updatePluginConfig } from "../config/write.js";
 import { UserError } from "../errors.js";
 
-type Entries = Record<string, { enabled?: boolean; config?: Record<string, unknown> } | undefined>;
-
-async function writeLaunch(launch: LaunchConfig | undefined): Promise<void> {
-  const { mutateConfigFile } = await import("openclaw/plugin-sdk/config-mutation");
-  await mutateConfigFile({
-    mutate(draft) {
-      const plugins = ((draft as { plugins?: { entries?: Entries } }).plugins ??= {});
-      const entries = (plugins.entries ??= {});
-      const entry = (entries.nemoclaw ??= {});
-      const config = (entry.config ??= {});
-      if (launch) config.launch = launch;
-      else delete config.launch;
-    },
+function writeLaunch(launch: LaunchConfig | undefined): Promise<void> {
+  return updatePluginConfig((config) => {
+    if (launch) config.launch = launch;
+    else delete config.launch;
   });
 }
 
