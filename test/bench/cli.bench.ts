@@ -45,6 +45,9 @@ test("CLI verbs vs an empty plugin's verb", async () => {
       { label: "empty plugin: bench-empty hello", args: ["bench-empty", "hello"] },
       { label: "empty plugin: bench-empty --help", args: ["bench-empty", "--help"] },
       { label: "nemoclaw sandbox list", args: ["nemoclaw", "sandbox", "list"], floor: 0 },
+      // The operator's one screen (daemon, engine disk, every sandbox): no sandbox here, so this
+      // is its fixed cost.
+      { label: "nemoclaw status", args: ["nemoclaw", "status"], floor: 0 },
       { label: "nemoclaw --help", args: ["nemoclaw", "--help"], floor: 1 },
     ];
     // One unmeasured round warms the page cache and OpenClaw's own state for every verb.
