@@ -124,31 +124,32 @@ async function diskUse(docker: Docker): Promise<OverviewResult["disk"]> {
 export async function overview(driver: SandboxDriver): Promise<OverviewResult> {
   const stateDir = driver.stateDir;
   const health = await daemonHealth(stateDir);
-  const [summaries, pending, disk] = await Promise.all([
-    driver.list(),
+  const [names, pending, disk] = await Promise.all([
+    driver.registry.names(),
     pendingApprovals(stateDir, health !== undefined),
     within(PROBE_MS, diskUse(driver.docker)).catch(() => "timeout" as const),
   ]);
   const routes = new RouteStore(stateDir, new CredentialStore(stateDir));
   const sandboxes = await Promise.all(
-    summaries.map(async (s): Promise<OverviewSandbox> => {
-      const record = await driver.registry.get(s.name);
-      const running = s.state === "running";
+    // The record read once (driver.list() would read it for its summary, and this for `gateway`).
+    names.map(async (name): Promise<OverviewSandbox> => {
+      const [record, state] = await Promise.all([driver.registry.get(name), driver.containerState(name).catch(() => "missing" as const)]);
+      const running = state === "running";
       const [status, policy, route, gateway] = await Promise.all([
-        running ? within(PROBE_MS, driver.status(s.name)).catch((e: Error) => e) : Promise.resolve(undefined),
-        policyRevision(stateDir, s.name),
-        routes.get(s.name).catch(() => undefined),
-        record.gateway && running ? gatewayReady(driver.gatewaySocket(s.name)) : Promise.resolve(record.gateway ? "stopped" : null),
+        running ? within(PROBE_MS, driver.status(name)).catch((e: Error) => e) : Promise.resolve(undefined),
+        policyRevision(stateDir, name),
+        routes.get(name).catch(() => undefined),
+        record.gateway && running ? gatewayReady(driver.gatewaySocket(name)) : Promise.resolve(record.gateway ? "stopped" : null),
       ]);
       const layers =
         status === undefined ? null : status === "timeout" ? "the probe inside did not answer in time" : status instanceof Error ? `the probe inside failed: ${status.message}` : layerChecks(status);
       return {
-        name: s.name,
-        state: s.state,
+        name,
+        state,
         layers,
-        policy: { ...policy, presets: s.presets },
+        policy: { ...policy, presets: record.presets },
         inference: route === undefined ? null : { provider: route.provider, model: route.model },
-        pendingApprovals: pending.get(s.name) ?? 0,
+        pendingApprovals: pending.get(name) ?? 0,
         gateway,
       };
     }),
