@@ -12,20 +12,7 @@ import { nextStep } from "../gateway/refusals.js";
 import type { Route } from "../inference/route.js";
 import type { Policy } from "../policy/schema.js";
 import { visible } from "../state/terminal-text.js";
-
-/** What the host pushes: `nemoclaw.snapshot` params. */
-export interface ChatSnapshot {
-  version: 1;
-  sandbox: string;
-  /** When it was made (ISO). */
-  at: string;
-  /** `Key: value` lines for `/nemoclaw status`, the in-sandbox layers excluded. */
-  status: string[];
-  /** `/nemoclaw policy`. */
-  policy: string;
-  /** `/nemoclaw logs`. */
-  logs: string;
-}
+import type { ChatSnapshot } from "../supervisor/tool-backend/chat-snapshot-message.js";
 
 const MAX_POLICIES = 12;
 const MAX_DENIALS = 5;

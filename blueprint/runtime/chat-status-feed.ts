@@ -18,12 +18,10 @@ import type { RouteStore } from "../inference/route.js";
 import { SandboxRegistry } from "../sandbox/registry.js";
 import { gatewayTokenFile } from "../sandbox/gateway-inside.js";
 import { sandboxDir, sandboxPolicyFile } from "../state/paths.js";
+import { SNAPSHOT_METHOD } from "../supervisor/tool-backend/chat-snapshot-message.js";
 import { buildSnapshot } from "./chat-snapshot.js";
 import { gatewayRelaySocket } from "./chat-approvals.js";
 import { OpenclawGatewayClient } from "./openclaw-gateway-client.js";
-
-/** The in-sandbox plugin's method (blueprint/supervisor/tool-backend/chat-command.ts). */
-export const SNAPSHOT_METHOD = "nemoclaw.snapshot";
 const DEBOUNCE_MS = 500;
 // Gentle while the gateway starts (each attempt it accepts costs it a handshake it may not finish yet).
 const RETRY_MS = [2_000, 5_000, 10_000];

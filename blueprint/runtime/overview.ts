@@ -86,48 +86,70 @@ async function pendingApprovals(stateDir: string, running: boolean): Promise<Map
   return counts;
 }
 
-/** Bytes our sandbox images and /sandbox volumes use, from the engine's own accounting. */
-async function diskUse(docker: Docker): Promise<OverviewResult["disk"]> {
-  const df = (await docker.df()) as {
-    Images?: Array<{ RepoTags?: string[] | null; Size?: number }>;
-    Volumes?: Array<{ Name: string; UsageData?: { Size?: number } | null }>;
-  };
+/** What `docker system df` says about images and volumes (the fields read here). */
+export interface EngineDiskUse {
+  Images?: Array<{ RepoTags?: string[] | null; Size?: number }> | null;
+  Volumes?: Array<{ Name: string; UsageData?: { Size?: number } | null }> | null;
+}
+
+/**
+ * Bytes our sandbox images and /sandbox volumes use, from the engine's own accounting. A
+ * sandbox with a quota has two volumes (sandbox/disk.ts): `nemoclaw-<name>-sandbox`, a local
+ * volume with mount options, which the engine leaves out of its accounting altogether, and
+ * `nemoclaw-<name>-disk`, which holds the ext4 image (the engine counts the image file's size,
+ * the quota for a sparse one). So each sandbox counts once, by its disk volume when it has one
+ * (the loop-mounted volume's content is inside that image: never added twice).
+ */
+export function diskUseOf(df: EngineDiskUse): NonNullable<OverviewResult["disk"]> {
   const images = (df.Images ?? []).filter((i) => (i.RepoTags ?? []).some((t) => t.startsWith(`${DEFAULT_IMAGE_REPOSITORY}:`)));
-  const volumes = (df.Volumes ?? []).filter((v) => /^nemoclaw-.+-sandbox$/.test(v.Name));
+  const perSandbox = new Map<string, { kind: "sandbox" | "disk"; bytes: number }>();
+  for (const v of df.Volumes ?? []) {
+    const m = /^nemoclaw-(.+)-(sandbox|disk)$/.exec(v.Name);
+    if (!m) continue;
+    const [, name, kind] = m as unknown as [string, string, "sandbox" | "disk"];
+    if (perSandbox.get(name)?.kind === "disk") continue;
+    perSandbox.set(name, { kind, bytes: Math.max(0, v.UsageData?.Size ?? 0) });
+  }
+  const volumes = [...perSandbox.values()];
   return {
     images: { count: images.length, bytes: images.reduce((n, i) => n + Math.max(0, i.Size ?? 0), 0) },
-    volumes: { count: volumes.length, bytes: volumes.reduce((n, v) => n + Math.max(0, v.UsageData?.Size ?? 0), 0) },
+    volumes: { count: volumes.length, bytes: volumes.reduce((n, v) => n + v.bytes, 0) },
   };
+}
+
+async function diskUse(docker: Docker): Promise<OverviewResult["disk"]> {
+  return diskUseOf((await docker.df()) as EngineDiskUse);
 }
 
 export async function overview(driver: SandboxDriver): Promise<OverviewResult> {
   const stateDir = driver.stateDir;
   const health = await daemonHealth(stateDir);
-  const [summaries, pending, disk] = await Promise.all([
-    driver.list(),
+  const [names, pending, disk] = await Promise.all([
+    driver.registry.names(),
     pendingApprovals(stateDir, health !== undefined),
     within(PROBE_MS, diskUse(driver.docker)).catch(() => "timeout" as const),
   ]);
   const routes = new RouteStore(stateDir, new CredentialStore(stateDir));
   const sandboxes = await Promise.all(
-    summaries.map(async (s): Promise<OverviewSandbox> => {
-      const record = await driver.registry.get(s.name);
-      const running = s.state === "running";
+    // The record read once (driver.list() would read it for its summary, and this for `gateway`).
+    names.map(async (name): Promise<OverviewSandbox> => {
+      const [record, state] = await Promise.all([driver.registry.get(name), driver.containerState(name).catch(() => "missing" as const)]);
+      const running = state === "running";
       const [status, policy, route, gateway] = await Promise.all([
-        running ? within(PROBE_MS, driver.status(s.name)).catch((e: Error) => e) : Promise.resolve(undefined),
-        policyRevision(stateDir, s.name),
-        routes.get(s.name).catch(() => undefined),
-        record.gateway && running ? gatewayReady(driver.gatewaySocket(s.name)) : Promise.resolve(record.gateway ? "stopped" : null),
+        running ? within(PROBE_MS, driver.status(name)).catch((e: Error) => e) : Promise.resolve(undefined),
+        policyRevision(stateDir, name),
+        routes.get(name).catch(() => undefined),
+        record.gateway && running ? gatewayReady(driver.gatewaySocket(name)) : Promise.resolve(record.gateway ? "stopped" : null),
       ]);
       const layers =
         status === undefined ? null : status === "timeout" ? "the probe inside did not answer in time" : status instanceof Error ? `the probe inside failed: ${status.message}` : layerChecks(status);
       return {
-        name: s.name,
-        state: s.state,
+        name,
+        state,
         layers,
-        policy: { ...policy, presets: s.presets },
+        policy: { ...policy, presets: record.presets },
         inference: route === undefined ? null : { provider: route.provider, model: route.model },
-        pendingApprovals: pending.get(s.name) ?? 0,
+        pendingApprovals: pending.get(name) ?? 0,
         gateway,
       };
     }),

@@ -71,6 +71,16 @@ export async function captureOutput(run: (io: ExecIo) => Promise<number>): Promi
   return { exitCode, stdout: Buffer.concat(chunks.out).toString("utf8"), stderr: Buffer.concat(chunks.err).toString("utf8") };
 }
 
+/** Runs a command inside with `input` on its stdin; its stdout (trimmed) and stderr. */
+export async function execWithInput(exec: (command: readonly string[], io: ExecIo) => Promise<number>, command: readonly string[], input: string): Promise<{ code: number; out: string; err: string }> {
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  const stdout = new PassThrough().on("data", (c: Buffer) => out.push(c));
+  const stderr = new PassThrough().on("data", (c: Buffer) => err.push(c));
+  const code = await exec(command, { stdin: PassThrough.from([Buffer.from(input)]), stdout, stderr });
+  return { code, out: Buffer.concat(out).toString("utf8").trim(), err: Buffer.concat(err).toString("utf8").trim() };
+}
+
 /** The container's output (the supervisor's and the workload's); with follow, until it stops or `signal` aborts. */
 export async function streamLogs(docker: Docker, container: Docker.Container, options: LogsOptions): Promise<void> {
   const tail = { ...(options.tail ? { tail: options.tail } : {}), ...(options.since ? { since: options.since } : {}) };

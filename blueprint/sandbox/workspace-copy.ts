@@ -10,8 +10,7 @@
 import { lstat, readdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import { RuntimeError } from "../state/runtime-error.js";
-import { execWithInput } from "./carry-over-config.js";
-import type { ExecIo } from "./container-io.js";
+import { execWithInput, type ExecIo } from "./container-io.js";
 
 export const WORKSPACE_LIMITS = { files: 5_000, bytes: 64 * 1024 * 1024 } as const;
 

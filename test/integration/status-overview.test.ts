@@ -39,6 +39,9 @@ describe("openclaw nemoclaw status", () => {
     expect(screen.stdout).toMatch(new RegExp(`^Sandbox ${stopped}: stopped\\n\\n {2}Layers: not running \\(start it: openclaw nemoclaw ${stopped} start\\)`, "m"));
 
     const before = JSON.parse((await home.run(["nemoclaw", "status", "--json"])).stdout);
+    // Both have the default /sandbox quota: the engine accounts for them by their disk volumes only.
+    expect(before.disk.volumes.count).toBeGreaterThanOrEqual(2);
+    expect(before.disk.volumes.bytes).toBeGreaterThan(0);
     const mine = before.sandboxes.find((s: { name: string }) => s.name === running);
     expect(mine).toMatchObject({ state: "running", inference: { provider: "ollama", model: "qwen3:8b" }, pendingApprovals: 0, gateway: null });
     expect(mine.layers).toMatchObject({ network: { ok: true }, filesystem: { ok: true }, process: { ok: true } });

@@ -11,7 +11,8 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import net from "node:net";
-import { latestSnapshot, type HostSnapshot } from "./host-snapshot.js";
+import type { ChatSnapshot } from "./chat-snapshot-message.js";
+import { latestSnapshot } from "./host-snapshot.js";
 import { selfLayers } from "./self-layers.js";
 
 const GATEWAY_CONFIG = "/sandbox/.openclaw/openclaw.json";
@@ -44,12 +45,12 @@ export const HELP = [
 
 const NO_SNAPSHOT = "  Host: no snapshot received yet (the host's nemoclaw daemon sends it once it reaches this gateway; on the host: openclaw nemoclaw status)";
 
-function asOf(snapshot: HostSnapshot): string {
+function asOf(snapshot: ChatSnapshot): string {
   return `As of ${snapshot.at.replace("T", " ").slice(0, 19)} UTC (sent by the host)`;
 }
 
 /** `/nemoclaw status`: the host's facts, then the layers as this gateway process holds them now. */
-export function statusText(snapshot: HostSnapshot | undefined = latestSnapshot()): string {
+export function statusText(snapshot: ChatSnapshot | undefined = latestSnapshot()): string {
   const layers = selfLayers();
   return [
     `nemoclaw sandbox${snapshot === undefined ? "" : ` ${snapshot.sandbox}`}`,
@@ -62,7 +63,7 @@ export function statusText(snapshot: HostSnapshot | undefined = latestSnapshot()
   ].join("\n");
 }
 
-function hostText(pick: (s: HostSnapshot) => string): string {
+function hostText(pick: (s: ChatSnapshot) => string): string {
   const snapshot = latestSnapshot();
   return snapshot === undefined ? `nemoclaw\n\n${NO_SNAPSHOT}` : `${pick(snapshot)}\n${asOf(snapshot)}`;
 }

@@ -4,27 +4,19 @@
 // memory only: nothing the tools run can read it (no file, and the gateway's memory is out of
 // their reach), and only a client holding the gateway's token on its port can replace it, which
 // the tools' domain cannot reach. Node built-ins only (staged with the supervisor).
-
-export interface HostSnapshot {
-  version: 1;
-  sandbox: string;
-  at: string;
-  status: string[];
-  policy: string;
-  logs: string;
-}
+import type { ChatSnapshot } from "./chat-snapshot-message.js";
 
 // One store per process: OpenClaw may evaluate a plugin module more than once (registry
 // instances), and the method handler and the chat command must see the same snapshot.
 const STORE = Symbol.for("nemoclaw.host-snapshot");
 const MAX_TEXT = 16_384;
-type Store = { [STORE]?: HostSnapshot };
+type Store = { [STORE]?: ChatSnapshot };
 
 function isText(v: unknown): v is string {
   return typeof v === "string" && v.length <= MAX_TEXT;
 }
 
-export function parseSnapshot(p: unknown): HostSnapshot | undefined {
+export function parseSnapshot(p: unknown): ChatSnapshot | undefined {
   if (typeof p !== "object" || p === null) return undefined;
   const s = p as Record<string, unknown>;
   if (s.version !== 1 || !isText(s.sandbox) || !isText(s.at) || !isText(s.policy) || !isText(s.logs)) return undefined;
@@ -32,7 +24,7 @@ export function parseSnapshot(p: unknown): HostSnapshot | undefined {
   return { version: 1, sandbox: s.sandbox, at: s.at, status: [...s.status], policy: s.policy, logs: s.logs };
 }
 
-export function latestSnapshot(): HostSnapshot | undefined {
+export function latestSnapshot(): ChatSnapshot | undefined {
   return (globalThis as Store)[STORE];
 }
 

@@ -11,6 +11,7 @@ import path from "node:path";
 import { createRequire } from "node:module";
 import { TOOL_TMPDIR, TOOL_WORKSPACE, toolCommandLog, toolEnv, toolShellArgv } from "../tool-domain.js";
 import { handleNemoclawCommand } from "./chat-command.js";
+import { SNAPSHOT_METHOD } from "./chat-snapshot-message.js";
 import { snapshotMethod } from "./host-snapshot.js";
 
 interface ExecParams {
@@ -123,7 +124,7 @@ export default {
     // The host daemon pushes what status/policy/logs show (runtime/chat-status-feed.ts). Scope
     // operator.approvals: the host's approval connection holds it; the snapshot is in memory
     // only, neither durable user nor session state, so profile verification does not apply.
-    api.registerGatewayMethod?.("nemoclaw.snapshot", snapshotMethod, { scope: "operator.approvals", profileAccess: "independent" });
+    api.registerGatewayMethod?.(SNAPSHOT_METHOD, snapshotMethod, { scope: "operator.approvals", profileAccess: "independent" });
     api.logger?.info?.("nemoclaw: sandbox backend \"nemoclaw\" registered (tools' Landlock domain)");
   },
 };
