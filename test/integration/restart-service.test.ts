@@ -17,18 +17,9 @@ import { startHttpUpstream, type Upstream } from "../helpers/gateway-harness.js"
 import { repoRoot } from "../helpers/node24.js";
 import { createPluginHome, type PluginHome } from "../helpers/openclaw.js";
 import { startOwnDockerd, type OwnDockerd } from "../helpers/own-dockerd.js";
+import { until } from "../helpers/until.js";
 
 const HOST = "service.example.test";
-
-async function until<T>(what: string, timeoutMs: number, get: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await get().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 500));
-  }
-}
 
 describe("the gateway service brings the sandboxes back after a reboot", () => {
   let engine: OwnDockerd;
@@ -91,13 +82,14 @@ describe("the gateway service brings the sandboxes back after a reboot", () => {
     void service.then(() => (exited = true));
     try {
       // The gateway inside starts in ~10 s on an idle machine, minutes on a shared one.
-      await until("the gateway to answer through the relay", 600_000, async () => {
-        if (exited) throw new Error("the service exited");
-        return (await fetch(`http://127.0.0.1:${port}/healthz`, { signal: AbortSignal.timeout(10_000) })).status === 200 ? true : undefined;
-      }).catch(async (e: Error) => {
+      const answered = await until("the gateway to answer through the relay", 600_000, async () => {
+        if (exited) return "the service exited";
+        return (await fetch(`http://127.0.0.1:${port}/healthz`, { signal: AbortSignal.timeout(10_000) })).status === 200 ? "ok" : undefined;
+      }).catch((e: Error) => e.message);
+      if (answered !== "ok") {
         service.kill("SIGKILL");
-        throw new Error(`${e.message}:\n${(await service).all}`);
-      });
+        throw new Error(`${answered}:\n${(await service).all}`);
+      }
       // The other sandbox came back too, with its egress path: a request to a host its policy
       // does not list is refused by the gateway (403), not left without a proxy (503).
       await until("the other sandbox to run", 300_000, async () => ((await engine.docker.getContainer(`nemoclaw-${plain}`).inspect()).State.Running ? true : undefined));

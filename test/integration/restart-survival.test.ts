@@ -16,6 +16,7 @@ import { uniqueName } from "../helpers/docker-run.js";
 import { startHttpUpstream, type Upstream } from "../helpers/gateway-harness.js";
 import { createPluginHome, type PluginHome } from "../helpers/openclaw.js";
 import { startOwnDockerd, type OwnDockerd } from "../helpers/own-dockerd.js";
+import { until } from "../helpers/until.js";
 import { startStub, type StubServer } from "../helpers/stub-models.js";
 
 const SECRET = "sk-proj-RESTARTsecret0123456789abcdefABCDEFghij";
@@ -42,16 +43,6 @@ async function detachLoop(engine: OwnDockerd, name: string): Promise<number> {
   const held = loops.filter(([, ino, mm]) => `${ino} ${mm}` === me).map(([dev]) => dev ?? "");
   for (const dev of held) await execa("losetup", ["-d", dev]);
   return held.length;
-}
-
-async function until<T>(what: string, timeoutMs: number, get: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await get().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
 }
 
 describe("a sandbox survives a daemon crash, a dockerd restart and a reboot", () => {
