@@ -22,9 +22,9 @@ import net from "node:net";
 import path from "node:path";
 import { z } from "zod";
 import { JsonlLog } from "../state/jsonl-log.js";
-import { sandboxDir, sandboxRunDir } from "../state/paths.js";
+import { sandboxDir } from "../state/paths.js";
 import type { Approval, ApprovalDecision, ApprovalEvent, ApprovalOutcome } from "../gateway/approvals.js";
-import { GATEWAY_RELAY_SOCKET, hostRelayDir } from "../sandbox/gateway-inside.js";
+import { gatewaySocketFile, gatewayTokenFile } from "../sandbox/gateway-inside.js";
 import { OpenclawGatewayClient } from "./openclaw-gateway-client.js";
 
 /** The three answers a chat prompt offers (deny-always stays a host-CLI decision). */
@@ -103,11 +103,6 @@ interface Link {
   unprompted: Set<string>;
 }
 
-/** Where a gateway sandbox's relay socket is on the host. */
-export function gatewayRelaySocket(stateDir: string, name: string): string {
-  return path.join(hostRelayDir(sandboxRunDir(stateDir, name)), path.basename(GATEWAY_RELAY_SOCKET));
-}
-
 function short(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }
@@ -150,14 +145,14 @@ export class ChatApprovals {
 
   /** The token of a gateway sandbox, or undefined for a sandbox without a gateway. */
   private async token(sandbox: string): Promise<string | undefined> {
-    const text = await readFile(path.join(sandboxDir(this.options.stateDir, sandbox), "gateway.token"), "utf8").catch(() => undefined);
+    const text = await readFile(gatewayTokenFile(this.options.stateDir, sandbox), "utf8").catch(() => undefined);
     return text?.trim() || undefined;
   }
 
   private link(sandbox: string, token: string): Link {
     let link = this.links.get(sandbox);
     if (link !== undefined) return link;
-    const socketPath = gatewayRelaySocket(this.options.stateDir, sandbox);
+    const socketPath = gatewaySocketFile(this.options.stateDir, sandbox);
     const created: Link = { prompts: new Map(), opened: new Map(), unprompted: new Set(), client: Promise.resolve(undefined as never) };
     created.client = OpenclawGatewayClient.connect({
       connect: () => net.connect(socketPath),

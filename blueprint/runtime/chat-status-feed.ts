@@ -20,7 +20,7 @@ import { gatewayTokenFile } from "../sandbox/gateway-inside.js";
 import { sandboxDir, sandboxPolicyFile } from "../state/paths.js";
 import { SNAPSHOT_METHOD } from "../supervisor/tool-backend/chat-snapshot-message.js";
 import { buildSnapshot } from "./chat-snapshot.js";
-import { gatewayRelaySocket } from "./chat-approvals.js";
+import { gatewaySocketFile } from "../sandbox/gateway-inside.js";
 import { OpenclawGatewayClient } from "./openclaw-gateway-client.js";
 const DEBOUNCE_MS = 500;
 // Gentle while the gateway starts (each attempt it accepts costs it a handshake it may not finish yet).
@@ -113,7 +113,7 @@ export class ChatStatusFeed {
         const token = (await readFile(gatewayTokenFile(this.options.stateDir, feed.name), "utf8")).trim();
         let client: OpenclawGatewayClient | undefined;
         client = await OpenclawGatewayClient.connect({
-          connect: () => net.connect(gatewayRelaySocket(this.options.stateDir, feed.name)),
+          connect: () => net.connect(gatewaySocketFile(this.options.stateDir, feed.name)),
           token,
           displayName: "nemoclaw status feed",
           handshakeTimeoutMs: 10_000,

@@ -4,7 +4,8 @@
 import { readFile } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { controlRequest } from "../../blueprint/runtime/daemon-client.js";
-import { chatDecisionLogFile, gatewayRelaySocket } from "../../blueprint/runtime/chat-approvals.js";
+import { chatDecisionLogFile } from "../../blueprint/runtime/chat-approvals.js";
+import { gatewaySocketFile } from "../../blueprint/sandbox/gateway-inside.js";
 import { OpenclawGatewayClient } from "../../blueprint/runtime/openclaw-gateway-client.js";
 import { sandboxPolicyFile } from "../../blueprint/state/paths.js";
 import net from "node:net";
@@ -163,7 +164,7 @@ describe("an unlisted host from the tools' domain, decided in the chat", () => {
   });
 
   it("the gateway refuses an approval client without its token", async () => {
-    const attempt = OpenclawGatewayClient.connect({ connect: () => net.connect(gatewayRelaySocket(c.h.stateDir, c.name)), token: "0".repeat(64), displayName: "impostor" });
+    const attempt = OpenclawGatewayClient.connect({ connect: () => net.connect(gatewaySocketFile(c.h.stateDir, c.name)), token: "0".repeat(64), displayName: "impostor" });
     await expect(attempt).rejects.toThrow(/token|unauthorized|auth/i);
   });
 

@@ -10,7 +10,7 @@ import path from "node:path";
 import { createEgressHandler } from "../../blueprint/gateway/egress-service.js";
 import { startDaemon } from "../../blueprint/runtime/daemon.js";
 import { controlRequest } from "../../blueprint/runtime/daemon-client.js";
-import { gatewayRelaySocket } from "../../blueprint/runtime/chat-approvals.js";
+import { gatewaySocketFile } from "../../blueprint/sandbox/gateway-inside.js";
 import { OpenclawGatewayClient } from "../../blueprint/runtime/openclaw-gateway-client.js";
 import { gatewayModelsFor } from "../../blueprint/runtime/gateway-models.js";
 import { toolShellArgv } from "../../blueprint/sandbox/gateway-inside.js";
@@ -82,7 +82,7 @@ export async function createChatSandbox(prefix: string, hosts: readonly string[]
   h.daemon = await startDaemon({ stateDir: h.stateDir, egress: createEgressHandler, log: (m) => logs.push(m) });
   const name = (await h.create(prefix, { gateway: true })).name;
   const token = (await readFile(path.join(sandboxDir(h.stateDir, name), "gateway.token"), "utf8")).trim();
-  const socket = gatewayRelaySocket(h.stateDir, name);
+  const socket = gatewaySocketFile(h.stateDir, name);
   const requested: PromptSeen[] = [];
   const resolved: ChatSandbox["resolved"] = [];
   const events: ChatSandbox["events"] = [];
