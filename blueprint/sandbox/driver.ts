@@ -169,18 +169,25 @@ export class SandboxDriver {
   async create(options: CreateOptions, progress: Progress = () => {}): Promise<SandboxRecord> {
     const name = parseSandboxName(options.name);
     await this.assertDocker();
-    if (await this.registry.exists(name)) {
+    // Asked at once (each is an Engine API round trip); refused in this order.
+    const volumeNames = [sandboxVolumeName(name), sandboxDiskVolumeName(name)];
+    const [recorded, container, ...volumes] = await Promise.all([
+      this.registry.exists(name),
+      this.#inspect(name),
+      ...volumeNames.map((volumeName) => this.docker.getVolume(volumeName).inspect().then(() => true, () => false)),
+    ]);
+    if (recorded) {
       throw new RuntimeError("sandbox-exists", `a sandbox named "${name}" already exists`, `use it (\`openclaw nemoclaw ${name} start\`) or pick another name`);
     }
-    if (await this.#inspect(name)) {
+    if (container) {
       throw new RuntimeError(
         "container-exists",
         `a container named ${sandboxContainerName(name)} exists but no sandbox "${name}" is recorded in ${this.stateDir}`,
         `it belongs to another nemoclaw state directory or was left behind; remove it (\`docker rm -f ${sandboxContainerName(name)}\`) or pick another name`,
       );
     }
-    for (const volumeName of [sandboxVolumeName(name), sandboxDiskVolumeName(name)]) {
-      if (await this.docker.getVolume(volumeName).inspect().then(() => true, () => false)) {
+    for (const [i, volumeName] of volumeNames.entries()) {
+      if (volumes[i]) {
         throw new RuntimeError(
           "volume-exists",
           `the volume ${volumeName} already exists: it may hold another sandbox's /sandbox`,
@@ -241,11 +248,16 @@ export class SandboxDriver {
       await writeFileAtomic(sandboxPolicyFile(this.stateDir, name), policyText(policy, name, record.policySource, presets));
       await this.registry.write(record);
       progress("daemon", "starting the egress path (host daemon)");
-      await this.#egress.serve(name);
-      progress("volume", record.limits.diskBytes > 0 ? `/sandbox limited to ${record.limits.diskBytes} bytes (ext4 image)` : "/sandbox without a size limit");
-      await ensureSandboxVolume(this.docker, record, this.#volumeLabels(record.name));
-      progress("container", `creating ${sandboxContainerName(name)}`);
-      await this.#createContainer(record);
+      // The egress path is served while the container is made; both are done before it starts.
+      await Promise.all([
+        this.#egress.serve(name),
+        (async () => {
+          progress("volume", record.limits.diskBytes > 0 ? `/sandbox limited to ${record.limits.diskBytes} bytes (ext4 image)` : "/sandbox without a size limit");
+          await ensureSandboxVolume(this.docker, record, this.#volumeLabels(record.name));
+          progress("container", `creating ${sandboxContainerName(name)}`);
+          await this.#createContainer(record);
+        })(),
+      ]);
       progress("start", "starting the supervisor and the workload");
       await startAndWait(this.docker, this.#container(name), name);
       await this.#serveRemote(record, progress);
@@ -286,10 +298,14 @@ export class SandboxDriver {
 
   async #createContainer(record: SandboxRecord): Promise<void> {
     await assertWorkloadUidFree(this.docker, record.user);
-    await installSandboxTrust(this.stateDir, record.name);
     const supervisorVolume = supervisorVolumeName();
-    await ensureStagedVolume(this.docker, { name: supervisorVolume, kind: "supervisor", image: record.image, cwd: compiledBlueprintDir(), entries: ["supervisor"] });
-    const runVolume = record.remote ? await ensureRunVolume(this.docker, record.name, this.#volumeLabels(record.name)) : undefined;
+    // Independent of each other: done at once.
+    const [, , runVolume, callerSecret] = await Promise.all([
+      installSandboxTrust(this.stateDir, record.name),
+      ensureStagedVolume(this.docker, { name: supervisorVolume, kind: "supervisor", image: record.image, cwd: compiledBlueprintDir(), entries: ["supervisor"] }),
+      record.remote ? ensureRunVolume(this.docker, record.name, this.#volumeLabels(record.name)) : undefined,
+      ensureCallerSecret(this.stateDir, record.name),
+    ]);
     const container = await this.docker.createContainer(
       buildContainerSpec({
         name: record.name,
@@ -302,7 +318,7 @@ export class SandboxDriver {
         limits: record.limits,
         supervisor: {
           script: SUPERVISOR_SCRIPT,
-          callerSecret: await ensureCallerSecret(this.stateDir, record.name),
+          callerSecret,
           ...(record.gateway ? { gateway: await this.#gatewaySupervisor(record) } : {}),
         },
         labels: { [STATE_DIR_LABEL]: this.stateDir },

@@ -9,6 +9,7 @@
 // writes a marker last; a volume without the marker (an interrupted fill) is filled again.
 // Old volumes stay until `openclaw nemoclaw gc` (or uninstall) finds nothing using them
 // (runtime/cleanup.ts).
+import { randomUUID } from "node:crypto";
 import type Docker from "dockerode";
 import tar from "tar-fs";
 import { isNotFound } from "./docker-client.js";
@@ -19,6 +20,14 @@ const STAGE = "/stage";
 
 /** One fill per volume at a time within this process (several sandboxes created at once). */
 const filling = new Map<string, Promise<boolean>>();
+/** A random id given to each volume when it is made: a volume made again has another. */
+const INSTANCE_LABEL = "nemoclaw.staged.instance";
+/**
+ * Volumes this process saw complete (marker present), by name → which volume it was (its
+ * instance label and CreatedAt). One inspect then tells it is still that volume: one removed
+ * (`gc`, uninstall) and made again is checked again. Spares a filler container per create.
+ */
+const complete = new Map<string, string>();
 
 export interface StagedVolume {
   name: string;
@@ -39,13 +48,34 @@ export interface StagedVolume {
 export function ensureStagedVolume(docker: Docker, options: StagedVolume): Promise<boolean> {
   const pending = filling.get(options.name);
   if (pending) return pending;
-  const run = fill(docker, options).finally(() => filling.delete(options.name));
+  const run = fillUnlessComplete(docker, options).finally(() => filling.delete(options.name));
   filling.set(options.name, run);
   return run;
 }
 
+async function fillUnlessComplete(docker: Docker, options: StagedVolume): Promise<boolean> {
+  const seen = complete.get(options.name);
+  if (seen !== undefined && (await identity(docker, options.name)) === seen) return false;
+  complete.delete(options.name);
+  const filled = await fill(docker, options);
+  const now = await identity(docker, options.name);
+  if (now !== undefined) complete.set(options.name, now);
+  return filled;
+}
+
+async function identity(docker: Docker, name: string): Promise<string | undefined> {
+  try {
+    const info = (await docker.getVolume(name).inspect()) as { CreatedAt?: string; Labels?: Record<string, string> | null };
+    return `${info.Labels?.[INSTANCE_LABEL] ?? ""} ${info.CreatedAt ?? ""}`;
+  } catch (e) {
+    if (isNotFound(e)) return undefined;
+    throw e;
+  }
+}
+
 async function fill(docker: Docker, options: StagedVolume): Promise<boolean> {
-  await docker.createVolume({ Name: options.name, Labels: { [STAGED_LABEL]: options.kind } });
+  // An existing volume keeps its labels: the instance id is set only when it is made.
+  await docker.createVolume({ Name: options.name, Labels: { [STAGED_LABEL]: options.kind, [INSTANCE_LABEL]: randomUUID() } });
   const container = await docker.createContainer({
     Image: options.image,
     Entrypoint: ["/bin/true"],
@@ -61,7 +91,8 @@ async function fill(docker: Docker, options: StagedVolume): Promise<boolean> {
       if (!isNotFound(e)) throw e;
     }
     const pack = tar.pack(options.cwd, {
-      entries: options.entries,
+      // A copy: tar-fs consumes the array it is given.
+      entries: [...options.entries],
       ...(options.skip ? { ignore: options.skip } : {}),
       // Owned by root and writable by nobody else; readable by all (the workload is uid 1000),
       // whatever the source's modes: an installed plugin copy can be 0700/0600, and the gateway

@@ -128,13 +128,17 @@ function connectUpstream(socketPath: string): net.Socket {
 
 export function startForwarder(config: SupervisorConfig["forwarder"], caller: SupervisorConfig["caller"], secret: string): Promise<net.Server> {
   const hashes = new ExeHashes();
-  // The workload is node, like us: hashing our own executable now (same file, same cache key)
-  // spares its first connection the ~100 MB read.
-  try {
-    void hashes.hash(openSync(process.execPath, "r")).catch(() => undefined);
-  } catch {
-    // Not readable: the first connection hashes it instead.
-  }
+  // The workload is node, like us: hashing our own executable ahead (same file, same cache key)
+  // spares its first connection the ~100 MB read. Not before the workload has started: the
+  // sandbox may have one CPU, and the hash would delay the start by its full length.
+  const prehash = setTimeout(() => {
+    try {
+      void hashes.hash(openSync(process.execPath, "r")).catch(() => undefined);
+    } catch {
+      // Not readable: the first connection hashes it instead.
+    }
+  }, 1_000);
+  prehash.unref();
   // noDelay: small request/response exchanges must not wait on Nagle (the client hop is TCP).
   const server = net.createServer({ pauseOnConnect: true }, (client) => {
     client.on("error", () => client.destroy());
