@@ -37,7 +37,7 @@ export const RouteOptionsSchema = z.strictObject({
   maxTokens: z.number().int().positive().optional(),
 });
 
-export const RouteSchema = z.strictObject({
+const RouteFieldsSchema = z.strictObject({
   version: z.literal(1),
   provider: ProviderKindSchema,
   model: ModelNameSchema,
@@ -47,6 +47,20 @@ export const RouteSchema = z.strictObject({
   allowPrivate: z.boolean().optional(),
   options: RouteOptionsSchema.default({}),
   updatedAt: z.string(),
+});
+
+/**
+ * After a switch between an OpenAI-shaped and an Anthropic-shaped provider, the sandbox's
+ * OpenClaw still sends the old shape until it has reloaded its rewritten config (the rewrite
+ * runs right after the route is stored, then OpenClaw's watcher applies it after its debounce).
+ * For that long, at most, a request in the old shape goes to the previous route rather than
+ * failing; the new shape goes to the new route from the first request.
+ */
+export const SHAPE_SWITCH_GRACE_MS = 15_000;
+
+export const RouteSchema = RouteFieldsSchema.extend({
+  /** The route before a switch of shape, and until when a request in its shape may still use it. */
+  previous: z.strictObject({ route: RouteFieldsSchema, until: z.string() }).optional(),
 });
 export type Route = z.infer<typeof RouteSchema>;
 
@@ -159,7 +173,11 @@ export class RouteStore {
         warnings.push(`the credential "${credentialName}" is a ${stored.kind} credential, not ${spec.credentialKinds.join(" or ")}`);
       }
     }
+    const current = await this.get(name).catch(() => undefined);
+    const { previous: _older, ...currentFields } = current ?? { previous: undefined };
+    const shapeSwitched = current !== undefined && getProvider(current.provider).shape !== spec.shape;
     const route: Route = RouteSchema.parse({
+      ...(shapeSwitched ? { previous: { route: currentFields, until: new Date(Date.now() + SHAPE_SWITCH_GRACE_MS).toISOString() } } : {}),
       version: 1,
       provider,
       model,

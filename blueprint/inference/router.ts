@@ -122,7 +122,7 @@ export class InferenceRouter {
       return;
     }
     call.route = route;
-    const spec = getProvider(route.provider);
+    let spec = getProvider(route.provider);
 
     if (endpoint.id === "models") {
       req.resume();
@@ -133,8 +133,15 @@ export class InferenceRouter {
       this.#record(call, "ok", 200);
       return;
     }
-    const shapeOk = endpoint.shape === "ollama" ? spec.nativeOllama === true : endpoint.shape === spec.shape;
-    if (!shapeOk) {
+    const accepts = (provider: typeof spec): boolean => (endpoint.shape === "ollama" ? provider.nativeOllama === true : endpoint.shape === provider.shape);
+    const previous = route.previous;
+    if (!accepts(spec) && previous !== undefined && Date.parse(previous.until) > Date.now() && accepts(getProvider(previous.route.provider))) {
+      // Just after a switch of shape: OpenClaw has not reloaded its config yet (route.ts).
+      route = previous.route;
+      call.route = route;
+      spec = getProvider(route.provider);
+    }
+    if (!accepts(spec)) {
       req.resume();
       const want = spec.shape === "openai" ? "/v1/chat/completions, /v1/responses, /v1/completions, /v1/embeddings" : "/v1/messages";
       this.#refuse(call, res, 400, "route_shape_mismatch", `sandbox ${sandbox}'s inference route is ${spec.shape}-shaped (${route.provider}/${route.model}): send ${want}, or switch with \`openclaw nemoclaw ${sandbox} inference set\``);

@@ -2,7 +2,7 @@
 // on a plain HTTP server (as the egress gateway will hand it requests for inference.local), and
 // stub model servers on 127.0.0.1 as the providers. Timing assertions compare arrival order with
 // the stub's own send times, never absolute durations.
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import http from "node:http";
 import net from "node:net";
 import os from "node:os";
@@ -338,6 +338,34 @@ describe("streams, switches and sandboxes", () => {
     } finally {
       await other.close();
     }
+  });
+
+  it("a switch of shape: the new shape goes to the new route at once; the old shape to the previous route only for the grace period", async () => {
+    await router.routes.set("alpha", { provider: "anthropic", model: "claude-stub", baseUrl: anthropicStub.baseUrl });
+    // OpenClaw has not reloaded yet: it still sends the OpenAI shape, which the previous route serves.
+    const old = await call(alpha, { path: "/v1/chat/completions", body: chat() });
+    expect(old.status, old.text).toBe(200);
+    expect(openaiStub.requests).toHaveLength(1);
+    const fresh = await call(alpha, { path: "/v1/messages", body: { model: "x", max_tokens: 10, messages: [{ role: "user", content: "hi" }] } });
+    expect(fresh.status, fresh.text).toBe(200);
+    expect(anthropicStub.requests).toHaveLength(1);
+    const audited = (await readInferenceEvents(inferenceLogFile(stateDir, "alpha"))).slice(-2);
+    expect(audited.map((e) => e.provider)).toEqual(["openai", "anthropic"]);
+
+    // Past the grace period (the stored deadline moved into the past), the old shape is refused.
+    const file = path.join(stateDir, "sandboxes", "alpha", "inference.json");
+    const stored = JSON.parse(await readFile(file, "utf8"));
+    expect(stored.previous.route.provider).toBe("openai");
+    stored.previous.until = new Date(Date.now() - 1000).toISOString();
+    await writeFile(file, JSON.stringify(stored));
+    const late = await call(alpha, { path: "/v1/chat/completions", body: chat() });
+    expect(late.status).toBe(400);
+    expect(JSON.parse(late.text)).toMatchObject({ error: { code: "route_shape_mismatch" } });
+    expect(openaiStub.requests).toHaveLength(1);
+
+    // A switch within one shape keeps no previous route.
+    await router.routes.set("beta", { provider: "anthropic-compatible", model: "claude-other", baseUrl: anthropicStub.baseUrl, credential: "anthropic" });
+    expect(JSON.parse(await readFile(path.join(stateDir, "sandboxes", "beta", "inference.json"), "utf8")).previous).toBeUndefined();
   });
 
   it("a route written by another process (another RouteStore) is seen on the next request", async () => {
