@@ -158,7 +158,7 @@ export class ChatApprovals {
       connect: () => net.connect(socketPath),
       token,
       displayName: "nemoclaw egress approvals",
-      onEvent: (event, payload) => this.onGatewayEvent(event, payload),
+      onEvent: (event, payload) => this.onGatewayEvent(sandbox, event, payload),
       onClose: (reason) => {
         if (this.links.get(sandbox) === created) this.links.delete(sandbox);
         this.options.log(`chat approvals: ${sandbox}: ${reason}`);
@@ -241,12 +241,13 @@ export class ChatApprovals {
     };
   }
 
-  private onGatewayEvent(event: string, payload: unknown): void {
+  /** An event from `sandbox`'s gateway: it can settle only a prompt that gateway was asked. */
+  private onGatewayEvent(sandbox: string, event: string, payload: unknown): void {
     if (event !== "plugin.approval.resolved") return;
     const resolved = ResolvedEvent.safeParse(payload);
     if (!resolved.success) return;
     const prompt = this.byOpenclawId.get(resolved.data.id);
-    if (prompt === undefined) return;
+    if (prompt === undefined || prompt.sandbox !== sandbox) return;
     if (prompt.decidedBy === undefined) {
       prompt.decidedBy = resolved.data.resolvedBy ?? null;
       prompt.onIdentity?.(prompt.decidedBy);
