@@ -9,6 +9,7 @@ import https from "node:https";
 import type net from "node:net";
 import path from "node:path";
 import { createInterface } from "node:readline";
+import { build } from "esbuild";
 import tls from "node:tls";
 import { fileURLToPath } from "node:url";
 import { connectTunnel, createTestCa, CURL, proxyAgent, startHttpsUpstream, startHttpUpstream, tempDir, testCallerSecretFile } from "../helpers/gateway-harness.js";
@@ -26,7 +27,19 @@ interface GatewayProcess {
   close(): Promise<void>;
 }
 
-/** The gateway in its own process (egress-gateway-process.mjs, over dist/), as the daemon runs it. */
+let bundled: Promise<string> | undefined;
+
+/** egress-gateway-process.ts bundled once per run, beside node_modules so its packages resolve. */
+function gatewayProcessScript(): Promise<string> {
+  bundled ??= (async () => {
+    const outfile = path.join(repoRoot, "node_modules/.cache/nemoclaw-bench/egress-gateway-process.mjs");
+    await build({ entryPoints: [path.join(here, "egress-gateway-process.ts")], bundle: true, platform: "node", format: "esm", packages: "external", outfile, logLevel: "warning" });
+    return outfile;
+  })();
+  return bundled;
+}
+
+/** The gateway in its own process (egress-gateway-process.ts, bundled), as the daemon runs it. */
 async function startGatewayProcess(policyYaml: string, hostMap: Record<string, string>, upstreamCa: string): Promise<GatewayProcess> {
   const dir = await tempDir("nemoclaw-bench-");
   const socketPath = path.join(dir, "proxy.sock");
@@ -34,7 +47,7 @@ async function startGatewayProcess(policyYaml: string, hostMap: Record<string, s
   const callerSecretFile = await testCallerSecretFile(stateDir);
   const child = spawn(
     process.execPath,
-    [...(process.env.NEMOCLAW_BENCH_GATEWAY_FLAGS ?? "").split(" ").filter(Boolean), path.join(here, "egress-gateway-process.mjs"), JSON.stringify({ socketPath, stateDir, callerSecretFile, policyYaml, hostMap, upstreamCa })],
+    [...(process.env.NEMOCLAW_BENCH_GATEWAY_FLAGS ?? "").split(" ").filter(Boolean), await gatewayProcessScript(), JSON.stringify({ socketPath, stateDir, callerSecretFile, policyYaml, hostMap, upstreamCa })],
     { cwd: repoRoot, stdio: ["pipe", "pipe", "inherit"] },
   );
   const waiting = new Map<number, (message: Record<string, unknown>) => void>();

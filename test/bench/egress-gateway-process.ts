@@ -1,18 +1,15 @@
 // The gateway in a process of its own, as the daemon runs it: the benchmark starts this so the
-// proxy does not share a thread with the clients and upstreams it is measured against. Plain
-// JavaScript over the compiled dist/ (what the daemon runs), so its RSS is the gateway's and not
-// that of Node's TypeScript stripper. Config comes as JSON in argv[2]; commands arrive as JSON
-// lines on stdin, answers go to stdout.
-//
-//   node test/bench/egress-gateway-process.mjs '<json>'
+// proxy does not share a thread with the clients and upstreams it is measured against. Bundled
+// by esbuild before it runs (egress-measure.ts), like the runtime the daemon runs, so its RSS is
+// the gateway's and not that of Node's TypeScript stripper. Config comes as JSON in argv[2];
+// commands arrive as JSON lines on stdin, answers go to stdout.
 
 import net from "node:net";
 import { createInterface } from "node:readline";
-import { createEgressGateway } from "../../dist/blueprint/gateway/egress-gateway.js";
-import { parsePolicy } from "../../dist/blueprint/policy/load.js";
+import { createEgressGateway } from "../../blueprint/gateway/egress-gateway.js";
+import { parsePolicy } from "../../blueprint/policy/load.js";
 
-/** @type {{ socketPath: string, stateDir: string, callerSecretFile: string, policyYaml: string, hostMap: Record<string, string>, upstreamCa: string }} */
-const config = JSON.parse(process.argv[2] ?? "{}");
+const config = JSON.parse(process.argv[2] ?? "{}") as { socketPath: string; stateDir: string; callerSecretFile: string; policyYaml: string; hostMap: Record<string, string>; upstreamCa: string };
 const gateway = createEgressGateway({ hostMap: config.hostMap, upstreamCa: config.upstreamCa, approvalTimeoutMs: 50 });
 const { caCertPem } = await gateway.addSandbox("bench", {
   policy: parsePolicy(config.policyYaml).policy,
@@ -20,13 +17,12 @@ const { caCertPem } = await gateway.addSandbox("bench", {
   callerSecretFile: config.callerSecretFile,
 });
 const server = net.createServer((socket) => gateway.handle("bench", socket));
-await new Promise((resolve) => server.listen(config.socketPath, resolve));
-const say = (message) => void process.stdout.write(`${JSON.stringify(message)}\n`);
+await new Promise<void>((resolve) => server.listen(config.socketPath, resolve));
+const say = (message: Record<string, unknown>): void => void process.stdout.write(`${JSON.stringify(message)}\n`);
 say({ ready: true, caCertPem });
 
 for await (const line of createInterface({ input: process.stdin })) {
-  /** @type {{ id: number, op: "setPolicy" | "rss" | "stop", yaml?: string }} */
-  const command = JSON.parse(line);
+  const command = JSON.parse(line) as { id: number; op: "setPolicy" | "rss" | "stop"; yaml?: string };
   if (command.op === "setPolicy") {
     const started = performance.now();
     gateway.setPolicy("bench", parsePolicy(command.yaml ?? "").policy);
