@@ -1,16 +1,19 @@
 // `gateway.health`: is a gateway sandbox actually serving? Two checks, each the way real clients
 // go. The gateway: `GET /readyz` over the sandbox's relay socket (what `<name> gateway` pipes the
 // host's loopback port to), polled until ready or the container stops. Inference: a process
-// inside, started through the launcher like any workload command, fetches
-// `http://inference.local/v1/models` through the forwarder and the proxy socket, so the policy,
-// the gateway and the router all have to agree for it to answer 200.
+// inside, started through the launcher like any workload command, makes one minimal model call
+// to `http://inference.local` through the forwarder and the proxy socket (inference-probe.ts), so
+// the policy, the gateway, the router and the provider (with the stored key) all have to agree.
 import http from "node:http";
+import { getProvider } from "../inference/providers/index.js";
+import { RouteStore } from "../inference/route.js";
 import { RuntimeError } from "../state/runtime-error.js";
 import type { SandboxDriver } from "../sandbox/driver.js";
+import { inferenceProbeProgram, readInferenceProbe, type InferenceProbe } from "./inference-probe.js";
 
 export type GatewayHealth = {
   gateway: { ready: boolean; status: number | null; waitedMs: number; detail: string };
-  inference: { ok: boolean; status: number | null; models: string[]; detail: string };
+  inference: InferenceProbe;
 };
 
 /** One GET over a Unix socket; status 0 when nothing answered. */
@@ -25,13 +28,7 @@ function getOverSocket(socketPath: string, path: string): Promise<number> {
   });
 }
 
-const MODELS_PROBE = `
-fetch("http://inference.local/v1/models", { signal: AbortSignal.timeout(60000) })
-  .then(async (r) => { const t = await r.text(); console.log(JSON.stringify({ status: r.status, body: t.slice(0, 4000) })); },
-        (e) => console.log(JSON.stringify({ error: String(e.cause?.code ?? e.cause?.message ?? e.message) })));
-`;
-
-export async function gatewayHealth(driver: SandboxDriver, name: string, timeoutMs: number, progress: (m: string) => void): Promise<GatewayHealth> {
+export async function gatewayHealth(driver: SandboxDriver, stateDir: string, name: string, timeoutMs: number, progress: (m: string) => void): Promise<GatewayHealth> {
   const record = await driver.registry.get(name);
   if (!record.gateway) {
     throw new RuntimeError("not-a-gateway-sandbox", `sandbox ${name} does not run OpenClaw's gateway`, "create one with `openclaw nemoclaw sandbox create <name> --gateway`");
@@ -59,31 +56,10 @@ export async function gatewayHealth(driver: SandboxDriver, name: string, timeout
       ? { ready: true, status, waitedMs, detail: `GET /readyz answered 200 after ${(waitedMs / 1000).toFixed(1)} s` }
       : { ready: false, status: status || null, waitedMs, detail: status ? `GET /readyz answered ${status}` : "nothing answered on the relay socket" };
 
-  progress("asking inference.local for its models from a process inside");
-  const run = await driver.execCapture(name, ["/usr/local/bin/node", "-e", MODELS_PROBE]);
-  let inference: GatewayHealth["inference"];
-  try {
-    const line = run.stdout.trim().split("\n").at(-1) ?? "";
-    const reply = JSON.parse(line) as { status?: number; body?: string; error?: string };
-    if (reply.status === undefined) {
-      inference = { ok: false, status: null, models: [], detail: `the request failed inside: ${reply.error}` };
-    } else {
-      let models: string[] = [];
-      let message = "";
-      try {
-        const body = JSON.parse(reply.body ?? "{}") as { data?: Array<{ id?: unknown }>; error?: unknown };
-        models = (body.data ?? []).map((d) => String(d.id));
-        message = typeof body.error === "string" ? body.error : JSON.stringify(body.error ?? "");
-      } catch {
-        message = (reply.body ?? "").slice(0, 200);
-      }
-      inference =
-        reply.status === 200
-          ? { ok: true, status: 200, models, detail: `GET http://inference.local/v1/models answered 200 (${models.join(", ")})` }
-          : { ok: false, status: reply.status, models, detail: `GET http://inference.local/v1/models answered ${reply.status}: ${message}` };
-    }
-  } catch {
-    inference = { ok: false, status: null, models: [], detail: `the probe inside exited ${run.exitCode}: ${(run.stderr || run.stdout).trim().slice(0, 300)}` };
-  }
+  progress("making one minimal model call to inference.local from a process inside");
+  const route = await new RouteStore(stateDir).get(name);
+  const shape = route === undefined ? undefined : getProvider(route.provider).shape;
+  const run = await driver.execCapture(name, ["/usr/local/bin/node", "-e", inferenceProbeProgram({ shape })]);
+  const inference = readInferenceProbe(run.stdout, run.exitCode, run.stderr);
   return { gateway, inference };
 }

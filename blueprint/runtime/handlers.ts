@@ -221,8 +221,7 @@ const sandboxConnect: Handler<"sandbox.connect"> = async (req) => {
 const sandboxLogs: Handler<"sandbox.logs"> = async (req) => {
   const abort = new AbortController();
   const stop = (): void => abort.abort();
-  process.once("SIGINT", stop);
-  process.once("SIGTERM", stop);
+  for (const signal of STOP_SIGNALS) process.once(signal, stop);
   try {
     await driverFor(req).logs(req.name, {
       follow: req.follow,
@@ -232,44 +231,57 @@ const sandboxLogs: Handler<"sandbox.logs"> = async (req) => {
       signal: abort.signal,
     });
   } finally {
-    process.off("SIGINT", stop);
-    process.off("SIGTERM", stop);
+    for (const signal of STOP_SIGNALS) process.off(signal, stop);
   }
   return { name: req.name };
 };
 
 /**
+ * What stops a foreground verb. SIGHUP too: the terminal went away. OpenClaw's own gateway has no
+ * SIGHUP handler (it reloads on SIGUSR2, which the supervisor forwards), so on the host it would
+ * just die; here the host process must not, or the sandbox would outlive it with the relay gone
+ * and the exit code lost. So SIGHUP stops the sandbox like SIGTERM, and its exit code comes back.
+ */
+const STOP_SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
+
+/**
  * Streaming, in the foreground: the gateway sandbox started, its port on the host's loopback, its
- * output here. SIGINT/SIGTERM stop the sandbox (the supervisor passes the signal on to the
- * gateway); the sandbox's exit code comes back as ours.
+ * output here. SIGINT/SIGTERM/SIGHUP stop the sandbox (`docker stop`: tini and the supervisor pass
+ * SIGTERM on to the gateway); the sandbox's exit code comes back as ours. The signals are taken
+ * from the first moment, so one that arrives while the sandbox is starting stops it once started.
  */
 const sandboxGateway: Handler<"sandbox.gateway"> = async (req) => {
   const driver = driverFor(req);
-  const record = await driver.registry.get(req.name);
-  if (!record.gateway) {
-    throw new RuntimeError("not-a-gateway-sandbox", `sandbox ${req.name} does not run OpenClaw's gateway`, "create one with `openclaw nemoclaw sandbox create <name> --gateway`");
-  }
-  await driver.start(req.name);
-  const relay = await startHostRelay(driver.gatewaySocket(req.name), req.port);
-  const port = (relay.address() as AddressInfo).port;
-  process.stderr.write(`nemoclaw: gateway of sandbox ${req.name} on http://${RELAY_HOST}:${port} (relayed into the sandbox; Ctrl-C stops it)\n`);
-  process.stderr.write(hostClientHint(req.stateDir, req.name, port).map((line) => `nemoclaw: ${line}\n`).join(""));
-  // The installed service runs this at boot: the other sandboxes that should be up come back
-  // too (restore.ts), without holding up this one's gateway.
-  void restoreSandboxes(driver, { command: "sandboxes.restore", stateDir: req.stateDir, ...(req.dockerHost ? { dockerHost: req.dockerHost } : {}), readyTimeoutMs: 0 }, () => undefined, [req.name]).then(
-    (r) => {
-      for (const s of r.sandboxes) if (s.outcome !== "already-running") process.stderr.write(`nemoclaw: sandbox ${s.name}: ${s.outcome}${s.error ? ` (${s.error.message})` : ""}\n`);
-    },
-    (e: Error) => process.stderr.write(`nemoclaw: the other sandboxes were not brought back: ${e.message}\n`),
-  );
+  let started = false;
+  let stopRequested = false;
   let stopping: Promise<unknown> | undefined;
   const stop = (): void => {
-    stopping ??= driver.stop(req.name).catch(() => undefined);
+    stopRequested = true;
+    if (started) stopping ??= driver.stop(req.name).catch(() => undefined);
   };
-  process.on("SIGINT", stop);
-  process.on("SIGTERM", stop);
-  const abort = new AbortController();
+  for (const signal of STOP_SIGNALS) process.on(signal, stop);
+  let relay: Awaited<ReturnType<typeof startHostRelay>> | undefined;
   try {
+    const record = await driver.registry.get(req.name);
+    if (!record.gateway) {
+      throw new RuntimeError("not-a-gateway-sandbox", `sandbox ${req.name} does not run OpenClaw's gateway`, "create one with `openclaw nemoclaw sandbox create <name> --gateway`");
+    }
+    await driver.start(req.name);
+    started = true;
+    if (stopRequested) stop();
+    relay = await startHostRelay(driver.gatewaySocket(req.name), req.port);
+    const port = (relay.address() as AddressInfo).port;
+    process.stderr.write(`nemoclaw: gateway of sandbox ${req.name} on http://${RELAY_HOST}:${port} (relayed into the sandbox; Ctrl-C stops it)\n`);
+    process.stderr.write(hostClientHint(req.stateDir, req.name, port).map((line) => `nemoclaw: ${line}\n`).join(""));
+    // The installed service runs this at boot: the other sandboxes that should be up come back
+    // too (restore.ts), without holding up this one's gateway.
+    void restoreSandboxes(driver, { command: "sandboxes.restore", stateDir: req.stateDir, ...(req.dockerHost ? { dockerHost: req.dockerHost } : {}), readyTimeoutMs: 0 }, () => undefined, [req.name]).then(
+      (r) => {
+        for (const s of r.sandboxes) if (s.outcome !== "already-running") process.stderr.write(`nemoclaw: sandbox ${s.name}: ${s.outcome}${s.error ? ` (${s.error.message})` : ""}\n`);
+      },
+      (e: Error) => process.stderr.write(`nemoclaw: the other sandboxes were not brought back: ${e.message}\n`),
+    );
+    const abort = new AbortController();
     // This run of the container only: a stopped sandbox's log still holds its earlier runs.
     const startedAt = Date.parse((await driver.docker.getContainer(sandboxContainerName(req.name)).inspect()).State.StartedAt);
     const since = Number.isFinite(startedAt) ? Math.floor(startedAt / 1000) : undefined;
@@ -282,9 +294,8 @@ const sandboxGateway: Handler<"sandbox.gateway"> = async (req) => {
     return { exitCode };
   } finally {
     await stopping;
-    relay.close();
-    process.off("SIGINT", stop);
-    process.off("SIGTERM", stop);
+    relay?.close();
+    for (const signal of STOP_SIGNALS) process.off(signal, stop);
   }
 };
 
@@ -338,7 +349,7 @@ const credentialsAdd: Handler<"credentials.add"> = async (req) => {
 
 const gatewayHealthCheck: Handler<"gateway.health"> = async (req, progress) => ({
   name: req.name,
-  ...(await gatewayHealth(driverFor(req), req.name, req.timeoutMs, (m) => progress("health", m))),
+  ...(await gatewayHealth(driverFor(req), req.stateDir, req.name, req.timeoutMs, (m) => progress("health", m))),
 });
 
 const daemonStatus: Handler<"daemon.status"> = async (req) => {

@@ -334,7 +334,7 @@ async function runSandboxVerb(
     .action((o) => run("logs")(o));
   tree
     .command("gateway")
-    .description("Foreground: start a --gateway sandbox, relay its port to 127.0.0.1:<port>, stream its output; Ctrl-C/SIGTERM stop it")
+    .description("Foreground: start a --gateway sandbox, relay its port to 127.0.0.1:<port>, stream its output; Ctrl-C/SIGTERM/SIGHUP stop it")
     .option("--port <port>", "host loopback port (default 18789; 0: any free one)")
     .action((o) => run("gateway")(o));
   json(tree.command("stop").description("Stop the sandbox")).action((o) => run("stop")(o));

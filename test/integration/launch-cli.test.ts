@@ -1,7 +1,7 @@
 // Launch interception through the real OpenClaw CLI and the packed plugin: with
 // `nemoclaw launch enable <name>`, the operator's own `openclaw gateway run` (and the service's
 // `<wrapper> gateway --port N`) ends with the gateway inside the sandbox: same pid on the host,
-// now the runtime's relay; /healthz through the relay; SIGTERM's exit code comes back; no stale
+// now the runtime's relay; /healthz through the relay; SIGTERM's, SIGINT's and SIGHUP's exit code comes back; no stale
 // locks. The opt-out runs on the host and says so.
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
@@ -109,10 +109,30 @@ describe("`openclaw gateway run` on the host ends with the gateway inside the sa
     expect(await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.status, (e: Error) => e.name)).toBe("TypeError");
 
     // A second launch afterwards works (nothing left holding the port, the locks or the sandbox).
+    // SIGHUP (the terminal closed) stops it the same way: OpenClaw's gateway has no SIGHUP
+    // handler, so the host process must not die of it and leave the sandbox running.
     const again = await startGateway(openclaw, ["gateway", "--port", String(port), ...hostFlags], port);
-    process.kill(again.pid, "SIGTERM");
-    const second = await again.child;
-    expect(second.exitCode, second.all).toBe((await dockerClient().getContainer(sandboxContainerName(name)).inspect()).State.ExitCode);
+    await expectStopsOn(again, "SIGHUP", port);
+  }, 900_000);
+
+  /** `signal` to the host pid: the sandbox stops, its exit code is the process's, the relay is gone. */
+  async function expectStopsOn(gateway: Awaited<ReturnType<typeof startGateway>>, signal: NodeJS.Signals, port: number) {
+    process.kill(gateway.pid, signal);
+    const done = await gateway.child;
+    const info = await dockerClient().getContainer(sandboxContainerName(name)).inspect();
+    expect(info.State.Running).toBe(false);
+    // 143 when the gateway ended on the SIGTERM of `docker stop`, 137 when its shutdown outlasted
+    // the stop grace on a loaded machine.
+    expect([143, 137]).toContain(info.State.ExitCode);
+    expect(done.signal, done.all).toBeUndefined();
+    expect(done.exitCode, done.all).toBe(info.State.ExitCode);
+    expect(await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.status, (e: Error) => e.name)).toBe("TypeError");
+  }
+
+  it("SIGINT (Ctrl-C) stops the sandboxed gateway and its exit code comes back", async () => {
+    const port = await freePort();
+    const gateway = await startGateway(openclaw, ["gateway", "run", "--port", String(port), ...hostFlags], port);
+    await expectStopsOn(gateway, "SIGINT", port);
   }, 900_000);
 
   it("the service command line `<wrapper> gateway --port N` does the same", async () => {

@@ -1,7 +1,8 @@
 // Health: the sandboxed gateway answers /readyz through its relay socket, and a process inside
-// gets an answer from inference.local through the forwarder, the policy and the router. Either
-// failing stops onboarding with where to look; everything before it stays as made, so the next
-// run resumes here.
+// makes one minimal model call to inference.local through the forwarder, the policy, the router
+// and the provider (so a rejected key or a wrong model fails here, with the provider's words and
+// the router's hint). Either failing stops onboarding with where to look; everything before it
+// stays as made, so the next run resumes here.
 import { runBlueprint } from "../../blueprint/run.js";
 import { UserError } from "../../errors.js";
 import { NO_PROVIDER } from "../options.js";
@@ -24,6 +25,6 @@ export const healthStep: Step = {
       throw new UserError(`inference from inside ${ctx.name} failed: ${h.inference.detail}`, `see \`openclaw nemoclaw ${ctx.name} logs --inference\` and \`openclaw nemoclaw ${ctx.name} inference get\``);
     }
     ctx.facts["Model call"] = noRoute ? `no route yet (${h.inference.detail})` : h.inference.detail;
-    return { status: "ok", detail: `gateway ready; ${noRoute ? "no model route" : `inference.local answers (${h.inference.models.join(", ")})`}` };
+    return { status: "ok", detail: `gateway ready; ${noRoute ? "no model route" : `a model call through inference.local succeeded (${h.inference.models.join(", ")})`}` };
   },
 };
