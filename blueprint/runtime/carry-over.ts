@@ -33,7 +33,8 @@ export interface CarryOverRequest {
 }
 
 
-async function readConfig(file: string): Promise<Record<string, unknown> | undefined> {
+/** The operator's OpenClaw config (JSON5), read only; undefined when there is no file. */
+export async function readOperatorConfig(file: string): Promise<Record<string, unknown> | undefined> {
   let text: string;
   try {
     text = await readFile(file, "utf8");
@@ -54,7 +55,7 @@ export async function carryOverInto(driver: SandboxDriver, req: CarryOverRequest
   if (!record.gateway || !record.openclaw) {
     throw new RuntimeError("not-a-gateway-sandbox", `sandbox ${req.name} does not run OpenClaw's gateway, so there is no OpenClaw state to carry into it`, "onboard makes gateway sandboxes: `openclaw nemoclaw onboard --name <name>`");
   }
-  const read = await readConfig(req.configFile);
+  const read = await readOperatorConfig(req.configFile);
   const operator = read ?? {};
   const credentialStore = new CredentialStore(driver.stateDir);
   const route = await new RouteStore(driver.stateDir, credentialStore).get(req.name);

@@ -18,13 +18,13 @@ import { restoreSandboxes } from "./restore.js";
 import { recordIntent } from "../sandbox/intent.js";
 import { gatewayHealth } from "./gateway-health.js";
 import { cleanupHandler, sandboxExport } from "./lifecycle.js";
-import { carryOverInto } from "./carry-over.js";
+import { carryOverInto, readOperatorConfig } from "./carry-over.js";
 import { createDockerClient, isRemoteEngine } from "../sandbox/docker-client.js";
 import { daemonEgressPath, daemonHealth, stopDaemon } from "./daemon-client.js";
 import { endpointDestinations, listPresets } from "../policy/presets.js";
 import { buildContainerSpec, sandboxContainerName, sandboxVolumeName } from "../sandbox/container-spec.js";
 import { SandboxDriver } from "../sandbox/driver.js";
-import { hostClientHint } from "../sandbox/gateway-inside.js";
+import { hostClientHint, hostGatewayToken } from "../sandbox/gateway-inside.js";
 import { DEFAULT_BASE_IMAGE, imageExists, LAUNCHER_PATH, sandboxImageTag } from "../sandbox/image.js";
 import { composePolicy, policyFailure } from "../sandbox/sandbox-policy.js";
 import { controlSocketFile, daemonLogFile, sandboxPolicyFile, sandboxDir } from "../state/paths.js";
@@ -136,6 +136,7 @@ const sandboxCreate: Handler<"sandbox.create"> = async (req, progress) => {
     ...(req.nanoCpus ? { nanoCpus: req.nanoCpus } : {}),
     ...(req.diskBytes !== undefined ? { diskBytes: req.diskBytes } : {}),
   };
+  const hostToken = req.gateway && req.gatewayTokenFrom ? hostGatewayToken((await readOperatorConfig(req.gatewayTokenFrom)) ?? {}) : undefined;
   const record = await driver.create(
     {
       name: req.name,
@@ -145,6 +146,7 @@ const sandboxCreate: Handler<"sandbox.create"> = async (req, progress) => {
       limits,
       openclawDir: req.openclawDir,
       gateway: req.gateway,
+      gatewayToken: hostToken,
     },
     progress,
   );
@@ -157,6 +159,7 @@ const sandboxCreate: Handler<"sandbox.create"> = async (req, progress) => {
     presets: record.presets,
     openclaw: record.openclaw ? `${record.openclaw.version} (${record.openclaw.hostDir})` : null,
     limits: record.limits,
+    ...(record.gateway ? { gatewayToken: hostToken === undefined ? ("own" as const) : ("host-config" as const) } : {}),
   };
 };
 

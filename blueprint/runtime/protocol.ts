@@ -101,6 +101,11 @@ export const RequestSchema = z.discriminatedUnion("command", [
       openclawDir: z.string().min(1).optional(),
       /** The workload is OpenClaw's gateway (sandbox/gateway-inside.ts). */
       gateway: z.boolean().optional(),
+      /**
+       * The operator's openclaw.json: its local `gateway.auth.token`, when usable, becomes this
+       * gateway's token (read here, never sent in a request), so the host's CLI works unchanged.
+       */
+      gatewayTokenFrom: z.string().min(1).optional(),
     })
     .strict(),
   z.object({ command: z.literal("sandbox.list"), ...target }).strict(),
@@ -280,6 +285,8 @@ export const SandboxCreateResultSchema = z
     presets: z.array(z.string()),
     openclaw: z.string().nullable(),
     limits: LimitsSchema,
+    /** Whose token the gateway checks: the operator's own (host-config) or one made for it. */
+    gatewayToken: z.enum(["host-config", "own"]).optional(),
   })
   .strict();
 export type SandboxCreateResult = z.infer<typeof SandboxCreateResultSchema>;

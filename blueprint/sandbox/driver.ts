@@ -48,7 +48,7 @@ import { ensureRunVolume, putTrustFiles, removeRunVolume, runVolumeName } from "
 import { composePolicy, policyText, readStoredPolicy, sandboxSettings, staticChanges, staticSections } from "./sandbox-policy.js";
 import { ensureStagedVolume } from "./staged-volume.js";
 import { mkdir, chmod } from "node:fs/promises";
-import { ensureGatewayToken, gatewayCommand, gatewayConfig, GATEWAY_CONFIG, GATEWAY_ENV, GATEWAY_PORT, GATEWAY_RELAY_SOCKET, gatewaySocketFile, hostRelayDir } from "./gateway-inside.js";
+import { ensureGatewayToken, writeGatewayToken, gatewayCommand, gatewayConfig, GATEWAY_CONFIG, GATEWAY_ENV, GATEWAY_PORT, GATEWAY_RELAY_SOCKET, gatewaySocketFile, hostRelayDir } from "./gateway-inside.js";
 import { rewriteGatewayModels, type GatewayModels } from "./gateway-models.js";
 import { containerState, readStatus, type ContainerState, type SandboxStatus } from "./status.js";
 
@@ -95,6 +95,8 @@ export interface CreateOptions {
   env?: Readonly<Record<string, string>>;
   /** Run OpenClaw's gateway as the workload (needs openclawDir); tools in their own domain. */
   gateway?: boolean;
+  /** The gateway's token (the operator's own, hostGatewayToken); default: a new random one. */
+  gatewayToken?: string | undefined;
 }
 
 export interface SandboxSummary {
@@ -245,6 +247,7 @@ export class SandboxDriver {
     try {
       progress("state", `recording the sandbox in ${this.registry.stateDir}`);
       await this.registry.prepare(name);
+      if (options.gateway && options.gatewayToken !== undefined) await writeGatewayToken(this.stateDir, name, options.gatewayToken);
       await writeFileAtomic(sandboxPolicyFile(this.stateDir, name), policyText(policy, name, record.policySource, presets));
       await this.registry.write(record);
       progress("daemon", "starting the egress path (host daemon)");

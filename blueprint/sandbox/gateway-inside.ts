@@ -7,7 +7,9 @@
 //      └─ openclaw-gateway
 //         └─ landlock-exec  the tools' domain (toolLauncherArgv): no gateway state, no bind,
 //            └─ sh -c …     connect 3128 only, signals and abstract sockets scoped
+import { readFile } from "node:fs/promises";
 import path from "node:path";
+import { writeFileAtomic } from "../state/atomic-write.js";
 import { ensureSecretFile } from "../state/caller-secret.js";
 import { sandboxDir, sandboxRunDir } from "../state/paths.js";
 import { TOOL_WORKSPACE } from "../supervisor/tool-domain.js";
@@ -86,9 +88,46 @@ export function gatewayTokenFile(stateDir: string, name: string): string {
   return path.join(sandboxDir(stateDir, name), "gateway.token");
 }
 
-/** The gateway's token, made on the host (0600) when the sandbox has none. */
-export function ensureGatewayToken(stateDir: string, name: string): Promise<string> {
-  return ensureSecretFile(gatewayTokenFile(stateDir, name), "gateway token");
+/** What a gateway token may be: printable ASCII without spaces (OpenClaw's own are hex). */
+const GATEWAY_TOKEN = /^[\x21-\x7e]{16,512}$/;
+
+/**
+ * The gateway's token: the one in its host file (0600), made (32 random bytes, hex) when there is
+ * none. The file may hold the operator's own token (hostGatewayToken), so any usable token is read.
+ */
+export async function ensureGatewayToken(stateDir: string, name: string): Promise<string> {
+  const file = gatewayTokenFile(stateDir, name);
+  const text = await readFile(file, "utf8").catch((e: NodeJS.ErrnoException) => {
+    if (e.code === "ENOENT") return undefined;
+    throw e;
+  });
+  if (text === undefined) return ensureSecretFile(file, "gateway token");
+  const token = text.trim();
+  if (!GATEWAY_TOKEN.test(token)) throw new Error(`${file} is not a gateway token; remove it and recreate the sandbox`);
+  return token;
+}
+
+/** Gives a sandbox being created this gateway token (0600, atomically) instead of a new one. */
+export async function writeGatewayToken(stateDir: string, name: string, token: string): Promise<void> {
+  if (!GATEWAY_TOKEN.test(token)) throw new Error("a gateway token is 16 to 512 printable characters without spaces");
+  await writeFileAtomic(gatewayTokenFile(stateDir, name), `${token}\n`, { mode: 0o600 });
+}
+
+/**
+ * The token the operator's own `openclaw` CLI sends to a local gateway, from their OpenClaw
+ * config: `gateway.auth.token` when it is a plain string and the config is local token auth
+ * (mode unset or `token`; not `gateway.mode: remote`, whose CLI goes elsewhere). Given to the
+ * sandbox that takes over the operator's gateway, it makes `openclaw tui|agent|approvals …` on
+ * the host work unchanged against the relay on their gateway port. A SecretRef, a password or a
+ * token only in the environment is not read: that sandbox gets its own token.
+ */
+export function hostGatewayToken(operatorConfig: Record<string, unknown>): string | undefined {
+  const gateway = operatorConfig.gateway as { mode?: unknown; auth?: { mode?: unknown; token?: unknown } } | undefined;
+  if (gateway?.mode === "remote") return undefined;
+  const auth = gateway?.auth;
+  if (auth?.mode !== undefined && auth.mode !== "token") return undefined;
+  const token = typeof auth?.token === "string" ? auth.token.trim() : undefined;
+  return token !== undefined && GATEWAY_TOKEN.test(token) ? token : undefined;
 }
 
 /**

@@ -5,12 +5,21 @@
 //     this sandbox, the only change onboarding makes to the operator's OpenClaw config.
 import { runBlueprint } from "../blueprint/run.js";
 import type { ResolvedConfig } from "../config/resolve.js";
+import { gatewayPort } from "../launch/argv.js";
 import { enableLaunch as writeLaunchSwitch } from "../launch/enable.js";
+import { readOperatorConfig } from "./operator-config.js";
 
 export type AdapterOutcome = { changed: boolean; detail: string };
 export type StartOutcome = AdapterOutcome & { port: number };
 
-export const DEFAULT_GATEWAY_PORT = 18789;
+/**
+ * The port the operator's OpenClaw uses for its gateway (OPENCLAW_GATEWAY_PORT > gateway.port >
+ * 18789): where their CLI looks for it, so where the relay goes unless --port says otherwise.
+ */
+export async function operatorGatewayPort(): Promise<number> {
+  const { config } = await readOperatorConfig();
+  return gatewayPort([], process.env, (config.gateway as { port?: unknown } | undefined)?.port);
+}
 
 export async function startGateway(config: ResolvedConfig, name: string, port: number, onProgress: (message: string) => void): Promise<StartOutcome> {
   const r = await runBlueprint(

@@ -5,7 +5,7 @@ import { runBlueprint } from "../../blueprint/run.js";
 import { describeProblem, verifyBlueprint } from "../../blueprint/verify.js";
 import { UserError } from "../../errors.js";
 import { blueprintDir } from "../../package-root.js";
-import { DEFAULT_GATEWAY_PORT } from "../launch-adapter.js";
+import { operatorGatewayPort } from "../launch-adapter.js";
 import { target, type Step } from "../types.js";
 
 export const preflightStep: Step = {
@@ -19,7 +19,7 @@ export const preflightStep: Step = {
     ctx.progress("checking Docker, Landlock, seccomp, cgroups and the state directory");
     // The port the start step will bind; not checked when it is any free one (0) or the one this
     // sandbox's own relay already holds from an earlier run.
-    const port = ctx.flags.port ?? ctx.state.answers.port ?? DEFAULT_GATEWAY_PORT;
+    const port = ctx.flags.port ?? ctx.state.answers.port ?? (await operatorGatewayPort());
     const ports = port === 0 || port === ctx.state.answers.port ? [] : [port];
     const { checks } = await runBlueprint(
       { command: "doctor", ...target(ctx), ports, ...(ctx.config.baseImage ? { baseImage: ctx.config.baseImage } : {}) },

@@ -6,9 +6,15 @@ import path from "node:path";
 import { runBlueprint } from "../../blueprint/run.js";
 import { UserError } from "../../errors.js";
 import { openclawPackageDir } from "../../openclaw-package.js";
+import { operatorConfigFile } from "../operator-config.js";
 import { writeOnboardState } from "../state.js";
 import { target, type Step } from "../types.js";
 import { basePolicyFile } from "./policy.js";
+
+/** Launch goes (or already went) to this sandbox: the rule of launch-adapter.ts's enableLaunch. */
+function takesLaunch(launch: { sandbox: string } | undefined, name: string): boolean {
+  return launch === undefined || launch.sandbox === name;
+}
 
 export const sandboxStep: Step = {
   id: "sandbox",
@@ -50,6 +56,10 @@ export const sandboxStep: Step = {
         diskBytes: ctx.config.sandboxDiskBytes,
         ...(openclawDir ? { openclawDir } : {}),
         gateway: true,
+        // The sandbox that takes over the operator's `openclaw gateway` checks the token their
+        // CLI already sends (their config's gateway.auth.token), so `openclaw tui|agent|…` on the
+        // host work unchanged against its relay; a second sandbox gets a token of its own.
+        ...(takesLaunch(ctx.config.launch, ctx.name) ? { gatewayTokenFrom: operatorConfigFile() } : {}),
       },
       (p) => p.SandboxCreateResultSchema,
       { onProgress: (p) => ctx.progress(`${p.step}: ${p.message}${p.percent !== undefined ? ` (${p.percent}%)` : ""}`) },
@@ -58,6 +68,7 @@ export const sandboxStep: Step = {
     ctx.state = { ...ctx.state, createdSandbox: true };
     await writeOnboardState(ctx.config.stateDir, ctx.state);
     ctx.facts.Sandbox = `${created.name} (${created.image}; /sandbox on ${created.volume})`;
+    if (created.gatewayToken === "host-config") ctx.facts["Gateway token"] = "the one in your OpenClaw config (gateway.auth.token): your openclaw CLI reaches it as is";
     return { status: "done", detail: `${created.name} created${existing ? " again (--recreate)" : ""}, OpenClaw ${created.openclaw ?? "?"}` };
   },
 };
