@@ -98,4 +98,32 @@ describe("the health step's model call through the router", () => {
     expect(result.detail).toMatch(/\/v1\/messages answered 401: 401 from Anthropic: .*the stored key was rejected/);
     expect(result.detail).not.toContain(KEY);
   });
+
+  it("a provider refusing max_tokens (OpenAI's reasoning models) is asked once more with max_completion_tokens", async () => {
+    const bodies: Array<Record<string, unknown>> = [];
+    const picky = http.createServer((req, res) => {
+      let text = "";
+      req.on("data", (c: Buffer) => (text += c.toString("utf8")));
+      req.on("end", () => {
+        const body = JSON.parse(text) as Record<string, unknown>;
+        bodies.push(body);
+        const refuse = "max_tokens" in body;
+        res.writeHead(refuse ? 400 : 200, { "content-type": "application/json" });
+        res.end(JSON.stringify(refuse
+          ? { error: { message: "Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead.", type: "invalid_request_error", param: "max_tokens", code: "unsupported_parameter" } }
+          : { id: "x", object: "chat.completion", choices: [{ index: 0, message: { role: "assistant", content: "" }, finish_reason: "length" }] }));
+      });
+    });
+    await new Promise<void>((resolve) => picky.listen(0, "127.0.0.1", resolve));
+    try {
+      const { port } = picky.address() as import("node:net").AddressInfo;
+      await router.routes.set("probe", { provider: "openai", model: "reasoning-model", baseUrl: `http://127.0.0.1:${port}/v1` });
+      const result = await probe("openai");
+      expect(result, result.detail).toMatchObject({ ok: true, status: 200 });
+      expect(bodies.map((b) => [b.max_tokens, b.max_completion_tokens])).toEqual([[1, undefined], [undefined, 16]]);
+    } finally {
+      picky.closeAllConnections();
+      await new Promise((resolve) => picky.close(resolve));
+    }
+  });
 });
