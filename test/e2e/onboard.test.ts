@@ -7,6 +7,8 @@
 import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { sandboxContainerName } from "../../blueprint/sandbox/container-spec.js";
+import { dockerClient } from "../helpers/docker-images.js";
 import { uniqueName } from "../helpers/docker-run.js";
 import { createPluginHome, type PluginHome } from "../helpers/openclaw.js";
 import { startStub, type StubServer } from "../helpers/stub-models.js";
@@ -33,6 +35,10 @@ async function onboard(args: readonly string[], env: Record<string, string> = {}
 }
 
 const status = (r: Report, id: string) => r.steps.find((s) => s.id === id)?.status;
+/** The relay's URL, as the start step reports it. */
+const relayUrl = (r: Report) => /http:\/\/127\.0\.0\.1:\d+/.exec(r.steps.find((s) => s.id === "start")?.detail ?? "")?.[0];
+const startedAt = async (name: string) => (await dockerClient().getContainer(sandboxContainerName(name)).inspect()).State.StartedAt;
+let firstRelay: string | undefined;
 
 beforeAll(async () => {
   home = await createPluginHome();
@@ -54,6 +60,8 @@ describe("openclaw nemoclaw onboard --non-interactive", () => {
     expect(status(r.report, "credential")).toBe("done");
     expect(status(r.report, "sandbox")).toBe("done");
     expect(r.report.steps.find((s) => s.id === "health")?.detail).toContain("stub-model");
+    firstRelay = relayUrl(r.report);
+    expect(firstRelay).toBeDefined();
 
     const list = JSON.parse((await home.run(["nemoclaw", "sandbox", "list", "--json"])).stdout) as { sandboxes: Array<{ name: string; state: string }> };
     expect(list.sandboxes.find((s) => s.name === first)?.state).toBe("running");
@@ -92,6 +100,7 @@ describe("openclaw nemoclaw onboard --non-interactive", () => {
     const credsBefore = (await home.run(["nemoclaw", "credentials", "list", "--json"])).stdout;
     const fingerprintOf = (json: string, name: string) => (JSON.parse(json) as { credentials: Array<{ name: string; fingerprint: string }> }).credentials.find((c) => c.name === name)?.fingerprint;
     const firstFingerprint = fingerprintOf(credsBefore, `${first}-vllm`);
+    const firstStartedAt = await startedAt(first);
     const bad = path.join(home.dir, "bad-policy.yaml");
     await writeFile(bad, "version: 1\nnetwork_policies: 5\n");
 
@@ -116,6 +125,10 @@ describe("openclaw nemoclaw onboard --non-interactive", () => {
     // The first sandbox: still running, same key, same route.
     const list = JSON.parse((await home.run(["nemoclaw", "sandbox", "list", "--json"])).stdout) as { sandboxes: Array<{ name: string; state: string }> };
     expect(list.sandboxes.find((s) => s.name === first)?.state).toBe("running");
+    // Not restarted, and its relay still answers for its gateway.
+    expect(await startedAt(first)).toBe(firstStartedAt);
+    expect(await fetch(`${firstRelay}/readyz`).then((res) => res.status, (e: Error) => e.message)).toBe(200);
+    expect(relayUrl(resumed.report)).not.toBe(firstRelay);
     const credsAfter = (await home.run(["nemoclaw", "credentials", "list", "--json"])).stdout;
     expect(fingerprintOf(credsAfter, `${first}-vllm`)).toBe(firstFingerprint);
     expect(fingerprintOf(credsAfter, `${second}-vllm`)).not.toBe(firstFingerprint);
