@@ -60,4 +60,20 @@ describe("the host's openclaw CLI against the onboarded sandbox's gateway", () =
     expect(seen.length).toBeGreaterThanOrEqual(1);
     for (const req of seen) expect(req.headers.authorization).toBe(`Bearer ${KEY}`);
   }, 1_500_000);
+
+  it("a key the provider rejects fails onboarding's health step with the provider's words and the router's hint", async () => {
+    // The router answers /v1/models itself: only a real model call notices.
+    stub.options.failWith = 401;
+    try {
+      const r = await home.run(["nemoclaw", "onboard", "--non-interactive", "--json", "--name", name], { timeoutMs: 900_000 });
+      expect(r.exitCode, r.all).toBe(1);
+      const report = JSON.parse(r.stdout) as { ok: boolean; steps: Array<{ id: string; status: string }>; error?: { message: string; hint?: string } };
+      expect(report.ok).toBe(false);
+      expect(report.error?.message).toMatch(/^Health check: inference from inside .* failed: POST http:\/\/inference\.local\/v1\/chat\/completions answered 401: 401 from vLLM: Incorrect API key provided/);
+      expect(report.error?.message).toContain(`the stored key was rejected; run \`openclaw nemoclaw credentials add ${name}-vllm`);
+      expect(r.all).not.toContain(KEY);
+    } finally {
+      delete stub.options.failWith;
+    }
+  }, 1_200_000);
 });
