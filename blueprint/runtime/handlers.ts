@@ -1,6 +1,5 @@
 import { randomBytes } from "node:crypto";
 import { readFile } from "node:fs/promises";
-import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { PassThrough } from "node:stream";
 import type Docker from "dockerode";
@@ -12,9 +11,9 @@ import { runSkillTest } from "./skill-test.js";
 import { inferenceCall } from "./inference-call.js";
 import { overview } from "./overview.js";
 import { followRoute, gatewayModelsFor } from "./gateway-models.js";
-import { RELAY_HOST, startHostRelay } from "./gateway-relay.js";
-import { gatewayStart, gatewayStop } from "./gateway-background.js";
+import { foregroundGateway, STOP_SIGNALS } from "./foreground-gateway.js";
 import { restoreSandboxes } from "./restore.js";
+import { gatewayStart, gatewayStop } from "./gateway-background.js";
 import { recordIntent } from "../sandbox/intent.js";
 import { gatewayHealth } from "./gateway-health.js";
 import { cleanupHandler, sandboxExport } from "./lifecycle.js";
@@ -22,9 +21,9 @@ import { carryOverInto, readOperatorConfig } from "./carry-over.js";
 import { createDockerClient, isRemoteEngine } from "../sandbox/docker-client.js";
 import { daemonEgressPath, daemonHealth, stopDaemon } from "./daemon-client.js";
 import { endpointDestinations, listPresets } from "../policy/presets.js";
-import { buildContainerSpec, sandboxContainerName, sandboxVolumeName } from "../sandbox/container-spec.js";
+import { buildContainerSpec, sandboxVolumeName } from "../sandbox/container-spec.js";
 import { SandboxDriver } from "../sandbox/driver.js";
-import { hostClientHint, hostGatewayToken } from "../sandbox/gateway-inside.js";
+import { hostGatewayToken } from "../sandbox/gateway-inside.js";
 import { DEFAULT_BASE_IMAGE, imageExists, LAUNCHER_PATH, sandboxImageTag } from "../sandbox/image.js";
 import { composePolicy, policyFailure } from "../sandbox/sandbox-policy.js";
 import { controlSocketFile, daemonLogFile, sandboxPolicyFile, sandboxDir } from "../state/paths.js";
@@ -239,68 +238,7 @@ const sandboxLogs: Handler<"sandbox.logs"> = async (req) => {
   return { name: req.name };
 };
 
-/**
- * What stops a foreground verb. SIGHUP too: the terminal went away. OpenClaw's own gateway has no
- * SIGHUP handler (it reloads on SIGUSR2, which the supervisor forwards), so on the host it would
- * just die; here the host process must not, or the sandbox would outlive it with the relay gone
- * and the exit code lost. So SIGHUP stops the sandbox like SIGTERM, and its exit code comes back.
- */
-const STOP_SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
-
-/**
- * Streaming, in the foreground: the gateway sandbox started, its port on the host's loopback, its
- * output here. SIGINT/SIGTERM/SIGHUP stop the sandbox (`docker stop`: tini and the supervisor pass
- * SIGTERM on to the gateway); the sandbox's exit code comes back as ours. The signals are taken
- * from the first moment, so one that arrives while the sandbox is starting stops it once started.
- */
-const sandboxGateway: Handler<"sandbox.gateway"> = async (req) => {
-  const driver = driverFor(req);
-  let started = false;
-  let stopRequested = false;
-  let stopping: Promise<unknown> | undefined;
-  const stop = (): void => {
-    stopRequested = true;
-    if (started) stopping ??= driver.stop(req.name).catch(() => undefined);
-  };
-  for (const signal of STOP_SIGNALS) process.on(signal, stop);
-  let relay: Awaited<ReturnType<typeof startHostRelay>> | undefined;
-  try {
-    const record = await driver.registry.get(req.name);
-    if (!record.gateway) {
-      throw new RuntimeError("not-a-gateway-sandbox", `sandbox ${req.name} does not run OpenClaw's gateway`, "create one with `openclaw nemoclaw sandbox create <name> --gateway`");
-    }
-    await driver.start(req.name);
-    started = true;
-    if (stopRequested) stop();
-    relay = await startHostRelay(driver.gatewaySocket(req.name), req.port);
-    const port = (relay.address() as AddressInfo).port;
-    process.stderr.write(`nemoclaw: gateway of sandbox ${req.name} on http://${RELAY_HOST}:${port} (relayed into the sandbox; Ctrl-C stops it)\n`);
-    process.stderr.write(hostClientHint(req.stateDir, req.name, port).map((line) => `nemoclaw: ${line}\n`).join(""));
-    // The installed service runs this at boot: the other sandboxes that should be up come back
-    // too (restore.ts), without holding up this one's gateway.
-    void restoreSandboxes(driver, { command: "sandboxes.restore", stateDir: req.stateDir, ...(req.dockerHost ? { dockerHost: req.dockerHost } : {}), readyTimeoutMs: 0 }, () => undefined, [req.name]).then(
-      (r) => {
-        for (const s of r.sandboxes) if (s.outcome !== "already-running") process.stderr.write(`nemoclaw: sandbox ${s.name}: ${s.outcome}${s.error ? ` (${s.error.message})` : ""}\n`);
-      },
-      (e: Error) => process.stderr.write(`nemoclaw: the other sandboxes were not brought back: ${e.message}\n`),
-    );
-    const abort = new AbortController();
-    // This run of the container only: a stopped sandbox's log still holds its earlier runs.
-    const startedAt = Date.parse((await driver.docker.getContainer(sandboxContainerName(req.name)).inspect()).State.StartedAt);
-    const since = Number.isFinite(startedAt) ? Math.floor(startedAt / 1000) : undefined;
-    const logs = driver
-      .logs(req.name, { follow: true, ...(since ? { since } : {}), stdout: process.stdout, stderr: process.stderr, signal: abort.signal })
-      .catch(() => undefined);
-    const exitCode = await driver.wait(req.name);
-    abort.abort();
-    await logs;
-    return { exitCode };
-  } finally {
-    await stopping;
-    relay?.close();
-    for (const signal of STOP_SIGNALS) process.off(signal, stop);
-  }
-};
+const sandboxGateway: Handler<"sandbox.gateway"> = (req) => foregroundGateway(driverFor(req), req);
 
 /** Raw mode and resize forwarding for a terminal; restored whatever happens. */
 async function withTerminal(

@@ -129,9 +129,32 @@ describe("`openclaw gateway run` on the host ends with the gateway inside the sa
     expect(await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.status, (e: Error) => e.name)).toBe("TypeError");
   }
 
-  it("SIGINT (Ctrl-C) stops the sandboxed gateway and its exit code comes back", async () => {
+  it("SIGUSR2 restarts the gateway inside (the host process stays, relaying); SIGINT (Ctrl-C) stops it and its exit code comes back", async () => {
     const port = await freePort();
     const gateway = await startGateway(openclaw, ["gateway", "run", "--port", String(port), ...hostFlags], port);
+    const container = dockerClient().getContainer(sandboxContainerName(name));
+    const startedAt = (await container.inspect()).State.StartedAt;
+    const since = Math.floor(Date.now() / 1000) - 1;
+    process.kill(gateway.pid, "SIGUSR2");
+    // It reached the container (Docker records the kill with its signal, 12); tini and the
+    // supervisor pass it on to the gateway, which restarts in process.
+    const kills = async () => {
+      const until = Math.floor(Date.now() / 1000) + 1;
+      const stream = await dockerClient().getEvents({ since, until, filters: { container: [sandboxContainerName(name)], event: ["kill"] } });
+      let raw = "";
+      for await (const chunk of stream) raw += String(chunk);
+      return raw.split("\n").filter((l) => l.trim()).map((l) => (JSON.parse(l) as { Actor: { Attributes: { signal?: string } } }).Actor.Attributes.signal);
+    };
+    for (const deadline = Date.now() + 60_000; !(await kills()).includes("12") && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 1000));
+    expect(await kills()).toContain("12");
+    await new Promise((r) => setTimeout(r, 5000));
+    for (const deadline = Date.now() + 300_000; (await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.status, () => 0)) !== 200 && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 1000));
+    expect(await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.status, () => 0)).toBe(200);
+    expect(processTree(gateway.pid)[0]?.cmdline).toMatch(/runtime\/main\.js launch /);
+    const info = await container.inspect();
+    expect(info.State.Running).toBe(true);
+    expect(info.State.StartedAt).toBe(startedAt);
+
     await expectStopsOn(gateway, "SIGINT", port);
   }, 900_000);
 
