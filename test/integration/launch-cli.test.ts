@@ -84,7 +84,7 @@ describe("`openclaw gateway run` on the host ends with the gateway inside the sa
   };
   const openclaw = path.join(repoRoot, "node_modules/.bin/openclaw");
 
-  it("runs it in the sandbox behind a relay; SIGTERM stops it there and its exit code comes back; no stale locks", async () => {
+  it("runs it in the sandbox behind a relay; SIGTERM (and, the next launch, SIGHUP) stops it there and its exit code comes back; no stale locks", async () => {
     const port = await freePort();
     const { child, out, pid } = await startGateway(openclaw, ["gateway", "run", "--port", String(port), ...hostFlags], port);
 
