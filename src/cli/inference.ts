@@ -104,7 +104,7 @@ export async function inferenceLogs(config: ResolvedConfig, sandbox: string, opt
   let cursor: FollowCursor | undefined;
   for (;;) {
     const { events } = await runInferenceCall(config, "inference/logs", { sandbox, limit: 100_000 }, (x) => x.InferenceLogsResult);
-    const next = unprinted(events, cursor, opts.limit ?? 200);
+    const next = unprinted(events, cursor, opts.limit ?? 200, (e) => e.time);
     cursor = next.cursor;
     for (const e of next.fresh) process.stdout.write(`${opts.json ? JSON.stringify(e) : renderInferenceEvent(e)}\n`);
     if (!opts.follow) return;

@@ -1,7 +1,8 @@
-// What `logs --inference --follow` prints on each poll (src/cli/log-follow.ts): the last lines
-// first, then only lines not printed yet, also once rotation has dropped the last line printed.
+// What `logs --inference --follow` and `logs --egress --follow` print on each poll
+// (src/cli/log-follow.ts): the last lines first, then only lines not printed yet, also once
+// rotation has dropped the last line printed.
 import { describe, expect, it } from "vitest";
-import { unprinted, type FollowCursor } from "../../../src/cli/log-follow.js";
+import { egressLineTime, unprinted, type FollowCursor } from "../../../src/cli/log-follow.js";
 
 const at = (second: number, ms = 0): string => new Date(Date.UTC(2026, 0, 1, 0, 0, second, ms)).toISOString();
 const line = (id: string, time: string) => ({ time, id });
@@ -10,7 +11,7 @@ const line = (id: string, time: string) => ({ time, id });
 function polls(contents: Array<Array<ReturnType<typeof line>>>, limit = 200): string[][] {
   let cursor: FollowCursor | undefined;
   return contents.map((events) => {
-    const next = unprinted(events, cursor, limit);
+    const next = unprinted(events, cursor, limit, (e) => e.time);
     cursor = next.cursor;
     return next.fresh.map((e) => e.id);
   });
@@ -50,5 +51,37 @@ describe("logs --inference --follow: what each poll prints", () => {
     const a = line("a", t);
     const b = line("b", t);
     expect(polls([[a], [a, b], [a, b, line("c", t)]])).toEqual([["a"], ["b"], ["c"]]);
+  });
+});
+
+describe("logs --egress --follow: rendered or JSON lines", () => {
+  const rendered = (second: number, what: string) => `${at(second)} DENY /usr/bin/curl(64) -> ${what}:443 [policy:- rule:-] [reason:no rule]`;
+  const poll = (contents: string[][]): string[][] => {
+    let cursor: FollowCursor | undefined;
+    return contents.map((lines) => {
+      const next = unprinted(lines, cursor, 200, egressLineTime);
+      cursor = next.cursor;
+      return next.fresh;
+    });
+  };
+
+  it("reads the time of a rendered line and of an OCSF JSON line", () => {
+    expect(egressLineTime(rendered(4, "a.test"))).toBe(at(4));
+    expect(egressLineTime(JSON.stringify({ time: Date.parse(at(5, 7)), activity_id: 1 }))).toBe(at(5, 7));
+    expect(egressLineTime("{torn")).toBe("");
+  });
+
+  it("two identical lines (a retry denied twice in one millisecond): the second is printed too", () => {
+    const x = rendered(1, "evil.test");
+    expect(poll([[x], [x, x], [x, x, x]])).toEqual([[x], [x], [x]]);
+  });
+
+  it("a full log (as many lines after rotation as before): the new lines are printed, not nothing", () => {
+    // Counting lines printed nothing here: the log's length stays the same once it is full.
+    const full = [1, 2, 3, 4].map((s) => rendered(s, `h${s}.test`));
+    const rotated = [3, 4, 5, 6].map((s) => rendered(s, `h${s}.test`));
+    expect(poll([full, rotated])).toEqual([full, rotated.slice(2)]);
+    const gone = [5, 6, 7, 8].map((s) => rendered(s, `h${s}.test`));
+    expect(poll([full, gone])[1]).toEqual(gone);
   });
 });
