@@ -16,7 +16,7 @@ import { errorBody, hintFor, scrubSecrets, sendError, upstreamMessage } from "./
 import { modelsList, STABLE_MODEL_ID } from "./openclaw-config.js";
 import { getProvider, type ProviderSpec } from "./providers/index.js";
 import { checkUpstreamAddress, ModelNameSchema, routeCredential, RouteStore, type Route } from "./route.js";
-import { guardedLookup, responseHeaders, upstreamHeaders, upstreamUrl } from "./upstream.js";
+import { guardedLookup, responseHeaders, upstreamHeaders, upstreamUrl, type Resolve } from "./upstream.js";
 import { UsageMeter } from "./usage.js";
 
 export interface InferenceRouterOptions {
@@ -30,6 +30,8 @@ export interface InferenceRouterOptions {
   /** Host names answered besides inference.local. */
   hosts?: readonly string[];
   audit?: RotationOptions;
+  /** How upstream names are resolved before the address rule; default dns.lookup (tests answer from a map, never DNS). */
+  resolve?: Resolve;
 }
 
 const MAX_ERROR_BODY = 256 * 1024;
@@ -55,6 +57,7 @@ export class InferenceRouter {
   readonly #maxBodyBytes: number;
   readonly #hosts: readonly string[];
   readonly #auditOptions: RotationOptions;
+  readonly #resolve: Resolve | undefined;
   readonly #audits = new Map<string, InferenceAuditLog>();
   readonly #httpAgent = new http.Agent({ keepAlive: true, scheduling: "lifo" });
   readonly #httpsAgent = new https.Agent({ keepAlive: true, scheduling: "lifo" });
@@ -68,6 +71,7 @@ export class InferenceRouter {
     this.#maxBodyBytes = options.maxBodyBytes ?? 32 * 1024 * 1024;
     this.#hosts = [ROUTER_HOST, ...(options.hosts ?? [])];
     this.#auditOptions = options.audit ?? {};
+    this.#resolve = options.resolve;
   }
 
   /** Drop the cached route so the next request reads the file (the control route calls this after `inference set`). */
@@ -259,7 +263,7 @@ export class InferenceRouter {
         method: "POST",
         headers: upstreamHeaders(up.spec, req.headers, up.secret, up.payload.length),
         agent: up.url.protocol === "https:" ? this.#httpsAgent : this.#httpAgent,
-        lookup: guardedLookup(route.allowPrivate === true),
+        lookup: guardedLookup(route.allowPrivate === true, this.#resolve),
       });
       const idle = setTimeout(() => {
         client.destroy();

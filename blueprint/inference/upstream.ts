@@ -1,7 +1,7 @@
 // The request the router sends: the route's base URL plus the endpoint's path, the allow-listed
 // client headers, the real key, and a DNS lookup that refuses addresses the route may not reach
 // (so a name that resolves, or rebinds, to a private or metadata address gains nothing).
-import { lookup as dnsLookup, type LookupAddress } from "node:dns";
+import { promises as dns, type LookupAddress, type LookupOptions } from "node:dns";
 import type { IncomingHttpHeaders } from "node:http";
 import type { LookupFunction } from "node:net";
 import type { Endpoint } from "./endpoints.js";
@@ -57,23 +57,28 @@ export class AddressRefusedError extends Error {
   readonly code = "EROUTEBLOCKED";
 }
 
-/** dns.lookup, then the route's address rule on every answer. */
-export function guardedLookup(allowPrivate: boolean): LookupFunction {
+/** How a name becomes addresses before the address rule is applied to them. */
+export type Resolve = (hostname: string, options: LookupOptions) => Promise<LookupAddress[]>;
+
+const systemResolve: Resolve = (hostname, options) => dns.lookup(hostname, { ...options, all: true });
+
+/** `resolve` (dns.lookup unless the router was given another), then the route's address rule on every answer. */
+export function guardedLookup(allowPrivate: boolean, resolve: Resolve = systemResolve): LookupFunction {
   return (hostname, options, callback) => {
-    dnsLookup(hostname, { ...options, all: true }, (err, addresses: LookupAddress[]) => {
-      if (err !== null) {
-        callback(err, "", 0);
-        return;
-      }
-      for (const a of addresses) {
-        const verdict = checkUpstreamAddress(a.address, allowPrivate);
-        if (!verdict.ok) {
-          callback(new AddressRefusedError(`${hostname} resolves to ${verdict.reason}`), "", 0);
-          return;
+    resolve(hostname, options).then(
+      (addresses) => {
+        for (const a of addresses) {
+          const verdict = checkUpstreamAddress(a.address, allowPrivate);
+          if (!verdict.ok) {
+            callback(new AddressRefusedError(`${hostname} resolves to ${verdict.reason}`), "", 0);
+            return;
+          }
         }
-      }
-      if ((options as { all?: boolean }).all === true) (callback as unknown as (e: null, a: LookupAddress[]) => void)(null, addresses);
-      else callback(null, addresses[0]?.address ?? "", addresses[0]?.family ?? 4);
-    });
+        if (addresses.length === 0) callback(Object.assign(new Error(`${hostname} has no address`), { code: "ENOTFOUND" }), "", 0);
+        else if ((options as { all?: boolean }).all === true) (callback as unknown as (e: null, a: LookupAddress[]) => void)(null, addresses);
+        else callback(null, addresses[0]?.address ?? "", addresses[0]?.family ?? 4);
+      },
+      (err: NodeJS.ErrnoException) => callback(err, "", 0),
+    );
   };
 }

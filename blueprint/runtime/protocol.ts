@@ -468,6 +468,7 @@ export const CarryOverResultSchema = z
     providers: z.array(z.string()),
     models: z.array(z.string()),
     dropped: z.array(SkippedSchema),
+    warnings: z.array(z.string()),
     credentials: z.array(z.object({ name: z.string(), where: z.string(), status: z.enum(["added", "updated", "unchanged"]) }).strict()),
     workspaces: z.array(
       z

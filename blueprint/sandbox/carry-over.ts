@@ -70,6 +70,8 @@ export interface CarryReport {
   /** Model choices pointed at the sandbox's route instead. */
   models: string[];
   dropped: Array<{ path: string; why: string }>;
+  /** Carried, but will not work as it did on the host (a Discord channel's login). */
+  warnings: string[];
 }
 
 export interface CarryResult {
@@ -103,6 +105,15 @@ const NOT_CARRIED: Record<string, string> = {
   auth: "auth profiles hold keys: the router adds them on the host",
   env: "environment values may be secrets",
 };
+/**
+ * Channels whose login a placeholder cannot carry: Discord's gateway takes the bot token in the
+ * IDENTIFY frame of its WebSocket, and the egress proxy swaps placeholders in request heads
+ * only, never inside frames.
+ */
+const PLACEHOLDER_CANNOT_LOG_IN: Record<string, string> = {
+  discord:
+    "Discord's gateway takes the token in a WebSocket IDENTIFY frame, which placeholders do not cover, so this channel cannot log in from the sandbox (its REST calls to discord.com do get the real token); keep it on the host's OpenClaw for now",
+};
 const SILENT = new Set(["$schema", "meta", "wizard", "update", "telemetry"]);
 
 const SECRET_KEY = /(token|secret|password|passwd|passphrase|apikey|api_key|privatekey|private_key|credentials?|cookie)$/i;
@@ -131,7 +142,7 @@ export function credentialNameFor(sandbox: string, ...parts: string[]): string {
 }
 
 export function carryOver(config: Json, options: CarryOptions): CarryResult {
-  const report: CarryReport = { agents: [], channels: [], skillSettings: [], providers: [], models: [], dropped: [] };
+  const report: CarryReport = { agents: [], channels: [], skillSettings: [], providers: [], models: [], dropped: [], warnings: [] };
   const secrets: CarriedSecret[] = [];
   const drop = (path: string, why: string) => report.dropped.push({ path, why });
   const expand = (p: string) => (p === "~" ? options.home : p.startsWith("~/") ? `${options.home}/${p.slice(2)}` : p);
@@ -258,6 +269,8 @@ export function carryOver(config: Json, options: CarryOptions): CarryResult {
       const replaced = withTokens(rawChannel, at, undefined);
       channels[name] = sanitize(replaced, at, drop, new Set(placed));
       report.channels.push({ name, enabled: rawChannel.enabled !== false, placeholders: placed });
+      const cannot = PLACEHOLDER_CANNOT_LOG_IN[name];
+      if (cannot !== undefined && placed.length > 0) report.warnings.push(`the ${name} channel's token (${placed.join(", ")}) is now a placeholder: ${cannot}`);
     }
   }
 

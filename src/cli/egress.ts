@@ -8,6 +8,7 @@ import { runBlueprint } from "../blueprint/run.js";
 import type { ResolvedConfig } from "../config/resolve.js";
 import { UserError } from "../errors.js";
 import { visible, visibleJson } from "../../blueprint/state/terminal-text.js";
+import { egressLineTime, unprinted, type FollowCursor } from "./log-follow.js";
 import { printJson, renderFields } from "./output.js";
 
 type Protocol = typeof import("../../blueprint/runtime/protocol.js");
@@ -154,12 +155,12 @@ export async function sandboxPolicy(
 }
 
 export async function egressLogs(config: ResolvedConfig, sandbox: string, opts: { follow?: boolean; json?: boolean; limit?: number }): Promise<void> {
-  let seen = 0;
+  let cursor: FollowCursor | undefined;
   for (;;) {
     const answer = unwrap(await call(config, "logs", { sandbox, json: Boolean(opts.json), limit: 100_000 }, (r) => r.EgressLogsResponse));
-    const fresh = seen === 0 ? answer.lines.slice(-(opts.limit ?? 200)) : answer.lines.slice(seen);
-    if (fresh.length) process.stdout.write(`${fresh.join("\n")}\n`);
-    seen = answer.lines.length;
+    const next = unprinted(answer.lines, cursor, opts.limit ?? 200, egressLineTime);
+    cursor = next.cursor;
+    if (next.fresh.length) process.stdout.write(`${next.fresh.join("\n")}\n`);
     if (!opts.follow) return;
     await new Promise((r) => setTimeout(r, 1000));
   }

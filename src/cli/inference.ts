@@ -5,6 +5,7 @@ import type { z } from "zod";
 import { runBlueprint } from "../blueprint/run.js";
 import type { ResolvedConfig } from "../config/resolve.js";
 import { UserError } from "../errors.js";
+import { unprinted, type FollowCursor } from "./log-follow.js";
 import { printJson, renderFields } from "./output.js";
 
 type Protocol = typeof import("../../blueprint/runtime/protocol.js");
@@ -100,16 +101,12 @@ export function renderInferenceEvent(e: Event): string {
 }
 
 export async function inferenceLogs(config: ResolvedConfig, sandbox: string, opts: { follow?: boolean; json?: boolean; limit?: number }): Promise<void> {
-  let last: string | undefined;
+  let cursor: FollowCursor | undefined;
   for (;;) {
     const { events } = await runInferenceCall(config, "inference/logs", { sandbox, limit: 100_000 }, (x) => x.InferenceLogsResult);
-    // Follow by position after the last line printed (times are unique enough with the rest of the line).
-    const keyOf = (e: Event) => JSON.stringify(e);
-    const start = last === undefined ? Math.max(0, events.length - (opts.limit ?? 200)) : events.findLastIndex((e) => keyOf(e) === last) + 1;
-    const fresh = events.slice(start);
-    for (const e of fresh) process.stdout.write(`${opts.json ? JSON.stringify(e) : renderInferenceEvent(e)}\n`);
-    if (fresh.length > 0) last = keyOf(fresh.at(-1) as Event);
-    else if (last === undefined) last = "";
+    const next = unprinted(events, cursor, opts.limit ?? 200, (e) => e.time);
+    cursor = next.cursor;
+    for (const e of next.fresh) process.stdout.write(`${opts.json ? JSON.stringify(e) : renderInferenceEvent(e)}\n`);
     if (!opts.follow) return;
     await new Promise((r) => setTimeout(r, 1000));
   }

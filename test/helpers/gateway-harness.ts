@@ -52,7 +52,8 @@ export interface Upstream {
   close(): Promise<void>;
 }
 
-function upstreamHandler(seen: Upstream["seen"]): http.RequestListener {
+/** echo: false answers `{"ok":true}` instead of the request, as an API that never repeats a token it was sent. */
+function upstreamHandler(seen: Upstream["seen"], echo = true): http.RequestListener {
   return (req, res) => {
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
@@ -87,7 +88,7 @@ function upstreamHandler(seen: Upstream["seen"]): http.RequestListener {
         pump();
         return;
       }
-      const json = JSON.stringify({ method: req.method, url: req.url, host: req.headers.host, body });
+      const json = echo ? JSON.stringify({ method: req.method, url: req.url, host: req.headers.host, body }) : JSON.stringify({ ok: true });
       res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(json) });
       res.end(json);
     });
@@ -126,7 +127,7 @@ export async function createTestCa(dir: string): Promise<TestCa> {
 }
 
 /** HTTPS upstream on 127.0.0.1 presenting a certificate (from `ca`) for whatever SNI it is asked for. */
-export async function startHttpsUpstream(ca: TestCa, onlyName?: string): Promise<Upstream> {
+export async function startHttpsUpstream(ca: TestCa, onlyName?: string, options: { echo?: boolean } = {}): Promise<Upstream> {
   const seen: Upstream["seen"] = [];
   const server = https.createServer(
     {
@@ -135,7 +136,7 @@ export async function startHttpsUpstream(ca: TestCa, onlyName?: string): Promise
         ca.leaves.context(onlyName ?? name).then((ctx) => cb(null, ctx), (e: Error) => cb(e, undefined));
       },
     },
-    upstreamHandler(seen),
+    upstreamHandler(seen, options.echo),
   );
   server.on("secureConnection", (s: tls.TLSSocket) => {
     s.setNoDelay(true);

@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { execa } from "execa";
+import { execa, type ResultPromise } from "execa";
 import { inject } from "vitest";
 import { stopDaemon } from "../../blueprint/runtime/daemon-client.js";
 import { BASE_IMAGE, dockerClient, ensureSandboxImage } from "./docker-images.js";
@@ -15,6 +15,8 @@ export type OpenclawHome = {
   env: Record<string, string>;
   /** `env`: extra variables for this call only. */
   run: (args: readonly string[], opts?: { input?: string; timeoutMs?: number; env?: Record<string, string> }) => Promise<CliResult>;
+  /** A call that runs until stopped (`logs --follow`): read its stdout as it comes, then kill it. */
+  start: (args: readonly string[]) => ResultPromise<{ reject: false; stdin: "ignore" }>;
   dispose: () => Promise<void>;
 };
 
@@ -50,6 +52,7 @@ export async function createOpenclawHome(): Promise<OpenclawHome> {
       });
       return { exitCode: r.exitCode, stdout: String(r.stdout), stderr: String(r.stderr), all: String(r.all) };
     },
+    start: (args) => execa(bin, [...args], { env, extendEnv: false, reject: false, stdin: "ignore" }),
     // Retries: a process this home started (OpenClaw's own workers) may still be writing into it.
     dispose: () => rm(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 }),
   };

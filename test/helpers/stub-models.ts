@@ -33,6 +33,8 @@ export interface StubOptions {
   hold?: boolean;
   /** Tag put in every answer's text, to tell stubs apart. */
   tag?: string;
+  /** OpenAI-shaped: where the API lives instead of `/v1` (Gemini's `/v1beta/openai`); `baseUrl` follows, and `/v1/…` is then a 404. */
+  root?: string;
   /**
    * Drive an agent turn: a chat request whose conversation does not end in a tool result is
    * answered with one `exec` tool call running this command (no text); one that does end in a
@@ -144,7 +146,7 @@ export async function startStub(kind: "openai" | "anthropic", options: StubOptio
   return {
     kind,
     port,
-    baseUrl: kind === "openai" ? `http://127.0.0.1:${port}/v1` : `http://127.0.0.1:${port}`,
+    baseUrl: kind === "openai" ? `http://127.0.0.1:${port}${options.root ?? "/v1"}` : `http://127.0.0.1:${port}`,
     requests,
     options,
     release() {
@@ -198,7 +200,8 @@ async function answer(kind: "openai" | "anthropic", o: StubOptions, record: Stub
     json(res, record, o.failWith, body);
     return;
   }
-  const path = record.url.split("?")[0];
+  const requested = record.url.split("?")[0] ?? "";
+  const path = o.root === undefined ? requested : requested.startsWith(`${o.root}/`) ? `/v1${requested.slice(o.root.length)}` : `(outside ${o.root})${requested}`;
   const pace = async (i: number) => {
     if (i === 1 && o.hold === true) await held();
     else if (gap > 0) await sleep(gap);

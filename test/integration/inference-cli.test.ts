@@ -2,12 +2,15 @@
 // plugin: a secret goes in from the environment or stdin and never comes out (nor shows in any
 // process's command line while it travels), a sandbox's route is set and read back, and a call
 // from inside the sandbox through `exec` reaches the stub with the real key and shows in
-// `logs --inference`. Each openclaw call takes 10-20 s on a loaded machine: generous timeouts.
+// `logs --inference` (and in `logs --inference --follow` while it runs); the spawned daemon's own
+// log (its stdout and stderr) never holds a key. Each openclaw call takes 10-20 s on a loaded machine: generous timeouts.
 import { readdir, readFile } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { daemonLogFile } from "../../blueprint/state/paths.js";
 import { uniqueName } from "../helpers/docker-run.js";
 import { createPluginHome, type PluginHome } from "../helpers/openclaw.js";
 import { startStub, type StubServer } from "../helpers/stub-models.js";
+import { until } from "../helpers/until.js";
 
 const SECRET = "sk-proj-CLIsecretNEVERinARGV0123456789abcdefABCDEF";
 const PIPED = "ghp_CLIpipedTOKEN0123456789abcdefghijklmnop";
@@ -30,17 +33,28 @@ function watchCmdlines(needle: string, stop: Promise<unknown>): Promise<string[]
   })();
 }
 
+/** A chat completion from inside the sandbox, through the CLI's exec, as the workload would send it. */
+const CHAT_INSIDE = `fetch("http://inference.local/v1/chat/completions", { method: "POST", headers: { "content-type": "application/json", authorization: "Bearer nemoclaw-inference-local" }, body: JSON.stringify({ model: "routed", messages: [{ role: "user", content: "hi" }] }) }).then(async (r) => console.log("status", r.status, await r.text()))`;
+
 describe("credentials and inference verbs through the real OpenClaw", () => {
   /** The openai credential with SECRET (idempotent: add replaces), so each case stands alone. */
   const storeOpenai = async (): Promise<void> => {
     const r = await home.run(["nemoclaw", "credentials", "add", "openai", "--from-env", "NEMO_TEST_KEY"], { env: { NEMO_TEST_KEY: SECRET } });
     if (r.exitCode !== 0) throw new Error(r.all);
   };
+  /** The daemon's own log (daemon.log: what the runtime printed to stdout and stderr) holds no key, whole or in part. */
+  const expectNoKeyInDaemonLog = async (): Promise<void> => {
+    const log = await readFile(daemonLogFile(home.stateDir), "utf8");
+    expect(log).toMatch(/Z nemoclaw daemon \S+ \(pid \d+\) for /); // the spawned daemon's log, not an empty stand-in
+    for (const key of [SECRET, PIPED]) expect(log).not.toContain(key.slice(8, 32));
+  };
   let home: PluginHome;
   let stub: StubServer;
+  let failing: StubServer;
   const name = uniqueName("inf-cli");
   beforeAll(async () => {
     stub = await startStub("openai", { tag: "cli" });
+    failing = await startStub("openai", { failWith: 401 });
     home = await createPluginHome();
     const created = await home.run(["nemoclaw", "sandbox", "create", name], { timeoutMs: 300_000 });
     if (created.exitCode !== 0) throw new Error(created.all);
@@ -48,6 +62,7 @@ describe("credentials and inference verbs through the real OpenClaw", () => {
   afterAll(async () => {
     await home?.teardown([name]);
     await stub?.close();
+    await failing?.close();
   });
 
   it("credentials add --from-env: stored, never printed, never in any process's argv", async () => {
@@ -99,6 +114,7 @@ describe("credentials and inference verbs through the real OpenClaw", () => {
     expect(bad.exitCode).toBe(1);
     expect(bad.stderr).toMatch(/provider: the provider is one of nvidia, openai, anthropic/);
     expect(bad.stderr).toContain("Next: ");
+    await expectNoKeyInDaemonLog();
   }, 600_000);
 
   it("inference providers lists every kind", async () => {
@@ -112,8 +128,7 @@ describe("credentials and inference verbs through the real OpenClaw", () => {
     await storeOpenai();
     const set = await home.run(["nemoclaw", name, "inference", "set", "--provider", "openai", "--model", "stub-model", "--base-url", stub.baseUrl]);
     expect(set.exitCode).toBe(0);
-    const script = `fetch("http://inference.local/v1/chat/completions", { method: "POST", headers: { "content-type": "application/json", authorization: "Bearer nemoclaw-inference-local" }, body: JSON.stringify({ model: "routed", messages: [{ role: "user", content: "hi" }] }) }).then(async (r) => console.log("status", r.status, await r.text()))`;
-    const inside = await home.run(["nemoclaw", name, "exec", "--", "node", "-e", script], { timeoutMs: 120_000 });
+    const inside = await home.run(["nemoclaw", name, "exec", "--", "node", "-e", CHAT_INSIDE], { timeoutMs: 120_000 });
     expect(inside.exitCode).toBe(0);
     expect(inside.stdout).toMatch(/^status 200 .*cli says hi/m);
     expect(stub.requests.at(-1)?.headers.authorization).toBe(`Bearer ${SECRET}`);
@@ -123,5 +138,37 @@ describe("credentials and inference verbs through the real OpenClaw", () => {
     const json = await home.run(["nemoclaw", name, "logs", "--inference", "--json"]);
     expect(JSON.parse(json.stdout.trim().split("\n").at(-1) ?? "{}")).toMatchObject({ sandbox: name, provider: "openai", status: 200 });
     expect(logs.all + json.all).not.toContain(SECRET);
+    await expectNoKeyInDaemonLog();
+  }, 600_000);
+
+  it("logs --inference --follow prints the log, then a call made while it runs, once; a rejected key is not in the daemon's log", async () => {
+    await storeOpenai();
+    const ok = await home.run(["nemoclaw", name, "inference", "set", "--provider", "openai", "--model", "stub-model", "--base-url", stub.baseUrl]);
+    expect(ok.exitCode).toBe(0);
+    const first = await home.run(["nemoclaw", name, "exec", "--", "node", "-e", CHAT_INSIDE], { timeoutMs: 120_000 });
+    expect(first.stdout).toMatch(/^status 200 /m);
+    const follow = home.start(["nemoclaw", name, "logs", "--inference", "--follow"]);
+    let out = "";
+    follow.stdout.on("data", (c: Buffer) => (out += c.toString("utf8")));
+    try {
+      await until("the log so far from --follow", 120_000, async () => (/OK 200 \/v1\/chat\/completions/.test(out) ? true : undefined));
+      await new Promise((r) => setTimeout(r, 3000)); // the rest of the first poll's lines, and one more empty poll
+      const printed = out.split("\n").filter((l) => l !== "").length;
+      // The upstream rejects the key and echoes it in its error: the error path is where a key would leak into a log.
+      const bad = await home.run(["nemoclaw", name, "inference", "set", "--provider", "openai", "--model", "stub-model", "--base-url", failing.baseUrl]);
+      expect(bad.exitCode).toBe(0);
+      const second = await home.run(["nemoclaw", name, "exec", "--", "node", "-e", CHAT_INSIDE], { timeoutMs: 120_000 });
+      expect(second.stdout).toMatch(/^status 401 /m);
+      expect(failing.requests.at(-1)?.headers.authorization).toBe(`Bearer ${SECRET}`);
+      await until("the new call from --follow", 60_000, async () => (/UPSTREAM_ERROR 401 \/v1\/chat\/completions/.test(out) ? true : undefined));
+      const lines = out.split("\n").filter((l) => l !== "");
+      expect(lines.length).toBe(printed + 1);
+      expect(lines.at(-1)).toMatch(/ UPSTREAM_ERROR 401 \/v1\/chat\/completions -> openai\/stub-model /);
+      expect(out).not.toContain(SECRET);
+    } finally {
+      follow.kill();
+      await follow;
+    }
+    await expectNoKeyInDaemonLog();
   }, 600_000);
 });

@@ -18,16 +18,23 @@ import { startStub, type StubServer } from "../helpers/stub-models.js";
 
 const REAL_OPENAI = "sk-proj-REALopenaiKEYredteam7f3a9c2e1b0d4f6a8c0e2b4d6f8a0c2e4b6d8f0a";
 const REAL_GITHUB = "ghp_REALgithubTOKENredteam0123456789abcd";
-const SECRETS = [REAL_OPENAI, REAL_GITHUB];
+const REAL_TELEGRAM = "7012345678:AAREALtelegramTOKENredteam0123456789abc";
+const REAL_SEARCH = "REALsearchKEYredteam0123456789abcdef";
+const SECRETS = [REAL_OPENAI, REAL_GITHUB, REAL_TELEGRAM, REAL_SEARCH];
 
 let h: SandboxHarness;
 let name: string;
 let secure: Upstream;
 let plain: Upstream;
+/** api.telegram.org (by the host map) and a search API taking its key in the query: neither repeats what it was sent. */
+let telegram: Upstream;
+let search: Upstream;
 let stub: StubServer;
 let failing: StubServer;
 let ghPlaceholder: string;
 let openaiPlaceholder: string;
+let tgPlaceholder: string;
+let searchPlaceholder: string;
 const daemonLog: string[] = [];
 
 /** An absolute-form request straight to the forwarder: the gateway reads every byte of it. */
@@ -45,26 +52,35 @@ beforeAll(async () => {
   const ca = await createTestCa(h.stateDir);
   secure = await startHttpsUpstream(ca);
   plain = await startHttpUpstream();
+  telegram = await startHttpsUpstream(ca, "api.telegram.org", { echo: false });
+  search = await startHttpsUpstream(ca, "search.sbx.test", { echo: false });
   stub = await startStub("openai", { tag: "oai" });
   failing = await startStub("openai", { failWith: 401 });
   const caFile = path.join(h.stateDir, "upstream-ca.pem");
   await writeFile(caFile, ca.certPem);
   await writeFile(
     path.join(h.stateDir, "egress.json"),
-    JSON.stringify({ hostMap: { "gh.sbx.test": "127.0.0.1", "other.sbx.test": "127.0.0.1", "tunnel.sbx.test": "127.0.0.1" }, upstreamCaFiles: [caFile] }),
+    JSON.stringify({
+      hostMap: { "gh.sbx.test": "127.0.0.1", "other.sbx.test": "127.0.0.1", "tunnel.sbx.test": "127.0.0.1", "api.telegram.org": "127.0.0.1", "search.sbx.test": "127.0.0.1" },
+      upstreamCaFiles: [caFile],
+    }),
   );
   const credentials = new CredentialStore(h.stateDir);
   await credentials.add({ name: "openai", secret: REAL_OPENAI });
   await credentials.add({ name: "gh", kind: "github", secret: REAL_GITHUB, bindings: [{ in: "header", host: "gh.sbx.test", port: secure.port, name: "authorization" }] });
+  await credentials.add({ name: "tg", kind: "telegram-bot", secret: REAL_TELEGRAM, bindings: [{ in: "path", host: "api.telegram.org", port: telegram.port, prefix: "bot" }] });
+  await credentials.add({ name: "search", kind: "generic", secret: REAL_SEARCH, bindings: [{ in: "query", host: "search.sbx.test", port: search.port, name: "key" }] });
   h.daemon = await startDaemon({ stateDir: h.stateDir, egress: createEgressHandler, log: (m) => daemonLog.push(m) });
   const base = await readFile(path.join(repoRoot, "policies/openclaw-sandbox.yaml"), "utf8");
   const policyFile = path.join(h.stateDir, "test-policy.yaml");
   const allow = (key: string, host: string, port: number) =>
     `  ${key}:\n    endpoints:\n      - { host: ${host}, port: ${port}, allowed_ips: [127.0.0.1/32] }\n    binaries: [{ path: /usr/local/bin/node }]\n`;
-  await writeFile(policyFile, `${base}\n${allow("gh", "gh.sbx.test", secure.port)}${allow("other", "other.sbx.test", plain.port)}${allow("tunnel", "tunnel.sbx.test", plain.port)}`);
+  await writeFile(policyFile, `${base}\n${allow("gh", "gh.sbx.test", secure.port)}${allow("other", "other.sbx.test", plain.port)}${allow("tunnel", "tunnel.sbx.test", plain.port)}${allow("tg", "api.telegram.org", telegram.port)}${allow("search", "search.sbx.test", search.port)}`);
   name = (await h.create("creds", { policyFile })).name;
   ghPlaceholder = await credentials.placeholder(name, "gh");
   openaiPlaceholder = await credentials.placeholder(name, "openai");
+  tgPlaceholder = await credentials.placeholder(name, "tg");
+  searchPlaceholder = await credentials.placeholder(name, "search");
   const set = (await controlRequest(h.stateDir, "POST", "/inference/set", { sandbox: name, provider: "openai", model: "stub-model", baseUrl: stub.baseUrl })) as { ok: boolean };
   if (!set.ok) throw new Error("inference/set failed");
 }, 900_000);
@@ -73,6 +89,8 @@ afterAll(async () => {
   await h?.dispose();
   await secure?.close();
   await plain?.close();
+  await telegram?.close();
+  await search?.close();
   await stub?.close();
   await failing?.close();
 });
@@ -123,6 +141,58 @@ describe("placeholders", () => {
     expect(r.status).toBe(200);
     expect(plain.seen[before]?.headers.authorization).toBe(`Bearer ${ghPlaceholder}`);
   }, 120_000);
+});
+
+describe("placeholders in the URL path and the query", () => {
+  it("look like a Telegram token (the SDKs check the format locally) and like a generic secret", () => {
+    expect(tgPlaceholder).toMatch(/^[1-9]\d{9}:AA[A-Za-z0-9_-]{33}$/);
+    expect(searchPlaceholder).toMatch(/^ncph_[A-Za-z0-9]{40}$/);
+  });
+
+  it("Telegram's /bot<token>/: swapped in the path segment on api.telegram.org; the sandbox only ever had the placeholder", async () => {
+    const before = telegram.seen.length;
+    const r = await fetchInside(h, name, `https://api.telegram.org:${telegram.port}/bot${tgPlaceholder}/getMe?offset=1`);
+    expect(r.status).toBe(200);
+    expect(telegram.seen.length).toBe(before + 1);
+    expect(telegram.seen[before]?.url).toBe(`/bot${REAL_TELEGRAM}/getMe?offset=1`);
+    expect(leaks(r.body ?? "")).toEqual([]);
+    const logs = (await controlRequest(h.stateDir, "POST", "/egress/logs", { sandbox: name })) as { lines: string[] };
+    const line = logs.lines.filter((l) => l.includes("api.telegram.org")).at(-1) ?? "";
+    expect(line).toMatch(/credential substituted: tg \(URL path\)/);
+    expect(leaks(line)).toEqual([]);
+  }, 120_000);
+
+  it("a query-bound key: swapped in its parameter on its host, the other parameters untouched", async () => {
+    const before = search.seen.length;
+    const r = await fetchInside(h, name, `https://search.sbx.test:${search.port}/res/v1/web/search?q=nemo+claw&key=${searchPlaceholder}&count=3`);
+    expect(r.status).toBe(200);
+    expect(search.seen[before]?.url).toBe(`/res/v1/web/search?q=nemo+claw&key=${REAL_SEARCH}&count=3`);
+    expect(leaks(r.body ?? "")).toEqual([]);
+  }, 120_000);
+
+  const refused = async (url: string, credential: string, where: RegExp, upstreams: Upstream[]): Promise<void> => {
+    const before = upstreams.map((u) => u.seen.length);
+    const r = await fetchInside(h, name, url);
+    expect(r.status).toBe(403);
+    const body = JSON.parse(r.body ?? "{}") as { error?: string; reason?: string };
+    expect(body.error).toBe("credential_endpoint_mismatch");
+    expect(body.reason).toMatch(new RegExp(`^credential_endpoint_mismatch: the placeholder of credential "${credential}" \\(in the ${where.source}\\)`));
+    expect(upstreams.map((u) => u.seen.length)).toEqual(before);
+  };
+
+  it("the Telegram placeholder in the path to another host, or in another segment or the query of its own: refused 403, nothing sent", async () => {
+    await refused(`https://gh.sbx.test:${secure.port}/bot${tgPlaceholder}/getMe`, "tg", /URL path/, [secure, telegram]);
+    await refused(`https://api.telegram.org:${telegram.port}/${tgPlaceholder}/getMe`, "tg", /URL path/, [secure, telegram]);
+    await refused(`https://api.telegram.org:${telegram.port}/bot${tgPlaceholder}/getMe?chat=${tgPlaceholder}`, "tg", /query parameter chat/, [secure, telegram]);
+  }, 180_000);
+
+  it("the query-bound placeholder in the query of another host, or in another parameter or the path of its own: refused 403, nothing sent", async () => {
+    await refused(`https://gh.sbx.test:${secure.port}/search?key=${searchPlaceholder}`, "search", /query parameter key/, [secure, search]);
+    await refused(`https://search.sbx.test:${search.port}/res/v1/web/search?q=${searchPlaceholder}`, "search", /query parameter q/, [secure, search]);
+    await refused(`https://search.sbx.test:${search.port}/key=${searchPlaceholder}`, "search", /URL path/, [secure, search]);
+    const logs = (await controlRequest(h.stateDir, "POST", "/egress/logs", { sandbox: name })) as { lines: string[] };
+    expect(logs.lines.join("\n")).toMatch(/gh\.sbx\.test.*credential_endpoint_mismatch.*"search"/);
+  }, 180_000);
 });
 
 describe("the inference router", () => {

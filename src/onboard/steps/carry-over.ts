@@ -57,12 +57,14 @@ export const carryOverStep: Step = {
     ctx.facts["Carried over"] = describeCarried(r);
     if (r.models.length > 0) ctx.facts["Models"] = `${r.models.join(", ")} → the sandbox's inference route`;
     if (r.dropped.length > 0) ctx.facts["Not carried"] = groupByWhy(r.dropped);
+    if (r.warnings.length > 0) ctx.facts["Warning"] = r.warnings.join("; ");
     const skipped = r.workspaces.flatMap((w) => w.skipped.map((s) => `${s.path} (${s.why})`));
     if (skipped.length > 0) ctx.facts["Files skipped"] = skipped.join("; ");
     const written = r.workspaces.reduce((n, w) => n + w.written, 0);
     const added = r.credentials.filter((c) => c.status !== "unchanged").length;
     const changed = r.config === "updated" || written > 0 || added > 0;
     const what = [r.config === "updated" ? "config updated" : "config unchanged", `${plural(written, "file")} written`, ...(added > 0 ? [`${plural(added, "channel token")} stored on the host`] : [])];
-    return { status: changed ? "done" : "unchanged", detail: `${describeCarried(r)}; ${what.join(", ")}` };
+    const warnings = r.warnings.map((w) => `; warning: ${w}`).join("");
+    return { status: changed ? "done" : "unchanged", detail: `${describeCarried(r)}; ${what.join(", ")}${warnings}` };
   },
 };

@@ -118,6 +118,19 @@ describe("carryOver", () => {
     ]);
   });
 
+  it("a Discord token replaced by a placeholder comes with a warning naming the channel: its gateway login cannot work", () => {
+    expect(r.report.warnings).toEqual([]);
+    const discord = { channels: { discord: { enabled: true, token: "real-discord-token.abc.def0123456789", accounts: { ops: { token: "real-discord-ops.abc.def0123456789" } } } } };
+    const found = carryOver(discord, base);
+    const d = carryOver(discord, { ...base, placeholders: new Map(found.secrets.map((x, i) => [x.name, `PH-${i}`])) });
+    expect(found.secrets.map((x) => x.kind)).toEqual(["discord-bot", "discord-bot"]);
+    expect(d.report.warnings).toHaveLength(1);
+    expect(d.report.warnings[0]).toMatch(/^the discord channel's token \(channels\.discord\.token, channels\.discord\.accounts\.ops\.token\) is now a placeholder: .*WebSocket IDENTIFY frame.*cannot log in/);
+    expect(d.report.warnings[0]).not.toContain("real-discord");
+    // Nothing replaced, nothing to warn about.
+    expect(carryOver({ channels: { discord: { enabled: false } } }, { ...base, placeholders: new Map() }).report.warnings).toEqual([]);
+  });
+
   it("a secret without its placeholder is an error, never the secret", () => {
     expect(() => carryOver(operator, { ...base, placeholders: new Map() })).toThrow(/no placeholder for credential box-telegram-bottoken/);
   });
