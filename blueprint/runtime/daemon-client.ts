@@ -6,6 +6,7 @@ import { openSync, closeSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import http from "node:http";
 import path from "node:path";
+import { KINDS } from "../credentials/kinds.js";
 import { compiledBlueprintDir, runtimeIdentity } from "../state/runtime-files.js";
 import { HealthSchema, type Health } from "./daemon.js";
 import { RuntimeError } from "../state/runtime-error.js";
@@ -74,9 +75,19 @@ export async function daemonHealth(stateDir: string): Promise<Health | undefined
   }
 }
 
-function withoutCompileCache(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  const { NODE_COMPILE_CACHE: _cache, ...rest } = env;
-  return rest;
+/** Names of variables that hold secrets by convention: the daemon reads keys from its store only. */
+const SECRET_NAME = /(?:API_?KEY|TOKEN|SECRET|PASSWORD|PASSWD)$/i;
+
+/**
+ * The daemon's environment: the CLI call's, without Node's compile cache (Node writes it when a
+ * process exits: the daemon's exit would write into the state dir long after the call that set
+ * it, racing whoever removes that dir) and without secrets. The call that starts the daemon may
+ * be `credentials add --from-env OPENAI_API_KEY`; the daemon outlives it and never needs the
+ * variable, so it does not keep a copy of the key in its own environment.
+ */
+export function daemonEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const known = new Set(Object.values(KINDS).map((k) => k.envVar).filter((v) => v !== ""));
+  return Object.fromEntries(Object.entries(env).filter(([name]) => name !== "NODE_COMPILE_CACHE" && !known.has(name) && !SECRET_NAME.test(name)));
 }
 
 async function waitFor<T>(probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T | undefined> {
@@ -105,9 +116,7 @@ export async function ensureDaemon(stateDir: string): Promise<Health> {
       detached: true,
       stdio: ["ignore", log, log],
       cwd: stateDir,
-      // Node writes its compile cache when a process exits: the daemon's exit would write into the
-      // state dir long after the CLI call that set it, racing whoever removes that dir.
-      env: withoutCompileCache(process.env),
+      env: daemonEnv(process.env),
     });
     child.unref();
   } finally {
