@@ -12,8 +12,8 @@
 // One approval: the first of chat, host CLI and timeout wins. When the host CLI or the timeout
 // settles an approval first, the chat prompt is resolved too (deny for a timeout), so every
 // surface shows it as decided. Held requests that read the same in the prompt (program, host:port,
-// method and path) share one prompt; prompts per sandbox are bounded (open at once, new requests
-// per minute); what is not prompted stays held for the host CLI (`openclaw nemoclaw <name>
+// method and path) share one prompt; prompts per sandbox are bounded (open at once, new
+// destinations per minute); what is not prompted stays held for the host CLI (`openclaw nemoclaw <name>
 // approvals`) and the next prompt says how many wait there. No route (no chat, no approval client) prompts nothing: the request stays held for
 // the host CLI until the timeout denies it. Nothing here ever allows without a decision.
 
@@ -82,7 +82,7 @@ export interface ChatApprovalsOptions {
   log(message: string): void;
   /** Chat prompts open at once per sandbox. Default 8. */
   maxOpenPrompts?: number;
-  /** New requests (as a prompt shows them) prompted per sandbox per minute (a repeat prompt for one does not count). Default 12. */
+  /** New destinations (program, host, port) prompted per sandbox per minute (another prompt for one does not count). Default 12. */
   promptsPerMinute?: number;
 }
 
@@ -104,7 +104,7 @@ interface Prompt {
 interface Link {
   client: Promise<OpenclawGatewayClient>;
   prompts: Map<string, Prompt>;
-  /** Requests (prompt keys) prompted for, with when they were last prompted: the per-minute limit counts new ones, not repeats. */
+  /** Destinations (program, host, port) prompted for, with when they were last prompted: the per-minute limit counts new destinations, not repeats or other paths. */
   opened: Map<string, number>;
   /** Approvals held but not prompted (flood, limits): the next prompt mentions them. */
   unprompted: Set<string>;
@@ -187,6 +187,7 @@ export class ChatApprovals {
     const link = this.link(approval.sandbox, token);
     // One prompt per request as it is shown (program, destination, method and path): an answer
     // releases only requests the operator was shown.
+    const destination = JSON.stringify([approval.host, approval.port, approval.binary]);
     const key = JSON.stringify([approval.host, approval.port, approval.binary, approval.request?.method ?? null, approval.request?.path ?? null]);
     const existing = link.prompts.get(key);
     if (existing !== undefined && !existing.done) {
@@ -196,14 +197,14 @@ export class ChatApprovals {
     const now = Date.now();
     for (const [k, t] of link.opened) if (now - t >= 60_000) link.opened.delete(k);
     const open = [...link.prompts.values()].filter((p) => !p.done).length;
-    if (open >= this.maxOpen || (!link.opened.has(key) && link.opened.size >= this.perMinute)) {
+    if (open >= this.maxOpen || (!link.opened.has(destination) && link.opened.size >= this.perMinute)) {
       link.unprompted.add(approval.id);
-      this.options.log(`chat approvals: ${approval.sandbox}: approval ${approval.id} not prompted (${open} open, ${link.opened.size} new requests in the last minute); it waits on the host CLI`);
+      this.options.log(`chat approvals: ${approval.sandbox}: approval ${approval.id} not prompted (${open} open, ${link.opened.size} destinations in the last minute); it waits on the host CLI`);
       return;
     }
-    link.opened.set(key, now);
-    const destination = `${approval.host}:${approval.port}`;
-    const prompt: Prompt = { key, sandbox: approval.sandbox, approvals: new Set([approval.id]), openclawId: undefined, done: false, closedWith: undefined, destination };
+    link.opened.set(destination, now);
+    const shown = `${approval.host}:${approval.port}`;
+    const prompt: Prompt = { key, sandbox: approval.sandbox, approvals: new Set([approval.id]), openclawId: undefined, done: false, closedWith: undefined, destination: shown };
     link.prompts.set(key, prompt);
     try {
       const client = await link.client;
@@ -216,7 +217,7 @@ export class ChatApprovals {
         return;
       }
       if (answer.status !== "accepted") {
-        this.options.log(`chat approvals: ${approval.sandbox}: no approver reachable for ${destination} (${answer.deliveryRoute ?? "no route"}); approval ${approval.id} waits on the host CLI`);
+        this.options.log(`chat approvals: ${approval.sandbox}: no approver reachable for ${shown} (${answer.deliveryRoute ?? "no route"}); approval ${approval.id} waits on the host CLI`);
         this.forget(prompt);
         return;
       }
@@ -224,7 +225,7 @@ export class ChatApprovals {
       if (wait.decision !== null) await this.apply(prompt, wait.decision);
       else this.forget(prompt);
     } catch (e) {
-      this.options.log(`chat approvals: ${approval.sandbox}: prompt for ${destination} failed (${(e as Error).message}); approval ${approval.id} waits on the host CLI`);
+      this.options.log(`chat approvals: ${approval.sandbox}: prompt for ${shown} failed (${(e as Error).message}); approval ${approval.id} waits on the host CLI`);
       this.forget(prompt);
     }
   }
