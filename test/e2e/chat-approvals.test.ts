@@ -16,7 +16,7 @@ import { CredentialStore } from "../../blueprint/credentials/store.js";
 import { startStub } from "../helpers/stub-models.js";
 
 let c: ChatSandbox;
-const HOSTS = ["once.sbx.test", "always.sbx.test", "deny.sbx.test", "late.sbx.test", "cli.sbx.test", "shared.sbx.test", "oc-cli.sbx.test", "cmd.sbx.test", "cmd-always.sbx.test", "cmd-deny.sbx.test", "cmd-never.sbx.test"];
+const HOSTS = ["once.sbx.test", "always.sbx.test", "deny.sbx.test", "late.sbx.test", "cli.sbx.test", "shared.sbx.test", "oc-cli.sbx.test", "cmd.sbx.test", "cmd-always.sbx.test", "cmd-deny.sbx.test", "cmd-never.sbx.test", "stranger.sbx.test"];
 /** More than the bridge opens at once per sandbox (8): a flood of new destinations. */
 const FLOOD = Array.from({ length: 12 }, (_, i) => `flood${i}.sbx.test`);
 // Long enough for two `openclaw` CLI calls on a loaded machine (the last test) before the hold times out.
@@ -224,6 +224,31 @@ describe("an unlisted host from the tools' domain, decided in the chat", () => {
     expect(later).toMatchObject({ error: "denied by operator", reason: "cmd-never.sbx.test:80 was denied by the operator (deny-always)" });
     expect(c.requested.filter((r) => r.at >= t1 && r.title.includes("cmd-never.sbx.test"))).toEqual([]);
     expect(await c.pending("cmd-never.sbx.test")).toEqual([]);
+  });
+
+  // OpenClaw runs commands typed in its own chat (chat.send) only for an owner: a client with
+  // operator.admin (the TUI, the Control UI; command-auth's senderIsOwnerByScope). A client that
+  // holds the token without operator.admin is a sender it does not authorize: what it types is a
+  // message for the model (none is routed here: the run ends in an error), never a command.
+  it("a chat sender OpenClaw does not authorize: /approve <id> allow-once and /nemoclaw approve <id> are not run, the approval stays pending", async () => {
+    const t0 = Date.now();
+    const call = c.getFromTools("stranger.sbx.test");
+    const prompt = await c.promptFor("stranger.sbx.test", t0);
+    const [held] = await c.pending("stranger.sbx.test");
+    const stranger = await c.sender("stranger", ["operator.read", "operator.write"]);
+    const replies: string[] = [];
+    for (const text of ["/nemoclaw help", `/approve ${prompt.id} allow-once`, `/nemoclaw approve ${held!.id}`, `/nemoclaw approve ${held!.id} always`]) {
+      replies.push(await stranger.say(text, 15_000).catch((e: Error) => `no reply (${e.message.slice(0, 200)})`));
+    }
+    expect(replies[0]).not.toContain("/nemoclaw approve <id> [always]");
+    for (const reply of replies) expect(reply).not.toMatch(/allow-(once|always) for|✅/);
+    await new Promise((r) => setTimeout(r, 2_000));
+    expect((await c.pending("stranger.sbx.test"))[0]).toMatchObject({ id: held!.id, status: "pending" });
+    expect(c.resolved.find((r) => r.id === prompt.id)).toBeUndefined();
+    // The owner's surface runs the same command: the refusal above is the sender's.
+    expect(await c.say(`/nemoclaw deny ${held!.id}`)).toContain(`deny for ${held!.id}`);
+    expect(refusal(await call).error).toBe("denied by operator");
+    expect(await readFile(sandboxPolicyFile(c.h.stateDir, c.name), "utf8")).not.toContain("stranger.sbx.test");
   });
 
   // Last but one: the flood uses up the minute's new-destination budget (12) for the tests after it.
