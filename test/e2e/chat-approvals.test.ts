@@ -5,7 +5,7 @@ import { readFile } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { controlRequest } from "../../blueprint/runtime/daemon-client.js";
 import { chatDecisionLogFile } from "../../blueprint/runtime/chat-approvals.js";
-import { gatewaySocketFile } from "../../blueprint/sandbox/gateway-inside.js";
+import { GATEWAY_CONFIG, gatewaySocketFile } from "../../blueprint/sandbox/gateway-inside.js";
 import { OpenclawGatewayClient } from "../../blueprint/runtime/openclaw-gateway-client.js";
 import { sandboxPolicyFile } from "../../blueprint/state/paths.js";
 import net from "node:net";
@@ -226,52 +226,6 @@ describe("an unlisted host from the tools' domain, decided in the chat", () => {
     expect(await c.pending("cmd-never.sbx.test")).toEqual([]);
   });
 
-  // OpenClaw runs commands typed in its own chat (chat.send) only for an owner: a client with
-  // operator.admin (the TUI, the Control UI; command-auth's senderIsOwnerByScope). A client that
-  // holds the token without operator.admin is a sender it does not authorize: what it types is a
-  // message for the model (none is routed here: the run ends in an error), never a command.
-  it("a chat sender OpenClaw does not authorize: /approve <id> allow-once and /nemoclaw approve <id> are not run, the approval stays pending", async () => {
-    const t0 = Date.now();
-    const call = c.getFromTools("stranger.sbx.test");
-    const prompt = await c.promptFor("stranger.sbx.test", t0);
-    const [held] = await c.pending("stranger.sbx.test");
-    const stranger = await c.sender("stranger", ["operator.read", "operator.write"]);
-    const replies: string[] = [];
-    for (const text of ["/nemoclaw help", `/approve ${prompt.id} allow-once`, `/nemoclaw approve ${held!.id}`, `/nemoclaw approve ${held!.id} always`]) {
-      replies.push(await stranger.say(text, 15_000).catch((e: Error) => `no reply (${e.message.slice(0, 200)})`));
-    }
-    expect(replies[0]).not.toContain("/nemoclaw approve <id> [always]");
-    for (const reply of replies) expect(reply).not.toMatch(/allow-(once|always) for|✅/);
-    await new Promise((r) => setTimeout(r, 2_000));
-    expect((await c.pending("stranger.sbx.test"))[0]).toMatchObject({ id: held!.id, status: "pending" });
-    expect(c.resolved.find((r) => r.id === prompt.id)).toBeUndefined();
-    // The owner's surface runs the same command: the refusal above is the sender's.
-    expect(await c.say(`/nemoclaw deny ${held!.id}`)).toContain(`deny for ${held!.id}`);
-    expect(refusal(await call).error).toBe("denied by operator");
-    expect(await readFile(sandboxPolicyFile(c.h.stateDir, c.name), "utf8")).not.toContain("stranger.sbx.test");
-  });
-
-  // Last but one: the flood uses up the minute's new-destination budget (12) for the tests after it.
-  it("a flood of new destinations: all held, at most 8 prompts open, the rest wait on the host CLI", async () => {
-    const t0 = Date.now();
-    const script = `for(const h of ${JSON.stringify(FLOOD)})require("http").get({host:"127.0.0.1",port:3128,path:"http://"+h+"/",headers:{host:h}},(r)=>{r.resume();console.log(h+" "+r.statusCode)}).on("error",(e)=>console.log(h+" "+e.code))`;
-    const flood = c.inTools(`/usr/local/bin/node -e '${script}'`);
-    await until("the flood held", async () => {
-      const { approvals } = (await controlRequest(c.h.stateDir, "POST", "/egress/approvals/list", {})) as { approvals: Array<{ host: string }> };
-      return approvals.filter((a) => FLOOD.includes(a.host)).length === FLOOD.length ? true : undefined;
-    });
-    await until("the bridge to pass over some", () => (c.logs.some((l) => /not prompted/.test(l)) ? true : undefined), 10_000);
-    const prompted = c.requested.filter((r) => r.at >= t0 && /flood\d+\.sbx\.test/.test(r.title));
-    expect(prompted.length).toBeGreaterThan(0);
-    expect(prompted.length).toBeLessThanOrEqual(8);
-    // The host CLI denies them all; every prompt in the chat closes as denied.
-    const { approvals } = (await controlRequest(c.h.stateDir, "POST", "/egress/approvals/list", {})) as { approvals: Array<{ id: string; host: string }> };
-    for (const a of approvals.filter((x) => FLOOD.includes(x.host))) await controlRequest(c.h.stateDir, "POST", "/egress/approvals/decide", { id: a.id, decision: "deny" });
-    const lines = (await flood).stdout.trim().split("\n").sort();
-    expect(lines).toEqual(FLOOD.map((h) => `${h} 403`).sort());
-    for (const p of prompted) expect((await until("the prompt closed", () => c.resolved.find((r) => r.id === p.id))).decision).toBe("deny");
-  });
-
   it("/nemoclaw status, policy and logs show the host's real values: the route just set, a layer list, the policy's rules, the denials above", async () => {
     const stub = await startStub("openai", { tag: "status" });
     try {
@@ -303,5 +257,66 @@ describe("an unlisted host from the tools' domain, decided in the chat", () => {
     } finally {
       await stub.close();
     }
+  });
+
+  // Last but one: it changes the gateway's config. OpenClaw's rule for its own chat (chat.send): with no
+  // owner configured, every client holding the token is an authorized sender; once
+  // commands.ownerAllowFrom names one, only owners are — a client with operator.admin (the TUI,
+  // the Control UI; command-auth's senderIsOwnerByScope) or a listed sender. A client with the
+  // token but without operator.admin is then a sender it does not authorize.
+  it("a chat sender OpenClaw does not authorize: /approve <id> allow-once and /nemoclaw approve <id> are refused, the approval stays pending", async () => {
+    const stranger = await c.sender("stranger", ["operator.read", "operator.write"]);
+    const say = (text: string) => stranger.say(text, 15_000).catch((e: Error) => `no reply (${e.message.slice(0, 200)})`);
+    expect(await say("/nemoclaw help")).toContain("/nemoclaw approve <id> [always]");
+    const edit = String.raw`const fs=require("fs");const f=${JSON.stringify(GATEWAY_CONFIG)};const t=fs.readFileSync(f,"utf8").split("
+");const keep=(l)=>!l.trimStart().startsWith("//");const c=JSON.parse(t.filter(keep).join("
+"));c.commands={...c.commands,ownerAllowFrom:["telegram:4242"]};fs.writeFileSync(f,t.filter((l)=>!keep(l)).join("
+")+"
+"+JSON.stringify(c,null,2)+"
+")`;
+    const edited = await c.h.exec(c.name, ["/usr/local/bin/node", "-e", edit]);
+    expect(edited.exitCode, edited.stderr).toBe(0);
+    // OpenClaw applies `commands` without a restart.
+    const refused = await until("the stranger's commands refused", async () => {
+      const text = await say("/nemoclaw help");
+      return text.includes("/nemoclaw approve <id> [always]") ? undefined : text;
+    }, 60_000);
+    expect(refused).toContain("requires authorization");
+
+    const t0 = Date.now();
+    const call = c.getFromTools("stranger.sbx.test");
+    const prompt = await c.promptFor("stranger.sbx.test", t0);
+    const [held] = await c.pending("stranger.sbx.test");
+    for (const text of [`/approve ${prompt.id} allow-once`, `/nemoclaw approve ${held!.id}`, `/nemoclaw approve ${held!.id} always`]) {
+      expect(await say(text)).not.toMatch(/allow-(once|always) for|✅/);
+    }
+    await new Promise((r) => setTimeout(r, 2_000));
+    expect((await c.pending("stranger.sbx.test"))[0]).toMatchObject({ id: held!.id, status: "pending" });
+    expect(c.resolved.find((r) => r.id === prompt.id)).toBeUndefined();
+    // The owner (operator.admin) still runs the command: the refusal above is the sender's.
+    expect(await c.say(`/nemoclaw deny ${held!.id}`)).toContain(`deny for ${held!.id}`);
+    expect(refusal(await call).error).toBe("denied by operator");
+    expect(await readFile(sandboxPolicyFile(c.h.stateDir, c.name), "utf8")).not.toContain("stranger.sbx.test");
+  });
+
+  // Last: the flood uses up the minute's new-destination budget (12).
+  it("a flood of new destinations: all held, at most 8 prompts open, the rest wait on the host CLI", async () => {
+    const t0 = Date.now();
+    const script = `for(const h of ${JSON.stringify(FLOOD)})require("http").get({host:"127.0.0.1",port:3128,path:"http://"+h+"/",headers:{host:h}},(r)=>{r.resume();console.log(h+" "+r.statusCode)}).on("error",(e)=>console.log(h+" "+e.code))`;
+    const flood = c.inTools(`/usr/local/bin/node -e '${script}'`);
+    await until("the flood held", async () => {
+      const { approvals } = (await controlRequest(c.h.stateDir, "POST", "/egress/approvals/list", {})) as { approvals: Array<{ host: string }> };
+      return approvals.filter((a) => FLOOD.includes(a.host)).length === FLOOD.length ? true : undefined;
+    });
+    await until("the bridge to pass over some", () => (c.logs.some((l) => /not prompted/.test(l)) ? true : undefined), 10_000);
+    const prompted = c.requested.filter((r) => r.at >= t0 && /flood\d+\.sbx\.test/.test(r.title));
+    expect(prompted.length).toBeGreaterThan(0);
+    expect(prompted.length).toBeLessThanOrEqual(8);
+    // The host CLI denies them all; every prompt in the chat closes as denied.
+    const { approvals } = (await controlRequest(c.h.stateDir, "POST", "/egress/approvals/list", {})) as { approvals: Array<{ id: string; host: string }> };
+    for (const a of approvals.filter((x) => FLOOD.includes(x.host))) await controlRequest(c.h.stateDir, "POST", "/egress/approvals/decide", { id: a.id, decision: "deny" });
+    const lines = (await flood).stdout.trim().split("\n").sort();
+    expect(lines).toEqual(FLOOD.map((h) => `${h} 403`).sort());
+    for (const p of prompted) expect((await until("the prompt closed", () => c.resolved.find((r) => r.id === p.id))).decision).toBe("deny");
   });
 });
