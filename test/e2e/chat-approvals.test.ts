@@ -268,12 +268,7 @@ describe("an unlisted host from the tools' domain, decided in the chat", () => {
     const stranger = await c.sender("stranger", ["operator.read", "operator.write"]);
     const say = (text: string) => stranger.say(text, 15_000).catch((e: Error) => `no reply (${e.message.slice(0, 200)})`);
     expect(await say("/nemoclaw help")).toContain("/nemoclaw approve <id> [always]");
-    const edit = String.raw`const fs=require("fs");const f=${JSON.stringify(GATEWAY_CONFIG)};const t=fs.readFileSync(f,"utf8").split("
-");const keep=(l)=>!l.trimStart().startsWith("//");const c=JSON.parse(t.filter(keep).join("
-"));c.commands={...c.commands,ownerAllowFrom:["telegram:4242"]};fs.writeFileSync(f,t.filter((l)=>!keep(l)).join("
-")+"
-"+JSON.stringify(c,null,2)+"
-")`;
+    const edit = String.raw`const fs=require("fs");const f=${JSON.stringify(GATEWAY_CONFIG)};const t=fs.readFileSync(f,"utf8").split("\n");const keep=(l)=>!l.trimStart().startsWith("//");const c=JSON.parse(t.filter(keep).join("\n"));c.commands={...c.commands,ownerAllowFrom:["telegram:4242"]};fs.writeFileSync(f,t.filter((l)=>!keep(l)).join("\n")+"\n"+JSON.stringify(c,null,2)+"\n")`;
     const edited = await c.h.exec(c.name, ["/usr/local/bin/node", "-e", edit]);
     expect(edited.exitCode, edited.stderr).toBe(0);
     // OpenClaw applies `commands` without a restart.

@@ -7,8 +7,7 @@
 // `/approve <id> allow-always` and `/nemoclaw approve <id> always` as its own reply. So do a
 // replayed or forged resolve on every socket a tool can reach, and ptrace on the gateway (a static
 // C probe: Node cannot ptrace). A chat sender OpenClaw does not authorize is tried in
-// test/e2e/chat-approvals.test.ts, whose sandbox has no model route: there the owner's commands
-// run at once (here, after the route is set, the gateway did not run them within minutes).
+// test/e2e/chat-approvals.test.ts (it changes the gateway's config: commands.ownerAllowFrom).
 import { randomUUID } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { readFile } from "node:fs/promises";
