@@ -11,10 +11,10 @@
 //
 // One approval: the first of chat, host CLI and timeout wins. When the host CLI or the timeout
 // settles an approval first, the chat prompt is resolved too (deny for a timeout), so every
-// surface shows it as decided. Held requests to one destination by one program share one prompt;
-// prompts per sandbox are bounded (open at once, new destinations per minute); what is not prompted stays
-// held for the host CLI (`openclaw nemoclaw <name> approvals`) and the next prompt says how many
-// wait there. No route (no chat, no approval client) prompts nothing: the request stays held for
+// surface shows it as decided. Held requests that read the same in the prompt (program, host:port,
+// method and path) share one prompt; prompts per sandbox are bounded (open at once, new
+// destinations per minute); what is not prompted stays held for the host CLI (`openclaw nemoclaw <name>
+// approvals`) and the next prompt says how many wait there. No route (no chat, no approval client) prompts nothing: the request stays held for
 // the host CLI until the timeout denies it. Nothing here ever allows without a decision.
 
 import { readFile } from "node:fs/promises";
@@ -22,12 +22,17 @@ import net from "node:net";
 import path from "node:path";
 import { z } from "zod";
 import { JsonlLog } from "../state/jsonl-log.js";
+import { asksDenyAlways } from "../supervisor/tool-backend/chat-decision-tag.js";
 import { sandboxDir } from "../state/paths.js";
 import type { Approval, ApprovalDecision, ApprovalEvent, ApprovalOutcome } from "../gateway/approvals.js";
 import { gatewaySocketFile, gatewayTokenFile } from "../sandbox/gateway-inside.js";
 import { OpenclawGatewayClient } from "./openclaw-gateway-client.js";
 
-/** The three answers a chat prompt offers (deny-always stays a host-CLI decision). */
+/**
+ * The three answers a chat prompt offers (OpenClaw's plugin approvals know no more). A deny
+ * resolved by `/nemoclaw deny <id> always` carries its tag in the resolver's name and is applied as
+ * deny-always (supervisor/tool-backend/chat-decision-tag.ts).
+ */
 const CHAT_DECISIONS = ["allow-once", "allow-always", "deny"] as const;
 const PROMPT_GRACE_MS = 5_000;
 /**
@@ -39,6 +44,8 @@ const PROMPT_GRACE_MS = 5_000;
 export const PROMPT_SESSION = "main";
 /** How long the decision record waits for OpenClaw's resolved event naming who decided (it can lag the waitDecision answer on a loaded machine). */
 const IDENTITY_WAIT_MS = 10_000;
+/** A deny waits this long for that event before it is applied: whether it is deny-always is in the resolver's name. */
+const DENY_IDENTITY_WAIT_MS = 2_000;
 type ChatDecision = (typeof CHAT_DECISIONS)[number];
 const ChatDecisionSchema = z.enum(CHAT_DECISIONS);
 
@@ -53,7 +60,7 @@ export const ChatDecisionRecordSchema = z.object({
   /** The runtime's approval ids this prompt settled. */
   approvals: z.array(z.string()),
   openclawId: z.string(),
-  decision: ChatDecisionSchema,
+  decision: z.enum([...CHAT_DECISIONS, "deny-always"]),
   /** The operator identity OpenClaw reported (the resolving client's name), or null when it named none. */
   decidedBy: z.string().nullable(),
   destination: z.string(),
@@ -75,7 +82,7 @@ export interface ChatApprovalsOptions {
   log(message: string): void;
   /** Chat prompts open at once per sandbox. Default 8. */
   maxOpenPrompts?: number;
-  /** New destinations prompted per sandbox per minute (a repeat prompt for one does not count). Default 12. */
+  /** New destinations (program, host, port) prompted per sandbox per minute (another prompt for one does not count). Default 12. */
   promptsPerMinute?: number;
 }
 
@@ -97,7 +104,7 @@ interface Prompt {
 interface Link {
   client: Promise<OpenclawGatewayClient>;
   prompts: Map<string, Prompt>;
-  /** Destinations prompted for, with when they were last prompted: the per-minute limit counts new destinations, not repeats. */
+  /** Destinations (program, host, port) prompted for, with when they were last prompted: the per-minute limit counts new destinations, not repeats or other paths. */
   opened: Map<string, number>;
   /** Approvals held but not prompted (flood, limits): the next prompt mentions them. */
   unprompted: Set<string>;
@@ -178,7 +185,10 @@ export class ChatApprovals {
     if (token === undefined) return;
     if (this.options.gateway.approvals.get(approval.id) === undefined) return;
     const link = this.link(approval.sandbox, token);
-    const key = JSON.stringify([approval.host, approval.port, approval.binary]);
+    // One prompt per request as it is shown (program, destination, method and path): an answer
+    // releases only requests the operator was shown.
+    const destination = JSON.stringify([approval.host, approval.port, approval.binary]);
+    const key = JSON.stringify([approval.host, approval.port, approval.binary, approval.request?.method ?? null, approval.request?.path ?? null]);
     const existing = link.prompts.get(key);
     if (existing !== undefined && !existing.done) {
       existing.approvals.add(approval.id);
@@ -187,14 +197,14 @@ export class ChatApprovals {
     const now = Date.now();
     for (const [k, t] of link.opened) if (now - t >= 60_000) link.opened.delete(k);
     const open = [...link.prompts.values()].filter((p) => !p.done).length;
-    if (open >= this.maxOpen || (!link.opened.has(key) && link.opened.size >= this.perMinute)) {
+    if (open >= this.maxOpen || (!link.opened.has(destination) && link.opened.size >= this.perMinute)) {
       link.unprompted.add(approval.id);
       this.options.log(`chat approvals: ${approval.sandbox}: approval ${approval.id} not prompted (${open} open, ${link.opened.size} destinations in the last minute); it waits on the host CLI`);
       return;
     }
-    link.opened.set(key, now);
-    const destination = `${approval.host}:${approval.port}`;
-    const prompt: Prompt = { key, sandbox: approval.sandbox, approvals: new Set([approval.id]), openclawId: undefined, done: false, closedWith: undefined, destination };
+    link.opened.set(destination, now);
+    const shown = `${approval.host}:${approval.port}`;
+    const prompt: Prompt = { key, sandbox: approval.sandbox, approvals: new Set([approval.id]), openclawId: undefined, done: false, closedWith: undefined, destination: shown };
     link.prompts.set(key, prompt);
     try {
       const client = await link.client;
@@ -207,7 +217,7 @@ export class ChatApprovals {
         return;
       }
       if (answer.status !== "accepted") {
-        this.options.log(`chat approvals: ${approval.sandbox}: no approver reachable for ${destination} (${answer.deliveryRoute ?? "no route"}); approval ${approval.id} waits on the host CLI`);
+        this.options.log(`chat approvals: ${approval.sandbox}: no approver reachable for ${shown} (${answer.deliveryRoute ?? "no route"}); approval ${approval.id} waits on the host CLI`);
         this.forget(prompt);
         return;
       }
@@ -215,7 +225,7 @@ export class ChatApprovals {
       if (wait.decision !== null) await this.apply(prompt, wait.decision);
       else this.forget(prompt);
     } catch (e) {
-      this.options.log(`chat approvals: ${approval.sandbox}: prompt for ${destination} failed (${(e as Error).message}); approval ${approval.id} waits on the host CLI`);
+      this.options.log(`chat approvals: ${approval.sandbox}: prompt for ${shown} failed (${(e as Error).message}); approval ${approval.id} waits on the host CLI`);
       this.forget(prompt);
     }
   }
@@ -224,7 +234,7 @@ export class ChatApprovals {
     const program = approval.binary === null ? "an unidentified program" : path.basename(approval.binary);
     const what = approval.request === null ? "a TLS tunnel (CONNECT)" : `${approval.request.method} ${approval.request.path}`;
     link.unprompted.forEach((id) => this.options.gateway.approvals.get(id) === undefined && link.unprompted.delete(id));
-    const more = link.unprompted.size > 0 ? ` ${link.unprompted.size} more destinations wait: openclaw nemoclaw ${approval.sandbox} approvals.` : "";
+    const more = link.unprompted.size > 0 ? ` ${link.unprompted.size} more requests wait: openclaw nemoclaw ${approval.sandbox} approvals.` : "";
     const remaining = Date.parse(approval.expiresAt) - Date.now();
     return {
       pluginId: "nemoclaw",
@@ -255,10 +265,28 @@ export class ChatApprovals {
     void this.apply(prompt, resolved.data.decision);
   }
 
+  /** Who OpenClaw says resolved the prompt: at once if its resolved event came, else within `ms` (null after). */
+  private identity(prompt: Prompt, ms: number): Promise<string | null> {
+    if (prompt.decidedBy !== undefined) return Promise.resolve(prompt.decidedBy);
+    return new Promise<string | null>((resolve) => {
+      const timer = setTimeout(() => resolve(null), ms);
+      const before = prompt.onIdentity;
+      prompt.onIdentity = (who) => {
+        clearTimeout(timer);
+        before?.(who);
+        resolve(who);
+      };
+    });
+  }
+
   /** The chat's decision, applied to every held approval of the prompt that is still pending. */
-  private async apply(prompt: Prompt, decision: ChatDecision): Promise<void> {
+  private async apply(prompt: Prompt, chatDecision: ChatDecision): Promise<void> {
     if (prompt.done) return;
     prompt.done = true;
+    // When the waitDecision answer came first, the resolved event naming who decided follows on
+    // the same connection; a deny waits for it (deny-always is in that name), an allow does not.
+    const denier = chatDecision === "deny" ? await this.identity(prompt, DENY_IDENTITY_WAIT_MS) : undefined;
+    const decision: ApprovalDecision = chatDecision === "deny" && asksDenyAlways(denier) ? "deny-always" : chatDecision;
     const settled: string[] = [];
     for (const id of prompt.approvals) {
       try {
@@ -270,14 +298,7 @@ export class ChatApprovals {
       }
     }
     this.forget(prompt);
-    // When the waitDecision answer came first, the resolved event naming who decided follows on the same connection.
-    const by = prompt.decidedBy !== undefined ? prompt.decidedBy : await new Promise<string | null>((resolve) => {
-      const timer = setTimeout(() => resolve(null), IDENTITY_WAIT_MS);
-      prompt.onIdentity = (who) => {
-        clearTimeout(timer);
-        resolve(who);
-      };
-    });
+    const by = denier !== undefined && denier !== null ? denier : await this.identity(prompt, IDENTITY_WAIT_MS);
     this.decisionLog(prompt.sandbox).write({
       time: new Date().toISOString(),
       sandbox: prompt.sandbox,

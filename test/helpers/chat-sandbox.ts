@@ -49,9 +49,29 @@ export interface ChatSandbox {
   promptFor(host: string, after: number): Promise<PromptSeen>;
   /** Sends `message` to the main session as the operator (chat.send); the final reply's JSON text. */
   say(message: string, timeoutMs?: number): Promise<string>;
+  /** Another chat sender: a client of the gateway with the token and `scopes` (e.g. not operator.admin). */
+  sender(displayName: string, scopes: string[]): Promise<ChatSender>;
   /** The runtime's pending approvals for `host`. */
   pending(host: string): Promise<Array<{ id: string; createdAt: string; status: string }>>;
   dispose(): Promise<void>;
+}
+
+export interface ChatSender {
+  client: OpenclawGatewayClient;
+  /** As ChatSandbox.say, from this sender. */
+  say(message: string, timeoutMs?: number): Promise<string>;
+}
+
+/** chat.send to the main session on `client`, then the final chat event of that run from `events`. */
+async function sayOn(client: OpenclawGatewayClient, events: Array<{ event: string; json: string }>, message: string, timeoutMs: number): Promise<string> {
+  const since = events.length;
+  const key = randomUUID();
+  await client.request("chat.send", { sessionKey: "main", message, idempotencyKey: key }, timeoutMs);
+  // The final chat event of this run (the run id is the idempotency key): replies of other runs may arrive in between.
+  const mine = (e: { event: string; json: string }) => e.event === "chat" && e.json.includes('"state":"final"') && e.json.includes(`"runId":"${key}"`);
+  return until(`the reply to ${message}`, () => events.slice(since).find(mine)?.json, timeoutMs).catch((e: Error) => {
+    throw new Error(`${e.message}; events since:\n${events.slice(since).slice(-8).map((x) => `${x.event} ${x.json.slice(0, 400)}`).join("\n")}`);
+  });
 }
 
 export async function until<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, ms = 30_000): Promise<T> {
@@ -113,6 +133,7 @@ export async function createChatSandbox(prefix: string, hosts: readonly string[]
     throw new Error(`${e.message}\ndaemon log:\n${logs.slice(-15).join("\n")}\ngateway log:\n${inside?.stdout ?? "unreadable (the sandbox stopped?)"}`);
   });
   const inTools = (command: string) => h.exec(name, toolShellArgv(command));
+  const senders: OpenclawGatewayClient[] = [];
   return {
     h,
     name,
@@ -129,21 +150,19 @@ export async function createChatSandbox(prefix: string, hosts: readonly string[]
       until(`a prompt for ${host}`, () => requested.find((r) => r.at >= after && r.title.includes(host))).catch((e: Error) => {
         throw new Error(`${e.message}; daemon log:\n${logs.slice(-20).join("\n")}`);
       }),
-    say: async (message, timeoutMs = 60_000) => {
-      const since = events.length;
-      const key = randomUUID();
-      await operator.request("chat.send", { sessionKey: "main", message, idempotencyKey: key }, timeoutMs);
-      // The final chat event of this run (the run id is the idempotency key): replies of other runs may arrive in between.
-      const mine = (e: { event: string; json: string }) => e.event === "chat" && e.json.includes('"state":"final"') && e.json.includes(`"runId":"${key}"`);
-      return until(`the reply to ${message}`, () => events.slice(since).find(mine)?.json, timeoutMs).catch((e: Error) => {
-        throw new Error(`${e.message}; events since:\n${events.slice(since).slice(-8).map((x) => `${x.event} ${x.json.slice(0, 400)}`).join("\n")}`);
-      });
+    say: (message, timeoutMs = 60_000) => sayOn(operator, events, message, timeoutMs),
+    sender: async (displayName, scopes) => {
+      const seen: Array<{ event: string; json: string }> = [];
+      const client = await OpenclawGatewayClient.connect({ connect: () => net.connect(socket), token, displayName, scopes, onEvent: (event, payload) => seen.push({ event, json: JSON.stringify(payload) }) });
+      senders.push(client);
+      return { client, say: (message, timeoutMs = 60_000) => sayOn(client, seen, message, timeoutMs) };
     },
     pending: async (host) => {
       const { approvals } = (await controlRequest(h.stateDir, "POST", "/egress/approvals/list", {})) as { approvals: Array<{ id: string; host: string; createdAt: string; status: string }> };
       return approvals.filter((a) => a.host === host);
     },
     dispose: async () => {
+      for (const s of senders) s.close();
       operator.close();
       await h.dispose();
       await upstream.close();

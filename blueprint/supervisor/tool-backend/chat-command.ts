@@ -11,6 +11,7 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import net from "node:net";
+import { DENY_ALWAYS_TAG } from "./chat-decision-tag.js";
 import type { ChatSnapshot } from "./chat-snapshot-message.js";
 import { latestSnapshot } from "./host-snapshot.js";
 import { selfLayers } from "./self-layers.js";
@@ -37,7 +38,7 @@ export const HELP = [
   "  /nemoclaw logs                   last denials, with the rule and the next step",
   "  /nemoclaw approvals              what is held, waiting for you",
   "  /nemoclaw approve <id> [always]  let it through once, or always (adds a policy rule)",
-  "  /nemoclaw deny <id>              refuse it (403)",
+  "  /nemoclaw deny <id> [always]     refuse it (403), or always (never asked again)",
   "  /nemoclaw help                   this text",
   "",
   "<id> is the runtime's approval id or OpenClaw's (plugin:…); a prefix will do.",
@@ -216,18 +217,21 @@ export async function handleNemoclawCommand(ctx: CommandContext): Promise<{ text
     if (verb === "approvals") {
       const held = ours(await withGateway(who, (request) => request("plugin.approval.list", {})));
       if (held.length === 0) return { text: "No egress approvals are pending." };
-      return { text: ["Pending egress approvals", "", ...held.map((a) => `  ${runtimeId(a) ?? "?"}  ${a.request?.title ?? ""}\n      ${a.request?.description ?? ""}\n      /nemoclaw approve ${runtimeId(a) ?? a.id} [always] · /nemoclaw deny ${runtimeId(a) ?? a.id}`)].join("\n") };
+      return { text: ["Pending egress approvals", "", ...held.map((a) => `  ${runtimeId(a) ?? "?"}  ${a.request?.title ?? ""}\n      ${a.request?.description ?? ""}\n      /nemoclaw approve ${runtimeId(a) ?? a.id} [always] · /nemoclaw deny ${runtimeId(a) ?? a.id} [always]`)].join("\n") };
     }
     if (verb === "approve" || verb === "deny") {
-      if (id === undefined) return { text: `Usage: /nemoclaw ${verb} <id>${verb === "approve" ? " [always]" : ""} (ids: /nemoclaw approvals)` };
-      if (extra !== undefined && !(verb === "approve" && extra === "always")) return { text: `Unknown option "${extra}". ${verb === "approve" ? "Use: /nemoclaw approve <id> [always]" : "Use: /nemoclaw deny <id>"}` };
-      const decision = verb === "deny" ? "deny" : extra === "always" ? "allow-always" : "allow-once";
-      return await withGateway(who, async (request) => {
+      if (id === undefined) return { text: `Usage: /nemoclaw ${verb} <id> [always] (ids: /nemoclaw approvals)` };
+      if (extra !== undefined && extra !== "always") return { text: `Unknown option "${extra}". Use: /nemoclaw ${verb} <id> [always]` };
+      const always = extra === "always";
+      // OpenClaw knows no deny-always: a deny resolved under the tag is one (chat-decision-tag.ts).
+      const decision = verb === "deny" ? "deny" : always ? "allow-always" : "allow-once";
+      const shown = verb === "deny" && always ? "deny-always" : decision;
+      return await withGateway(verb === "deny" && always ? `${who}${DENY_ALWAYS_TAG}` : who, async (request) => {
         const matches = ours(await request("plugin.approval.list", {})).filter((a) => a.id.startsWith(id) || (runtimeId(a) ?? "").startsWith(id));
         if (matches.length !== 1) return { text: matches.length === 0 ? `No pending approval ${id}; it may be decided already (/nemoclaw approvals lists them).` : `${id} matches ${matches.length} approvals; give more of the id.` };
         const target = matches[0] as PendingApproval;
         await request("plugin.approval.resolve", { id: target.id, decision });
-        return { text: `${decision} for ${runtimeId(target) ?? target.id}: ${target.request?.title ?? ""}` };
+        return { text: `${shown} for ${runtimeId(target) ?? target.id}: ${target.request?.title ?? ""}` };
       });
     }
   } catch (e) {
