@@ -74,7 +74,7 @@ describe("skill test", () => {
   it("a good skill: nothing risky, its request observed with method and path, a minimal suggested policy that policy check accepts", async () => {
     good = await test("weather-brief");
     expect(good.sandbox.name).not.toMatch(/test/i);
-    expect(good.prompts.map((p) => p.text)).toEqual(["Use the weather-brief skill to fetches today's forecast from api.weather.example and saves a short brief in the workspace.", "What's the weather in Paris today?"]);
+    expect(good.prompts.map((p) => p.text)).toEqual(["Use the weather-brief skill for what it describes: Fetches today's forecast from api.weather.example and saves a short brief in the workspace.", "What's the weather in Paris today?"]);
     expect(good.prompts.every((p) => p.exitCode === 0)).toBe(true);
     expect(good.modelCalls).toBeGreaterThanOrEqual(4);
     expect(good.verdict).toEqual({ risky: false, reasons: [] });
