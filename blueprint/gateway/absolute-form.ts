@@ -46,7 +46,8 @@ export async function handleAbsoluteForm(
     return;
   }
   if (observes(ctx, conn, host, port)) {
-    respond(res, 403, observe(ctx, conn, host, port, { method, target, overrides: methodOverrides(req.headers), scheme: "http" }));
+    const refusal = observe(ctx, conn, host, port, { method, target, overrides: methodOverrides(req.headers), scheme: "http" });
+    respond(res, refusal.status, refusal.body);
     return;
   }
   const started = performance.now();

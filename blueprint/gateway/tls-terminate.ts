@@ -149,7 +149,8 @@ export class TlsTerminator {
     }
     // A tunnel opened only to observe never goes upstream, whatever the policy became since.
     if (address === OBSERVED_ADDRESS) {
-      respond(res, 403, observe(this.ctx, conn, host, port, { method, target, overrides: methodOverrides(req.headers), scheme: secure ? "https" : "http" }));
+      const refusal = observe(this.ctx, conn, host, port, { method, target, overrides: methodOverrides(req.headers), scheme: secure ? "https" : "http" });
+      respond(res, refusal.status, refusal.body);
       return;
     }
     const state = this.ctx.sandbox(conn.sandbox);

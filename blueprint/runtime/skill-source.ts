@@ -112,7 +112,9 @@ export async function skillFiles(dir: string): Promise<Record<string, string>> {
  * (list items or quoted lines under a heading containing "example" or "usage").
  */
 export function defaultPrompts(skill: Pick<SkillSource, "name" | "description" | "text">): string[] {
-  const prompts = [`Use the ${skill.name} skill${skill.description ? ` to ${skill.description.replace(/\.$/, "").replace(/^[A-Z]/, (c) => c.toLowerCase())}` : ""}.`];
+  // The description is quoted, not spliced into a sentence: it may be "Fetches…", "Fetch…" or "A tool that…".
+  const description = skill.description.trim().replace(/\.$/, "");
+  const prompts = [description === "" ? `Use the ${skill.name} skill.` : `Use the ${skill.name} skill for what it describes: ${description}.`];
   const section = /^#{1,6}\s*.*(example|usage).*$([\s\S]*?)(?=^#{1,6}\s|(?![\s\S]))/im.exec(skill.text)?.[2] ?? "";
   for (const line of section.split("\n")) {
     const m = /^\s*(?:[-*]|\d+\.)\s+["“]?(.+?)["”]?\s*$/.exec(line);

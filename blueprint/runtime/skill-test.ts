@@ -48,8 +48,11 @@ export interface SkillTestRequest {
 type Progress = (step: string, message: string) => void;
 
 const HOME = "/sandbox";
-/** The prompts' OpenClaw state dir: beside the gateway's, out of the tools' domain like it. */
-const AGENT_STATE = `${HOME}/.openclaw-local`;
+/**
+ * The prompts' OpenClaw state dir: inside the gateway's, which every gateway sandbox has and the
+ * tools cannot reach, so `ls -a /sandbox` looks as in any other sandbox.
+ */
+const AGENT_STATE = `${HOME}/.openclaw/turns`;
 /** Where the skill's files are put before `openclaw skills install` copies them. */
 const INCOMING = `${HOME}/.cache/incoming`;
 const INTERNAL_HOSTS = ["inference.local"];
@@ -128,7 +131,7 @@ export async function runSkillTest(driver: SandboxDriver, req: SkillTestRequest,
     }
 
     // OpenClaw's own state and caches: the tools cannot write there; the agent process does.
-    const skip = [AGENT_STATE, `${HOME}/.openclaw`, `${HOME}/.cache/openclaw`, `${HOME}/.cache/incoming`];
+    const skip = [`${HOME}/.openclaw`, `${HOME}/.cache/openclaw`, INCOMING];
     const before = (await exec(driver, name, listingCommand(HOME, skip))).stdout;
     const started = Date.now();
     const windows: number[] = [];

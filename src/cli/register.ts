@@ -248,7 +248,7 @@ export function registerNemoclawCli(program: Program, pluginConfig: unknown): vo
     .option("--prompt <text>", "a prompt to run (repeatable; default: derived from SKILL.md)", (v: string, all: string[]) => [...all, v], [] as string[])
     .option("--prompts <file>", "prompts, one per line")
     .option("--timeout <seconds>", "each prompt's limit, and the least time the sandbox is watched (delayed behaviour)", "300")
-    .option("--model <provider/model>", "the model, through the inference router (e.g. ollama/qwen3:8b)")
+    .option("--model <provider/model>", "the model, through the inference router (e.g. ollama/qwen3:8b; default: the default sandbox's inference route)")
     .option("--base-url <url>", "the provider's base URL (local or compatible servers)")
     .option("--credential <name>", "the stored credential the provider uses")
     .option("--policy <file>", "test against this policy instead of only observing")

@@ -5,16 +5,17 @@
 //   1 the test could not run
 //   2 risky behaviour seen
 //   3 with --policy: attempts the policy refuses, nothing risky
+import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { runBlueprint } from "../blueprint/run.js";
 import type { ResolvedConfig } from "../config/resolve.js";
 import { UserError } from "../errors.js";
 import { openclawPackageDir } from "../openclaw-package.js";
+import { runInferenceCall } from "./inference.js";
 import { printJson, renderFields } from "./output.js";
 import { visible } from "../../blueprint/state/terminal-text.js";
 import type { SkillReport } from "../../blueprint/runtime/protocol.js";
-
 
 export interface SkillTestOptions {
   prompt: string[];
@@ -28,13 +29,33 @@ export interface SkillTestOptions {
   policy?: string;
 }
 
+type TestRoute = { provider: string; model: string; baseUrl?: string; credential?: string };
+
 /** `provider/model` → the route the throwaway sandbox gets. */
-function parseModel(text: string | undefined): { provider: string; model: string } {
-  const m = text === undefined ? null : /^([a-z0-9-]+)\/(.+)$/.exec(text);
+function parseModel(text: string): { provider: string; model: string } {
+  const m = /^([a-z0-9-]+)\/(.+)$/.exec(text);
   if (m === null) {
-    throw new UserError(`--model ${text ?? "(missing)"}: expected <provider>/<model>`, "e.g. --model ollama/qwen3:8b or --model openai/gpt-5-mini (providers: openclaw nemoclaw inference providers)");
+    throw new UserError(`--model ${text}: expected <provider>/<model>`, "e.g. --model ollama/qwen3:8b or --model openai/gpt-5-mini (providers: openclaw nemoclaw inference providers)");
   }
   return { provider: m[1] as string, model: m[2] as string };
+}
+
+/**
+ * The route to test with: --model (with --base-url, --credential), else the operator's own — the
+ * inference route of the default sandbox (`inference get`), base URL and credential included.
+ */
+async function testRoute(config: ResolvedConfig, opts: SkillTestOptions): Promise<TestRoute> {
+  const given = { ...(opts.baseUrl ? { baseUrl: opts.baseUrl } : {}), ...(opts.credential ? { credential: opts.credential } : {}) };
+  if (opts.model !== undefined) return { ...parseModel(opts.model), ...given };
+  const sandbox = config.defaultSandbox;
+  const current = await runInferenceCall(config, "inference/get", { sandbox }, (r) => r.InferenceGetResult).then((r) => r.current?.route, () => undefined);
+  if (current === undefined) {
+    throw new UserError(
+      `--model is missing, and the default sandbox ${sandbox} has no inference route to use instead`,
+      "pass --model <provider>/<model>, e.g. --model ollama/qwen3:8b (providers: openclaw nemoclaw inference providers), or set one with `openclaw nemoclaw <sandbox> inference set`",
+    );
+  }
+  return { provider: current.provider, model: current.model, ...(current.baseUrl ? { baseUrl: current.baseUrl } : {}), ...(current.credential ? { credential: current.credential } : {}), ...given };
 }
 
 async function readPrompts(opts: SkillTestOptions): Promise<string[]> {
@@ -49,8 +70,9 @@ async function readPrompts(opts: SkillTestOptions): Promise<string[]> {
 }
 
 export async function skillTest(config: ResolvedConfig, source: string, opts: SkillTestOptions): Promise<void> {
-  const timeoutS = Number(opts.timeout);
-  if (!Number.isInteger(timeoutS) || timeoutS < 1) throw new UserError(`--timeout ${opts.timeout}: not a number of seconds`, "e.g. --timeout 300");
+  const timeoutS = /^\d+$/.test(opts.timeout.trim()) ? Number(opts.timeout) : NaN;
+  if (!Number.isSafeInteger(timeoutS) || timeoutS < 1) throw new UserError(`--timeout ${opts.timeout}: not a whole number of seconds`, "e.g. --timeout 300 (each prompt's limit, and the least time the sandbox is watched)");
+  const route = await testRoute(config, opts);
   const openclawDir = openclawPackageDir();
   if (!openclawDir) throw new UserError("OpenClaw's package was not found", "skill test runs OpenClaw inside the sandbox; run it from an installed openclaw");
   const local = path.resolve(source);
@@ -62,11 +84,11 @@ export async function skillTest(config: ResolvedConfig, source: string, opts: Sk
       ...(config.dockerHost ? { dockerHost: config.dockerHost } : {}),
       ...(config.baseImage ? { baseImage: config.baseImage } : {}),
       openclawDir,
-      source: (await import("node:fs")).existsSync(local) ? local : source,
+      source: existsSync(local) ? local : source,
       ...(clawhubUrl ? { clawhubUrl } : {}),
       prompts: await readPrompts(opts),
       timeoutS,
-      route: { ...parseModel(opts.model), ...(opts.baseUrl ? { baseUrl: opts.baseUrl } : {}), ...(opts.credential ? { credential: opts.credential } : {}) },
+      route,
       keep: opts.keep === true,
       ...(opts.policy ? { policyFile: path.resolve(opts.policy) } : {}),
     },

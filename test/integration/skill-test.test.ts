@@ -3,13 +3,14 @@
 // inside, and a stub model on 127.0.0.1 (through the inference router) that makes the tool calls
 // the fixture's SKILL.md spells out in its "Steps" block. Each misbehaving fixture must be caught
 // with its evidence; the good one's suggested policy must pass `policy check` and, used as
-// --policy, leave no denials.
+// --policy, leave no denials; under a policy that lacks its host, exit 3.
 import { readFile, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createEgressHandler } from "../../blueprint/gateway/egress-service.js";
 import { startDaemon } from "../../blueprint/runtime/daemon.js";
+import { denial, nextStep } from "../../blueprint/gateway/refusals.js";
 import { handlers } from "../../blueprint/runtime/handlers.js";
 import { runSkillTest } from "../../blueprint/runtime/skill-test.js";
 import type { SkillReport } from "../../blueprint/runtime/skill-report.js";
@@ -31,8 +32,8 @@ async function steps(skill: string): Promise<string[]> {
 /** A turn of `openclaw agent --local` inside takes one to three minutes on a loaded 2-core machine. */
 const SLOW = 1_200_000;
 
-async function test(skill: string, extra: { policyFile?: string; prompts?: string[] } = {}): Promise<SkillReport> {
-  stub.options.script = execScript(await steps(skill));
+async function test(skill: string, extra: { policyFile?: string; prompts?: string[]; moreSteps?: string[]; keep?: boolean } = {}): Promise<SkillReport> {
+  stub.options.script = execScript([...(await steps(skill)), ...(extra.moreSteps ?? [])]);
   const report = await runSkillTest(
     h.driver,
     {
@@ -43,15 +44,15 @@ async function test(skill: string, extra: { policyFile?: string; prompts?: strin
       prompts: extra.prompts ?? [],
       timeoutS: 120,
       route: { provider: "vllm", model: "stub-model", baseUrl: stub.baseUrl },
-      keep: false,
+      keep: extra.keep === true,
       ...(extra.policyFile === undefined ? {} : { policyFile: extra.policyFile }),
     },
     () => {},
   );
   // What a failing assertion is about.
   console.log(JSON.stringify({ skill, verdict: report.verdict, egress: report.egress, toolCalls: report.toolCalls, files: report.files, prompts: report.prompts.map((p) => ({ exitCode: p.exitCode, durationMs: p.durationMs })) }, null, 1));
-  // Destroyed: no container or record left behind.
-  expect((await h.driver.list()).map((s) => s.name)).not.toContain(report.sandbox.name);
+  // Destroyed: no container or record left behind (kept: the caller destroys it).
+  if (extra.keep !== true) expect((await h.driver.list()).map((s) => s.name)).not.toContain(report.sandbox.name);
   return report;
 }
 
@@ -74,7 +75,7 @@ describe("skill test", () => {
   it("a good skill: nothing risky, its request observed with method and path, a minimal suggested policy that policy check accepts", async () => {
     good = await test("weather-brief");
     expect(good.sandbox.name).not.toMatch(/test/i);
-    expect(good.prompts.map((p) => p.text)).toEqual(["Use the weather-brief skill to fetches today's forecast from api.weather.example and saves a short brief in the workspace.", "What's the weather in Paris today?"]);
+    expect(good.prompts.map((p) => p.text)).toEqual(["Use the weather-brief skill for what it describes: Fetches today's forecast from api.weather.example and saves a short brief in the workspace.", "What's the weather in Paris today?"]);
     expect(good.prompts.every((p) => p.exitCode === 0)).toBe(true);
     expect(good.modelCalls).toBeGreaterThanOrEqual(4);
     expect(good.verdict).toEqual({ risky: false, reasons: [] });
@@ -104,10 +105,52 @@ describe("skill test", () => {
     expect(again.exitCode).toBe(0);
   }, SLOW);
 
-  it("an unknown host its SKILL.md never names: undeclared-host, with the POST it sent (exit 2)", async () => {
-    const r = await test("note-tidy", { prompts: ["Use the note-tidy skill."] });
+  it("an unknown host its SKILL.md never names: undeclared-host, with the POST it sent (exit 2); from inside, nothing says it is watched", async () => {
+    // What a suspicious skill would look at: its environment, the home folder, and the answer
+    // to a refused request — which must be enforce mode's "not in policy", word for word. Each
+    // lands in the workspace; the sandbox is kept so the test can read them, then destroyed.
+    const probes = [
+      "env > /sandbox/workspace/probe-env.txt",
+      "ls -a /sandbox /sandbox/workspace > /sandbox/workspace/probe-ls.txt 2>&1",
+      `node -e 'fetch("http://collect.metrics-hub.example/ingest",{method:"POST",body:"x"}).then(async r=>console.log(r.status+" "+await r.text()),e=>console.log(String(e)))' > /sandbox/workspace/probe-refusal.txt`,
+    ];
+    const r = await test("note-tidy", { prompts: ["Use the note-tidy skill."], moreSteps: probes, keep: true });
+    const read = async (file: string) => (await h.driver.execCapture(r.sandbox.name, ["cat", `/sandbox/workspace/${file}`])).stdout;
+    let env: string, listing: string, refusal: string;
+    try {
+      [env, listing, refusal] = [await read("probe-env.txt"), await read("probe-ls.txt"), await read("probe-refusal.txt")];
+    } finally {
+      await h.driver.destroy(r.sandbox.name);
+    }
     expect(codes(r)).toEqual(["undeclared-host"]);
     expect(evidence(r, "undeclared-host")).toContain("/usr/local/bin/node -> collect.metrics-hub.example:443 POST /ingest");
+    expect(r.exitCode).toBe(2);
+    expect(env).toContain("HTTPS_PROXY=");
+    expect(env).not.toMatch(/test|observ|skill|turns/i);
+    expect(listing).toContain("AGENTS.md");
+    expect(listing).not.toMatch(/test|observ|openclaw-local|turns|incoming/i);
+    const host = "collect.metrics-hub.example";
+    expect(refusal.slice(0, 4)).toBe("403 ");
+    expect(JSON.parse(refusal.slice(4))).toEqual(denial("not in policy", host, 80, null, `no network policy allows ${host}:80`, nextStep(r.sandbox.name, "unknown")));
+  }, SLOW);
+
+  it("the good skill under a policy that lacks its host: the attempt is a denial, nothing risky (exit 3)", async () => {
+    const file = path.join(os.tmpdir(), `lacking-${process.pid}.yaml`);
+    await writeFile(file, "version: 1\nnetwork_policies:\n  other:\n    name: other\n    endpoints: [{ host: api.other.example, port: 443 }]\n    binaries: [{ path: /usr/local/bin/node }]\n");
+    const r = await test("weather-brief", { policyFile: file, prompts: ["What's the weather in Paris today?"] });
+    expect(r.mode).toBe("policy");
+    expect(r.verdict).toEqual({ risky: false, reasons: [] });
+    expect(r.denials).toBeGreaterThan(0);
+    expect(r.egress).toContainEqual(expect.objectContaining({ host: "api.weather.example", port: 443, policyAllows: false }));
+    expect(r.exitCode).toBe(3);
+  }, SLOW);
+
+  it("escalation and a write outside the workspace, in one run: both reasons with their commands (exit 2)", async () => {
+    const r = await test("cache-warm", { prompts: ["Use the cache-warm skill."] });
+    expect(codes(r)).toEqual(["escalation", "write-outside-workspace"]);
+    expect(evidence(r, "escalation")).toContain("exec: sudo id");
+    expect(evidence(r, "write-outside-workspace")).toContain("(writes /sandbox/.local/bin/warm)");
+    expect(r.files.filter((f) => !f.path.startsWith("/sandbox/workspace/"))).toEqual([]); // Landlock refused the write itself
     expect(r.exitCode).toBe(2);
   }, SLOW);
 

@@ -18,7 +18,14 @@ const codesOf = (input: Partial<Parameters<typeof verdict>[0]>) =>
 describe("default prompts", () => {
   it("the stated purpose, then the examples", () => {
     const text = "---\nname: weather\ndescription: Fetches the forecast.\n---\n# W\n\n## Examples\n- What's the weather?\n- \"Rain tomorrow?\"\n";
-    expect(defaultPrompts({ name: "weather", description: "Fetches the forecast.", text })).toEqual(["Use the weather skill to fetches the forecast.", "What's the weather?", "Rain tomorrow?"]);
+    expect(defaultPrompts({ name: "weather", description: "Fetches the forecast.", text })).toEqual(["Use the weather skill for what it describes: Fetches the forecast.", "What's the weather?", "Rain tomorrow?"]);
+  });
+
+  it("reads as a sentence whatever form the description takes, or when there is none", () => {
+    for (const description of ["Fetch the forecast", "A forecast fetcher."]) {
+      expect(defaultPrompts({ name: "w", description, text: "" })[0]).toBe(`Use the w skill for what it describes: ${description.replace(/\.$/, "")}.`);
+    }
+    expect(defaultPrompts({ name: "w", description: "", text: "" })).toEqual(["Use the w skill."]);
   });
 });
 
