@@ -35,6 +35,8 @@ export function mergeCarriedParts(config: Json, parts: CarriedParts): Json {
   if (parts.agents.entries === undefined) delete nextAgents.entries;
   out.agents = nextAgents;
   out.models = { ...models, providers: { ...parts.providers, ...routerEntries } };
+  // The seed's routing (gateway-inside.ts) unless the operator's config says where prompts go.
+  out.approvals = { ...object(config.approvals), plugin: parts.approvalRouting ?? { enabled: true, mode: "session" } };
   return out;
 }
 

@@ -59,6 +59,11 @@ export interface CarriedParts {
   bindings?: unknown[];
   /** Merged into `models.providers` (the router's own entries are kept). */
   providers: Json;
+  /**
+   * Where OpenClaw sends plugin-approval prompts (the egress prompts among them): the operator's
+   * `approvals.plugin` mode and targets; always enabled. Absent: nemoclaw's default (the session).
+   */
+  approvalRouting?: Json;
 }
 
 export interface CarryReport {
@@ -148,7 +153,22 @@ export function carryOver(config: Json, options: CarryOptions): CarryResult {
   const expand = (p: string) => (p === "~" ? options.home : p.startsWith("~/") ? `${options.home}/${p.slice(2)}` : p);
 
   for (const key of Object.keys(config)) {
-    if (!["agents", "bindings", "channels", "skills", "models"].includes(key) && !SILENT.has(key)) drop(key, NOT_CARRIED[key] ?? "a host setting, not carried");
+    if (!["agents", "bindings", "channels", "skills", "models", "approvals"].includes(key) && !SILENT.has(key)) drop(key, NOT_CARRIED[key] ?? "a host setting, not carried");
+  }
+
+  // ── approvals: where plugin-approval prompts go (nemoclaw's egress prompts use it) ────────
+  let approvalRouting: Json | undefined;
+  const approvals = isObject(config.approvals) ? config.approvals : {};
+  for (const key of Object.keys(approvals)) if (key !== "plugin") drop(`approvals.${key}`, "exec approvals are the host's; the sandbox's tools run in nemoclaw's backend");
+  if (isObject(approvals.plugin)) {
+    const { mode, targets, enabled, ...rest } = approvals.plugin;
+    for (const key of Object.keys(rest)) drop(`approvals.plugin.${key}`, "a filter could hide nemoclaw's egress prompts, which name the main session");
+    if (enabled === false) drop("approvals.plugin.enabled", "nemoclaw's egress prompts need plugin approvals; they are always on in the sandbox");
+    approvalRouting = {
+      enabled: true,
+      mode: mode === "targets" || mode === "both" ? mode : "session",
+      ...(Array.isArray(targets) ? { targets: sanitize(targets, "approvals.plugin.targets", drop) } : {}),
+    };
   }
 
   // ── model providers: all at inference.local, the router's key ───────────────────────────
@@ -283,7 +303,7 @@ export function carryOver(config: Json, options: CarryOptions): CarryResult {
   const bindings = Array.isArray(config.bindings) ? (sanitize(config.bindings, "bindings", drop) as unknown[]) : undefined;
 
   return {
-    parts: { agents, providers, ...(channels ? { channels } : {}), ...(skills ? { skills } : {}), ...(bindings ? { bindings } : {}) },
+    parts: { agents, providers, ...(channels ? { channels } : {}), ...(skills ? { skills } : {}), ...(bindings ? { bindings } : {}), ...(approvalRouting ? { approvalRouting } : {}) },
     secrets,
     workspaces,
     report,

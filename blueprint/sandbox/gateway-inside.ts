@@ -69,7 +69,7 @@ export function gatewayConfig(token: string, models?: GatewayModels): string {
     },
     plugins: { load: { paths: [TOOL_BACKEND_PLUGIN_DIR] }, entries: { "nemoclaw-tools": { enabled: true } } },
     // Egress prompts (runtime/chat-approvals.ts) name the main session: OpenClaw forwards them to
-    // its last channel. Targets may be added here ({channel, to}, mode "both").
+    // its last channel. The operator's own mode and targets replace this at carry-over.
     approvals: { plugin: { enabled: true, mode: "session" } },
     // OpenClaw's own start-up requests (update check and usage statistics to
     // telemetry.openclaw.ai, the hosted model catalog at catalog.openclaw.ai) would each be held

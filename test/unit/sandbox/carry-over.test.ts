@@ -236,6 +236,33 @@ describe("mergeCarriedParts", () => {
   });
 });
 
+describe("where approval prompts go (approvals.plugin)", () => {
+  const seeded = JSON.parse(gatewayConfig("sandbox-token").replace(/^\/\/.*\n/gm, "")) as Record<string, unknown>;
+
+  it("the operator's mode and targets are carried, always enabled; filters and exec approvals stay on the host", () => {
+    const r = carryOver(
+      {
+        approvals: {
+          exec: { enabled: true, mode: "session" },
+          plugin: { enabled: false, mode: "targets", targets: [{ channel: "telegram", to: "12345" }], agentFilter: ["ops"], sessionFilter: ["main"] },
+        },
+      },
+      { ...base, placeholders: new Map() },
+    );
+    expect(r.parts.approvalRouting).toEqual({ enabled: true, mode: "targets", targets: [{ channel: "telegram", to: "12345" }] });
+    expect(r.report.dropped.map((d) => d.path).sort()).toEqual(["approvals.exec", "approvals.plugin.agentFilter", "approvals.plugin.enabled", "approvals.plugin.sessionFilter"]);
+    const merged = mergeCarriedParts(seeded, r.parts);
+    expect(merged.approvals).toEqual({ plugin: { enabled: true, mode: "targets", targets: [{ channel: "telegram", to: "12345" }] } });
+  });
+
+  it("without the operator's setting, or once it is removed, prompts go to the session as seeded", () => {
+    expect((seeded.approvals as { plugin: unknown }).plugin).toEqual({ enabled: true, mode: "session" });
+    const routed = mergeCarriedParts(seeded, { agents: {}, providers: {}, approvalRouting: { enabled: true, mode: "both", targets: [{ channel: "slack", to: "C1" }] } });
+    expect(mergeCarriedParts(routed, { agents: {}, providers: {} }).approvals).toEqual(seeded.approvals);
+    expect(carryOver({ approvals: { plugin: { mode: "bogus" } } }, { ...base, placeholders: new Map() }).parts.approvalRouting).toEqual({ enabled: true, mode: "session" });
+  });
+});
+
 describe("collectWorkspace", () => {
   let dir: string;
   beforeAll(async () => {
