@@ -58,6 +58,7 @@ beforeAll(async () => {
         agents: { entries: { scout: { name: "Scout", model: "vllm/stub-model", identity: { name: "Scout", emoji: "🔭" } } } },
         channels: { telegram: { enabled: false, botToken: TELEGRAM, dmPolicy: "pairing", allowFrom: ["12345"] } },
         skills: { entries: { hello: { enabled: true, env: { HELLO_SECRET: SKILL_ENV } } } },
+        approvals: { plugin: { enabled: true, mode: "both", targets: [{ channel: "telegram", to: "12345" }], agentFilter: ["main"] } },
         models: { providers: { vllm: { baseUrl: stub.baseUrl, apiKey: PROVIDER_KEY, api: "openai-completions", models: [{ id: "stub-model", name: "stub", contextWindow: 100000, maxTokens: 1000 }] } } },
       },
       null,
@@ -115,7 +116,9 @@ describe("onboard carries the operator's OpenClaw state into the sandbox", () =>
     const [files = "", search = ""] = rest.split("<<end-files>>\n");
 
     // The config inside: the placeholder where the token was, the provider at inference.local.
-    const config = JSON.parse(configText) as { channels: { telegram: { botToken: string; enabled: boolean } }; models: { providers: Record<string, { baseUrl: string; apiKey: string }> }; gateway: { auth: { mode: string } } };
+    const config = JSON.parse(configText) as { channels: { telegram: { botToken: string; enabled: boolean } }; models: { providers: Record<string, { baseUrl: string; apiKey: string }> }; gateway: { auth: { mode: string } }; approvals: unknown };
+    // Where egress prompts go: the operator's mode and targets, always enabled, without their filter.
+    expect(config.approvals).toEqual({ plugin: { enabled: true, mode: "both", targets: [{ channel: "telegram", to: "12345" }] } });
     expect(config.channels.telegram.botToken).toMatch(/^[1-9]\d{9}:AA[\w-]{33}$/);
     expect(config.channels.telegram.botToken).not.toBe(TELEGRAM);
     expect(config.models.providers.vllm).toMatchObject({ baseUrl: "http://inference.local/v1", apiKey: "nemoclaw-inference-local" });
