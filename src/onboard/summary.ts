@@ -13,10 +13,12 @@ export function renderSummary(r: OnboardReport): string {
     "  domain that cannot read the gateway's state, signal it or reach its port.",
   ];
   const rows: Array<[string, string]> = [
-    [`openclaw nemoclaw ${r.name} gateway`, "the gateway on 127.0.0.1:18789 (foreground)"],
+    // The start step left the gateway running in the background, relayed where "Gateway" says.
+    ['openclaw agent --agent main -m "hello"', "talk to it (or `openclaw tui`; see Gateway above)"],
     [`openclaw nemoclaw ${r.name} status`, "what is in force inside"],
     ["openclaw nemoclaw approvals", "egress waiting for you"],
     [`openclaw nemoclaw ${r.name} inference set …`, "switch provider or model live"],
+    [`openclaw nemoclaw stop|restart ${r.name}`, "the background gateway"],
   ];
   const width = Math.max(...rows.map(([c]) => c.length)) + 2;
   const next = rows.map(([c, what], i) => `  ${i === 0 ? "Next: " : "      "}${c.padEnd(width)}${what}`);
