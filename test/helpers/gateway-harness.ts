@@ -183,10 +183,12 @@ export async function startGateway(
     sandbox,
     caCertPem,
     async close() {
-      await gateway.close();
+      // Connections first: a tunnel that closes still writes its audit line, which must land
+      // before the gateway flushes its logs (else it reopens the file while the dir is removed).
       for (const socket of sockets) socket.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
-      await rm(dir, { recursive: true, force: true });
+      await gateway.close();
+      await rm(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
     },
   };
 }
