@@ -81,6 +81,17 @@ export interface DriverOptions {
   remote?: boolean;
 }
 
+/**
+ * Promise.all that lets every step finish before it rejects: a create that fails cleans up what
+ * it made, and a step still running would make its part after that cleanup (a container or a
+ * volume left behind).
+ */
+async function allSettled<T extends readonly unknown[] | []>(steps: T): Promise<{ -readonly [K in keyof T]: Awaited<T[K]> }> {
+  const results = await Promise.allSettled(steps);
+  for (const r of results) if (r.status === "rejected") throw r.reason;
+  return results.map((r) => (r as PromiseFulfilledResult<unknown>).value) as { -readonly [K in keyof T]: Awaited<T[K]> };
+}
+
 export interface CreateOptions {
   name: string;
   baseImage: string;
@@ -252,7 +263,7 @@ export class SandboxDriver {
       await this.registry.write(record);
       progress("daemon", "starting the egress path (host daemon)");
       // The egress path is served while the container is made; both are done before it starts.
-      await Promise.all([
+      await allSettled([
         this.#egress.serve(name),
         (async () => {
           progress("volume", record.limits.diskBytes > 0 ? `/sandbox limited to ${record.limits.diskBytes} bytes (ext4 image)` : "/sandbox without a size limit");
@@ -303,7 +314,7 @@ export class SandboxDriver {
     await assertWorkloadUidFree(this.docker, record.user);
     const supervisorVolume = supervisorVolumeName();
     // Independent of each other: done at once.
-    const [, , runVolume, callerSecret] = await Promise.all([
+    const [, , runVolume, callerSecret] = await allSettled([
       installSandboxTrust(this.stateDir, record.name),
       ensureStagedVolume(this.docker, { name: supervisorVolume, kind: "supervisor", image: record.image, cwd: compiledBlueprintDir(), entries: ["supervisor"] }),
       record.remote ? ensureRunVolume(this.docker, record.name, this.#volumeLabels(record.name)) : undefined,
