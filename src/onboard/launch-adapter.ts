@@ -33,13 +33,18 @@ export async function startGateway(config: ResolvedConfig, name: string, port: n
 }
 
 /**
- * Launch goes to this sandbox when none is set up yet (or it is this one). A second sandbox does
- * not take the operator's gateway from the first: that stays an explicit `launch enable`.
+ * Launch goes (or already went) to this sandbox when none is set up yet, or it is this one. A
+ * second sandbox does not take the operator's gateway from the first: that stays an explicit
+ * `launch enable`.
  */
+export function takesLaunch(launch: { sandbox: string } | undefined, name: string): boolean {
+  return launch === undefined || launch.sandbox === name;
+}
+
 export async function enableLaunch(config: ResolvedConfig, name: string): Promise<AdapterOutcome> {
   const current = config.launch;
   if (current?.sandbox === name && current.enabled) return { changed: false, detail: `\`openclaw gateway\` already runs inside ${name}` };
-  if (current !== undefined && current.sandbox !== name) {
+  if (current !== undefined && !takesLaunch(current, name)) {
     return { changed: false, detail: `\`openclaw gateway\` runs inside ${current.sandbox}${current.enabled ? "" : " (disabled)"}; to move it here: openclaw nemoclaw launch enable ${name}` };
   }
   if (current !== undefined && !current.enabled) {

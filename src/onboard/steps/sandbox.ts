@@ -6,15 +6,11 @@ import path from "node:path";
 import { runBlueprint } from "../../blueprint/run.js";
 import { UserError } from "../../errors.js";
 import { openclawPackageDir } from "../../openclaw-package.js";
+import { takesLaunch } from "../launch-adapter.js";
 import { operatorConfigFile } from "../operator-config.js";
 import { writeOnboardState } from "../state.js";
 import { target, type Step } from "../types.js";
 import { basePolicyFile } from "./policy.js";
-
-/** Launch goes (or already went) to this sandbox: the rule of launch-adapter.ts's enableLaunch. */
-function takesLaunch(launch: { sandbox: string } | undefined, name: string): boolean {
-  return launch === undefined || launch.sandbox === name;
-}
 
 export const sandboxStep: Step = {
   id: "sandbox",
