@@ -266,17 +266,21 @@ describe("an unlisted host from the tools' domain, decided in the chat", () => {
   // token but without operator.admin is then a sender it does not authorize.
   it("a chat sender OpenClaw does not authorize: /approve <id> allow-once and /nemoclaw approve <id> are refused, the approval stays pending", async () => {
     const stranger = await c.sender("stranger", ["operator.read", "operator.write"]);
-    const say = (text: string) => stranger.say(text, 15_000).catch((e: Error) => `no reply (${e.message.slice(0, 200)})`);
+    const say = (text: string) => stranger.say(text, 30_000).catch((e: Error) => `no reply (${e.message.slice(0, 200)})`);
     expect(await say("/nemoclaw help")).toContain("/nemoclaw approve <id> [always]");
     const edit = String.raw`const fs=require("fs");const f=${JSON.stringify(GATEWAY_CONFIG)};const t=fs.readFileSync(f,"utf8").split("\n");const keep=(l)=>!l.trimStart().startsWith("//");const c=JSON.parse(t.filter(keep).join("\n"));c.commands={...c.commands,ownerAllowFrom:["telegram:4242"]};fs.writeFileSync(f,t.filter((l)=>!keep(l)).join("\n")+"\n"+JSON.stringify(c,null,2)+"\n")`;
     const edited = await c.h.exec(c.name, ["/usr/local/bin/node", "-e", edit]);
     expect(edited.exitCode, edited.stderr).toBe(0);
-    // OpenClaw applies `commands` without a restart.
+    // OpenClaw applies `commands` without a restart. Until it has, the help still comes back; a reply
+    // lost while it reloads (seen on a loaded CI machine) is asked again, not taken for the refusal.
+    let last = "";
     const refused = await until("the stranger's commands refused", async () => {
-      const text = await say("/nemoclaw help");
-      return text.includes("/nemoclaw approve <id> [always]") ? undefined : text;
-    }, 60_000);
-    expect(refused).toContain("requires authorization");
+      last = await say("/nemoclaw help");
+      return last.includes("requires authorization") ? last : undefined;
+    }, 150_000).catch((e: Error) => {
+      throw new Error(`${e.message}; the last reply: ${last.slice(0, 400)}`);
+    });
+    expect(refused).not.toContain("/nemoclaw approve <id> [always]");
 
     const t0 = Date.now();
     const call = c.getFromTools("stranger.sbx.test");
