@@ -15,6 +15,10 @@ import type { Readable } from "node:stream";
 import type Docker from "dockerode";
 import tarStream from "tar-stream";
 import { RuntimeError } from "../state/runtime-error.js";
+import { GATEWAY_COMPILE_CACHE } from "../supervisor/gateway-relay.js";
+
+/** The gateway's compile cache (rebuilt by its next start): not the operator's data. */
+const COMPILE_CACHE = path.posix.relative("/sandbox", GATEWAY_COMPILE_CACHE);
 
 export type ExportResult = {
   dir: string;
@@ -105,6 +109,10 @@ export async function exportSandboxData(container: Pick<Docker.Container, "getAr
       }
       if (rel === "") {
         // /sandbox itself: DIR already stands for it.
+        return drain(stream);
+      }
+      if (rel === COMPILE_CACHE || rel.startsWith(`${COMPILE_CACHE}/`)) {
+        if (rel === COMPILE_CACHE) result.skipped.push({ path: rel, why: "OpenClaw's compile cache (rebuilt at its next start)" });
         return drain(stream);
       }
       await ensureParents(rel);

@@ -27,7 +27,7 @@ import net from "node:net";
 import { constants } from "node:os";
 import { pathToFileURL } from "node:url";
 import { CALLER_SECRET_PATTERN, formatPreamble, type Caller } from "./caller-preamble.js";
-import { parseGatewayConfig, seedGatewayConfig, startGatewayRelay, type GatewaySupervisorConfig } from "./gateway-relay.js";
+import { keepCompileCache, parseGatewayConfig, seedGatewayConfig, startGatewayRelay, type GatewaySupervisorConfig } from "./gateway-relay.js";
 import { asUser, ExeHashes, identifyCaller } from "./identify.js";
 import { parseRestartPolicy, restartDelay, type RestartPolicy } from "./restart-policy.js";
 
@@ -208,6 +208,7 @@ async function main(): Promise<number> {
   if (config.gateway) {
     try {
       seedGatewayConfig(config.gateway.seed, config.caller);
+      keepCompileCache(config.caller);
       await startGatewayRelay(config.gateway);
     } catch (e) {
       log(`cannot prepare the gateway (config ${config.gateway.seed.path}, relay ${config.gateway.socket}): ${(e as Error).message}`);

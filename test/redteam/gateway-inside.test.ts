@@ -10,6 +10,7 @@ import { startHostRelay } from "../../blueprint/runtime/gateway-relay.js";
 import { sandboxContainerName } from "../../blueprint/sandbox/container-spec.js";
 import { GATEWAY_CONFIG, GATEWAY_PORT, toolShellArgv } from "../../blueprint/sandbox/gateway-inside.js";
 import { sandboxDir } from "../../blueprint/state/paths.js";
+import { GATEWAY_COMPILE_CACHE } from "../../blueprint/supervisor/gateway-relay.js";
 import { createSandboxHarness, type SandboxHarness } from "../helpers/docker-sandbox.js";
 
 let h: SandboxHarness;
@@ -144,5 +145,32 @@ describe("the tools' domain cannot reach the gateway", () => {
     const r = await h.exec(name, toolShellArgv("echo hi > /sandbox/workspace/t && cat /sandbox/workspace/t"));
     expect(r.exitCode).toBe(0);
     expect(r.stdout.trim()).toBe("hi");
+  });
+});
+
+// Last: it stops and starts the sandbox.
+describe("the gateway's compile cache, kept on /sandbox across starts", () => {
+  it("the tools' domain can neither read nor plant anything in it, by either path", async () => {
+    const r = await inTools(
+      `const fs=require("fs");for(const d of ["${GATEWAY_COMPILE_CACHE}","/tmp/node-compile-cache"]){try{fs.readdirSync(d);console.log(d,"LISTED")}catch(e){console.log(d,e.code)}try{fs.writeFileSync(d+"/planted","x");console.log(d,"WROTE")}catch(e){console.log(d,e.code)}}`,
+    );
+    expect(r.stdout.trim().split("\n"), r.stderr).toEqual([
+      `${GATEWAY_COMPILE_CACHE} EACCES`,
+      `${GATEWAY_COMPILE_CACHE} EACCES`,
+      "/tmp/node-compile-cache EACCES",
+      "/tmp/node-compile-cache EACCES",
+    ]);
+  });
+
+  it("is the workload's own folder (0700), reached through root's link in /tmp, and holds what the first run compiled after a stop and start", async () => {
+    const look = `readlink /tmp/node-compile-cache; stat -c '%u %a' ${GATEWAY_COMPILE_CACHE} /tmp/node-compile-cache/.; stat -c '%u %F' /tmp/node-compile-cache; find ${GATEWAY_COMPILE_CACHE} -type f | wc -l`;
+    const before = await h.exec(name, ["sh", "-c", look]);
+    expect(before.stdout.trim().split("\n").slice(0, 4), before.stderr).toEqual([GATEWAY_COMPILE_CACHE, "1000 700", "1000 700", "0 symbolic link"]);
+    // Node writes the cache when the gateway exits: `stop` lets it exit cleanly.
+    await h.driver.stop(name);
+    await h.driver.start(name);
+    const after = await h.exec(name, ["sh", "-c", look]);
+    expect(after.stdout.trim().split("\n")[0]).toBe(GATEWAY_COMPILE_CACHE);
+    expect(Number(after.stdout.trim().split("\n")[4]), after.stdout).toBeGreaterThan(10);
   });
 });

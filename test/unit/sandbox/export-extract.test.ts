@@ -86,6 +86,22 @@ describe("exportSandboxData", () => {
     expect(await readdir(full)).toEqual(["keep.txt"]);
   });
 
+  it("leaves out the gateway's compile cache, and says so once", async () => {
+    const target = path.join(dir, "cache");
+    const r = await exportSandboxData(
+      archiveOf([
+        { name: "sandbox/.cache/", type: "directory" },
+        { name: "sandbox/.cache/openclaw-compile-cache/", type: "directory" },
+        { name: "sandbox/.cache/openclaw-compile-cache/openclaw/v/a.bin", body: "code" },
+        { name: "sandbox/.cache/other.txt", body: "kept" },
+      ]),
+      target,
+    );
+    expect(r.skipped).toEqual([{ path: ".cache/openclaw-compile-cache", why: expect.stringContaining("compile cache") }]);
+    expect(await readFile(path.join(target, ".cache/other.txt"), "utf8")).toBe("kept");
+    expect(await readdir(path.join(target, ".cache"))).toEqual(["other.txt"]);
+  });
+
   it("a duplicate entry cannot replace a file already written", async () => {
     const target = path.join(dir, "dup");
     await expect(
