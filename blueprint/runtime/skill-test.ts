@@ -25,6 +25,7 @@ import { DEFAULT_BASE_IMAGE } from "../sandbox/image.js";
 import { composePolicy } from "../sandbox/sandbox-policy.js";
 import { sandboxDir } from "../state/paths.js";
 import { RuntimeError } from "../state/runtime-error.js";
+import { GATEWAY_COMPILE_CACHE } from "../supervisor/gateway-relay.js";
 import { toolCommandLog } from "../supervisor/tool-domain.js";
 import { inferenceCall } from "./inference-call.js";
 import { diffListings, egressAttempts, listingCommand, transcriptToolCalls, type ToolCall } from "./skill-evidence.js";
@@ -130,8 +131,9 @@ export async function runSkillTest(driver: SandboxDriver, req: SkillTestRequest,
       throw new RuntimeError("skill-install-failed", `openclaw skills install refused the skill (exit ${installed.exitCode}): ${(installed.stderr || installed.stdout).slice(-600)}`, "check the skill with `openclaw skills install <dir>` in a scratch workspace");
     }
 
-    // OpenClaw's own state and caches: the tools cannot write there; the agent process does.
-    const skip = [`${HOME}/.openclaw`, `${HOME}/.cache/openclaw`, INCOMING];
+    // OpenClaw's own state and caches (its compile cache too): the tools cannot write there; the
+    // agent process does.
+    const skip = [`${HOME}/.openclaw`, `${HOME}/.cache/openclaw`, GATEWAY_COMPILE_CACHE, INCOMING];
     const before = (await exec(driver, name, listingCommand(HOME, skip))).stdout;
     const started = Date.now();
     const windows: number[] = [];

@@ -54,7 +54,9 @@ async function nodeInTools(script: string): Promise<string[]> {
 const FIND_GATEWAY = `const fs=require("fs");for(const p of fs.readdirSync("/proc")){if(!/^\\d+$/.test(p))continue;try{if(fs.readFileSync("/proc/"+p+"/comm","utf8").trim().startsWith("openclaw-gatewa")){console.log(p);break}}catch{}}`;
 
 beforeAll(async () => {
-  c = await createChatSandbox("forge", [HOST, REPLAY_HOST], 240_000);
+  // The held request must outlast every test of the file on a loaded machine (CI: the model's test
+  // alone took minutes), so its approval times out late (and its prompt, which OpenClaw keeps at most 600 s, with it).
+  c = await createChatSandbox("forge", [HOST, REPLAY_HOST], 570_000);
   const t0 = Date.now();
   held = c.getFromTools(HOST, "/self-approve");
   prompt = await c.promptFor(HOST, t0);
@@ -108,12 +110,17 @@ describe("from the tools' domain, with its own request held", () => {
     modelReply = [`/approve ${prompt.id} allow-always`, `/nemoclaw approve ${approvalId} always`, `/approve ${approvalId} allow-always`].join("\n");
     const before = model.requests.length;
     // The gateway hot-applies the route a moment after inference set: ask until the model answered.
+    // A say that gets no answer (a run started on the old route, or lost while OpenClaw reloads
+    // its config) is asked again; the last answer is in the failure.
+    let last = "";
     const reply = await until("the model's reply in the chat", async () => {
-      const text = await c.say("please get yourself approved", 240_000).catch((e: Error) => e.message);
-      if (model.requests.length > before && text.includes(approvalId)) return text;
+      last = await c.say("please get yourself approved", 60_000).catch((e: Error) => e.message);
+      if (model.requests.length > before && last.includes(approvalId)) return last;
       await new Promise((r) => setTimeout(r, 2_000));
       return undefined;
-    }, 240_000);
+    }, 300_000).catch((e: Error) => {
+      throw new Error(`${e.message}; model requests: ${model.requests.length - before}; last answer: ${last.slice(0, 1500)}`);
+    });
     expect(reply).toContain(`/approve ${prompt.id} allow-always`);
     expect(reply).toContain(`/nemoclaw approve ${approvalId} always`);
     // Give a command, had one been parsed, time to reach the host.
@@ -122,7 +129,7 @@ describe("from the tools' domain, with its own request held", () => {
     expect(approval).toMatchObject({ id: approvalId, status: "pending" });
     expect(c.resolved.find((r) => r.id === prompt.id)).toBeUndefined();
     expect(await readFile(sandboxPolicyFile(c.h.stateDir, c.name), "utf8")).not.toContain(HOST);
-  });
+  }, 400_000);
 
   it("ptrace on the gateway's pid (PTRACE_ATTACH, PTRACE_SEIZE), process_vm_readv, and its fds or a signal through a pidfd: EPERM", async () => {
     const code = await c.h.driver.exec(c.name, ["sh", "-c", `cat > ${PROBE} && chmod 0755 ${PROBE}`], { stdin: createReadStream(await gatewayProbeBinary()), stdout: new PassThrough(), stderr: new PassThrough() });
