@@ -102,6 +102,19 @@ function embeddedIpv4(address: ipaddr.IPv6): ipaddr.IPv4[] {
  * lower-cased.
  */
 export function canonicalAddress(address: string): string {
+  // Pure, and asked for every request's resolved address: remembered.
+  let canonical = canonicalCache.get(address);
+  if (canonical === undefined) {
+    canonical = canonicalText(address);
+    if (canonicalCache.size >= 10_000) canonicalCache.clear();
+    canonicalCache.set(address, canonical);
+  }
+  return canonical;
+}
+
+const canonicalCache = new Map<string, string>();
+
+function canonicalText(address: string): string {
   const parsed = parse(address);
   if (parsed === undefined) return address.toLowerCase();
   if (parsed instanceof ipaddr.IPv4) return parsed.toString();
@@ -206,6 +219,21 @@ export interface AddressVerdict {
  * except metadata and unspecified); without, it must not be in a blocked range.
  */
 export function checkAddress(address: string, allowedIps: readonly string[] | undefined): AddressVerdict {
+  // A pure function of its two inputs, asked on every request: remembered by their text (the
+  // list by its entries, not its identity, so a changed policy is a different key).
+  const key = JSON.stringify([address, allowedIps ?? null]);
+  let verdict = verdictCache.get(key);
+  if (verdict === undefined) {
+    verdict = decideAddress(address, allowedIps);
+    if (verdictCache.size >= 10_000) verdictCache.clear();
+    verdictCache.set(key, verdict);
+  }
+  return verdict;
+}
+
+const verdictCache = new Map<string, Readonly<AddressVerdict>>();
+
+function decideAddress(address: string, allowedIps: readonly string[] | undefined): AddressVerdict {
   const canonical = canonicalAddress(address);
   if (neverAllowed(canonical)) return { allowed: false, reason: `${canonical} is the ${blockedRange(canonical)} address, never reachable` };
   if (allowedIps !== undefined) {

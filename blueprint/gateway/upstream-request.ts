@@ -21,15 +21,12 @@ const HOP_BY_HOP = new Set([
 
 /** Headers without the hop-by-hop ones (fixed, `proxy-*`, and those `Connection` names). */
 export function endToEndHeaders(headers: http.IncomingHttpHeaders): http.OutgoingHttpHeaders {
-  const named = new Set(
-    String(headers.connection ?? "")
-      .split(",")
-      .map((h) => h.trim().toLowerCase())
-      .filter((h) => h !== ""),
-  );
+  const connection = headers.connection;
+  const named = connection === undefined ? undefined : new Set(connection.split(",").map((h) => h.trim().toLowerCase()));
   const out: http.OutgoingHttpHeaders = {};
-  for (const [key, value] of Object.entries(headers)) {
-    if (value === undefined || HOP_BY_HOP.has(key) || named.has(key) || key.startsWith("proxy-")) continue;
+  for (const key in headers) {
+    const value = headers[key];
+    if (value === undefined || HOP_BY_HOP.has(key) || named?.has(key) === true || key.startsWith("proxy-")) continue;
     out[key] = value;
   }
   return out;
@@ -66,12 +63,16 @@ interface Pool {
 export class UpstreamForwarder {
   private readonly ctx: GatewayContext;
   private readonly pools = new Map<string, Pool>();
+  /** The pool each client connection uses (its caller's, looked up once per connection). */
+  private readonly poolOf = new WeakMap<Tracked, Pool>();
 
   constructor(ctx: GatewayContext) {
     this.ctx = ctx;
   }
 
   private pool(conn: Tracked): Pool {
+    const known = this.poolOf.get(conn);
+    if (known !== undefined) return known;
     const key = JSON.stringify([conn.sandbox, conn.caller]);
     let pool = this.pools.get(key);
     if (pool === undefined) {
@@ -79,16 +80,15 @@ export class UpstreamForwarder {
       this.pools.set(key, pool);
     }
     const used = pool;
-    if (!used.users.has(conn)) {
-      used.users.add(conn);
-      conn.socket.once("close", () => {
-        used.users.delete(conn);
-        if (used.users.size > 0 || this.pools.get(key) !== used) return;
-        this.pools.delete(key);
-        used.http.destroy();
-        used.https.destroy();
-      });
-    }
+    used.users.add(conn);
+    this.poolOf.set(conn, used);
+    conn.socket.once("close", () => {
+      used.users.delete(conn);
+      if (used.users.size > 0 || this.pools.get(key) !== used) return;
+      this.pools.delete(key);
+      used.http.destroy();
+      used.https.destroy();
+    });
     return used;
   }
 
@@ -98,8 +98,14 @@ export class UpstreamForwarder {
       this.serveInternal(handler, conn, req, res, f);
       return;
     }
+    const headers = endToEndHeaders(req.headers);
+    // Without a credential source there is nothing to swap: no promise, no extra turn.
+    if (this.ctx.options.credentials === undefined) {
+      this.send(conn, req, res, f, { ok: true, target: f.target, headers, substituted: [] });
+      return;
+    }
     const encrypted = f.tls || this.ctx.options.internalHosts?.[f.host] !== undefined;
-    void swapPlaceholders(this.ctx, conn.sandbox, f, f.target, endToEndHeaders(req.headers), encrypted).then((swap) => {
+    void swapPlaceholders(this.ctx, conn.sandbox, f, f.target, headers, encrypted).then((swap) => {
       if (res.destroyed) return;
       if (!swap.ok) {
         this.ctx.record(conn, { decision: "deny", host: f.host, port: f.port, address: f.address, rule: f.decision.rule, reason: swap.reason, http: { method: req.method ?? "GET", target: f.target, scheme: f.tls ? "https" : "http" } });
@@ -188,8 +194,13 @@ export class UpstreamForwarder {
         res.destroy();
       }
     });
-    req.on("data", (chunk: Buffer) => (up += chunk.length));
-    req.pipe(upstream);
+    if (req.complete && req.readableLength === 0) {
+      // The whole request (no body, or an empty one) is already parsed: nothing to stream.
+      upstream.end();
+    } else {
+      req.on("data", (chunk: Buffer) => (up += chunk.length));
+      req.pipe(upstream);
+    }
     res.on("close", () => {
       if (!res.writableFinished) upstream.destroy();
     });
