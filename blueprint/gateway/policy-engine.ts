@@ -180,6 +180,14 @@ export function describeCaller(caller: Caller): string {
 /** One policy, compiled for lookups. Immutable: hot reload builds a new engine. */
 export class PolicyEngine {
   readonly policy: Policy;
+  /**
+   * Allow results by executable, then `port/host`: asked on every request, and a function of
+   * this (never mutated) policy and those three alone. A policy change builds a new engine, so
+   * the next request is matched against the new policy. Refusals are not kept (their reasons
+   * name the whole caller).
+   */
+  private readonly allowed = new Map<string | null, Map<string, MatchResult>>();
+  private allowedCount = 0;
 
   constructor(policy: Policy) {
     this.policy = policy;
@@ -187,6 +195,24 @@ export class PolicyEngine {
 
   /** Connection-level match: which endpoints may carry traffic from `caller` to host:port. */
   match(rawHost: string, port: number, caller: Caller): MatchResult {
+    const key = `${port}/${rawHost}`;
+    const known = this.allowed.get(caller.exe)?.get(key);
+    if (known !== undefined) return known;
+    const result = this.matchUncached(rawHost, port, caller);
+    if (result.action === "allow") {
+      if (this.allowedCount >= 10_000) {
+        this.allowed.clear();
+        this.allowedCount = 0;
+      }
+      let byExe = this.allowed.get(caller.exe);
+      if (byExe === undefined) this.allowed.set(caller.exe, (byExe = new Map()));
+      byExe.set(key, result);
+      this.allowedCount++;
+    }
+    return result;
+  }
+
+  private matchUncached(rawHost: string, port: number, caller: Caller): MatchResult {
     const host = canonicalHost(rawHost);
     if (host === undefined) return { action: "deny", rule: null, reason: `"${rawHost}" is not a valid host name`, candidates: [] };
     const hostMatched: Array<{ ref: RuleRef; endpoint: Endpoint; binaries: string[] }> = [];
