@@ -194,8 +194,8 @@ export class UpstreamForwarder {
         res.destroy();
       }
     });
-    if (req.complete && req.readableLength === 0) {
-      // The whole request (no body, or an empty one) is already parsed: nothing to stream.
+    if (req.headers["content-length"] === undefined && req.headers["transfer-encoding"] === undefined) {
+      // No body by HTTP/1.1's framing (the parser's, which decides where the next request starts): nothing to stream.
       upstream.end();
     } else {
       req.on("data", (chunk: Buffer) => (up += chunk.length));
