@@ -21,7 +21,7 @@
 import { lstat, readdir, rm } from "node:fs/promises";
 import path from "node:path";
 import type Docker from "dockerode";
-import { STATE_DIR_LABEL, supervisorVolumeName } from "../sandbox/driver.js";
+import { STATE_DIR_LABEL, supervisorVolumeName } from "../sandbox/sandbox-container.js";
 import { SANDBOX_LABEL } from "../sandbox/container-spec.js";
 import { removeSandboxVolumes } from "../sandbox/disk.js";
 import { DEFAULT_BASE_IMAGE, sandboxImageTag } from "../sandbox/image.js";

@@ -1,6 +1,7 @@
 // The sandbox driver: named sandboxes on a Docker Engine, through its API (dockerode). This file
 // is their lifecycle (create, start — recreating when needed —, stop, destroy) and policy
-// changes; the container's streams are in container-io.ts, status in status.ts.
+// changes; what create decides first is in sandbox-plan.ts, the container it makes in
+// sandbox-container.ts, the container's streams in container-io.ts, status in status.ts.
 //
 // A sandbox is, with one name: a state folder (<stateDir>/sandboxes/<name>/: record, policy), a
 // run dir (the proxy socket, see state/paths.ts), a volume for /sandbox (with a quota: an ext4
@@ -9,48 +10,32 @@
 // supervisor, OpenClaw: staged-volume.ts). The container is disposable: `start` recreates it
 // from the record when it is gone (dockerd lost it, someone removed it), and the volume carries
 // /sandbox across. Serving the egress path belongs to the runtime (`egress`, egress-path.ts).
-import { readFile } from "node:fs/promises";
+import { mkdir, readFile } from "node:fs/promises";
 import { Writable } from "node:stream";
 import path from "node:path";
 import type Docker from "dockerode";
 import { changedSections } from "../policy/diff.js";
-import { RuntimeError } from "../state/runtime-error.js";
-import { compiledBlueprintDir, runtimeIdentity } from "../state/runtime-files.js";
-import { describeDockerHost, isNotFound } from "./docker-client.js";
 import { writeFileAtomic } from "../state/atomic-write.js";
-import { ensureCallerSecret } from "../state/caller-secret.js";
-import { assertWorkloadUidFree, describeProxyGuard } from "./proxy-guard.js";
 import { sandboxPolicyFile, sandboxRunDir } from "../state/paths.js";
-import { installSandboxTrust, TRUST_ENV } from "./trust.js";
-import {
-  BLUEPRINT_MOUNT,
-  buildContainerSpec,
-  buildExecSpec,
-  DEFAULT_LIMITS,
-  GATEWAY_LIMITS,
-  RUNTIME_DIR,
-  SANDBOX_LABEL,
-  sandboxContainerName,
-  sandboxVolumeName,
-  SUPERVISOR_SCRIPT,
-  workloadEnv,
-  type SandboxLimits,
-  type SandboxMount,
-} from "./container-spec.js";
+import { RuntimeError } from "../state/runtime-error.js";
+import { buildExecSpec, SANDBOX_LABEL, sandboxContainerName, sandboxVolumeName, workloadEnv } from "./container-spec.js";
 import { captureOutput, runExec, startAndWait, streamLogs, type ExecIo, type LogsOptions } from "./container-io.js";
-import { ensureSandboxVolume, removeSandboxVolumes, sandboxDiskVolumeName } from "./disk.js";
+import { ensureSandboxVolume, removeSandboxVolumes } from "./disk.js";
+import { describeDockerHost, isNotFound } from "./docker-client.js";
 import { CLOSED_EGRESS, type EgressPath } from "./egress-path.js";
-import { ensureImage, imageExists, type Progress } from "./image.js";
-import { OPENCLAW_NODE_MODULES, openclawClosure, seedOpenclawConfig, stageOpenclaw } from "./openclaw-stage.js";
-import { parseSandboxName, SandboxRegistry, type SandboxRecord } from "./registry.js";
-import { ensureRunDir } from "./run-dir.js";
-import { ensureRunVolume, putTrustFiles, removeRunVolume, runVolumeName } from "./remote-run.js";
-import { composePolicy, policyText, readStoredPolicy, sandboxSettings, staticChanges, staticSections } from "./sandbox-policy.js";
-import { ensureStagedVolume } from "./staged-volume.js";
-import { mkdir, chmod } from "node:fs/promises";
-import { ensureGatewayToken, writeGatewayToken, gatewayCommand, gatewayConfig, GATEWAY_CONFIG, GATEWAY_ENV, GATEWAY_PORT, GATEWAY_RELAY_SOCKET, gatewaySocketFile, hostRelayDir } from "./gateway-inside.js";
+import { GATEWAY_CONFIG, gatewaySocketFile, hostRelayDir, writeGatewayToken } from "./gateway-inside.js";
 import { rewriteGatewayModels, type GatewayModels } from "./gateway-models.js";
+import { ensureImage, imageExists, type Progress } from "./image.js";
+import { seedOpenclawConfig } from "./openclaw-stage.js";
+import { describeProxyGuard } from "./proxy-guard.js";
+import { parseSandboxName, SandboxRegistry, type SandboxRecord } from "./registry.js";
+import { removeRunVolume, runVolumeName } from "./remote-run.js";
+import { ensureRunDir } from "./run-dir.js";
+import { allSettled, createSandboxContainer, sandboxMounts, STATE_DIR_LABEL, type ContainerContext } from "./sandbox-container.js";
+import { assertNameFree, planSandbox, type CreateOptions } from "./sandbox-plan.js";
+import { composePolicy, policyText, readStoredPolicy, staticChanges } from "./sandbox-policy.js";
 import { containerState, readStatus, type ContainerState, type SandboxStatus } from "./status.js";
+import { installSandboxTrust, TRUST_ENV } from "./trust.js";
 
 export type { ExecIo } from "./container-io.js";
 export type { ContainerState, InsideReport, LayerReport, SandboxStatus } from "./status.js";
@@ -58,10 +43,6 @@ export { OPENCLAW_MOUNT } from "./openclaw-stage.js";
 
 export type { Progress } from "./image.js";
 
-/** The default workload until launch interception runs `openclaw gateway`: idle, forever. */
-export const IDLE_COMMAND = ["sleep", "infinity"];
-/** On every container and /sandbox volume: which state dir it belongs to (uninstall and gc go by it). */
-export const STATE_DIR_LABEL = "nemoclaw.state-dir";
 
 export interface DriverOptions {
   docker: Docker;
@@ -81,35 +62,6 @@ export interface DriverOptions {
   remote?: boolean;
 }
 
-/**
- * Promise.all that lets every step finish before it rejects: a create that fails cleans up what
- * it made, and a step still running would make its part after that cleanup (a container or a
- * volume left behind).
- */
-async function allSettled<T extends readonly unknown[] | []>(steps: T): Promise<{ -readonly [K in keyof T]: Awaited<T[K]> }> {
-  const results = await Promise.allSettled(steps);
-  for (const r of results) if (r.status === "rejected") throw r.reason;
-  return results.map((r) => (r as PromiseFulfilledResult<unknown>).value) as { -readonly [K in keyof T]: Awaited<T[K]> };
-}
-
-export interface CreateOptions {
-  name: string;
-  baseImage: string;
-  /** --policy FILE; default the shipped base policy. */
-  policyFile?: string | undefined;
-  presets?: readonly string[];
-  /** diskBytes 0: /sandbox without a size limit. */
-  limits?: Partial<SandboxLimits>;
-  /** Root of the host's `openclaw` package: it and its production dependencies are staged read-only. */
-  openclawDir?: string | undefined;
-  command?: readonly string[];
-  env?: Readonly<Record<string, string>>;
-  /** Run OpenClaw's gateway as the workload (needs openclawDir); tools in their own domain. */
-  gateway?: boolean;
-  /** The gateway's token (the operator's own, hostGatewayToken); default: a new random one. */
-  gatewayToken?: string | undefined;
-}
-
 export interface SandboxSummary {
   name: string;
   state: ContainerState;
@@ -117,11 +69,6 @@ export interface SandboxSummary {
   createdAt: string;
   presets: string[];
   openclaw: string | null;
-}
-
-/** The staged supervisor's volume: one per sealed build, as the supervisor must match the runtime. */
-export function supervisorVolumeName(): string {
-  return `nemoclaw-runtime-${runtimeIdentity().digest.slice(0, 16)}`;
 }
 
 export class SandboxDriver {
@@ -169,6 +116,10 @@ export class SandboxDriver {
     return { [SANDBOX_LABEL]: name, [STATE_DIR_LABEL]: this.stateDir };
   }
 
+  #containerContext(name: string): ContainerContext {
+    return { docker: this.docker, stateDir: this.stateDir, gatewayModels: this.#gatewayModels, volumeLabels: this.#volumeLabels(name) };
+  }
+
   #container(name: string): Docker.Container {
     return this.docker.getContainer(sandboxContainerName(name));
   }
@@ -182,78 +133,8 @@ export class SandboxDriver {
   async create(options: CreateOptions, progress: Progress = () => {}): Promise<SandboxRecord> {
     const name = parseSandboxName(options.name);
     await this.assertDocker();
-    // Asked at once (each is an Engine API round trip); refused in this order.
-    const volumeNames = [sandboxVolumeName(name), sandboxDiskVolumeName(name)];
-    const [recorded, container, ...volumes] = await Promise.all([
-      this.registry.exists(name),
-      this.#inspect(name),
-      ...volumeNames.map((volumeName) => this.docker.getVolume(volumeName).inspect().then(() => true, () => false)),
-    ]);
-    if (recorded) {
-      throw new RuntimeError("sandbox-exists", `a sandbox named "${name}" already exists`, `use it (\`openclaw nemoclaw ${name} start\`) or pick another name`);
-    }
-    if (container) {
-      throw new RuntimeError(
-        "container-exists",
-        `a container named ${sandboxContainerName(name)} exists but no sandbox "${name}" is recorded in ${this.stateDir}`,
-        `it belongs to another nemoclaw state directory or was left behind; remove it (\`docker rm -f ${sandboxContainerName(name)}\`) or pick another name`,
-      );
-    }
-    for (const [i, volumeName] of volumeNames.entries()) {
-      if (volumes[i]) {
-        throw new RuntimeError(
-          "volume-exists",
-          `the volume ${volumeName} already exists: it may hold another sandbox's /sandbox`,
-          `remove it (\`docker volume rm ${volumeName}\`) if you do not need it, or pick another name`,
-        );
-      }
-    }
-
-    progress("policy", options.policyFile ? `loading ${options.policyFile}` : "loading the base policy");
-    const presets = [...(options.presets ?? [])];
-    const { policy } = await composePolicy(options.policyFile, presets);
-    const settings = sandboxSettings(policy);
-
-    progress("image", `sandbox image on ${options.baseImage}`);
-    const image = await ensureImage(this.docker, options.baseImage, progress);
-
-    const mounts: SandboxMount[] = [];
-    let openclaw: SandboxRecord["openclaw"] = null;
-    if (options.openclawDir) {
-      const closure = await openclawClosure(path.resolve(options.openclawDir));
-      progress("openclaw", `staging OpenClaw ${closure.version} and its ${closure.packages.length - 1} production dependencies (read-only volume)`);
-      mounts.push({ source: await stageOpenclaw(this.docker, image, closure), target: OPENCLAW_NODE_MODULES, volume: true });
-      openclaw = { hostDir: path.resolve(options.openclawDir), version: closure.version, entry: closure.entry };
-    }
-    if (options.gateway && !openclaw) {
-      throw new RuntimeError("openclaw-missing", "a gateway sandbox runs OpenClaw, but OpenClaw's package was not found", "install OpenClaw next to nemoclaw (`npm install -g openclaw`) and try again");
-    }
-    const limits = { ...DEFAULT_LIMITS, ...(options.gateway ? GATEWAY_LIMITS : {}), ...options.limits };
-    if (!Number.isInteger(limits.diskBytes) || limits.diskBytes < 0 || (limits.diskBytes > 0 && limits.diskBytes < 16 * 1024 ** 2)) {
-      throw new RuntimeError("bad-disk-quota", `a /sandbox quota of ${limits.diskBytes} bytes is not usable`, "give at least 16 MiB, or 0 for no quota");
-    }
-    const record: SandboxRecord = {
-      version: 1,
-      name,
-      createdAt: new Date().toISOString(),
-      image,
-      baseImage: options.baseImage,
-      policySource: options.policyFile ? path.resolve(options.policyFile) : "base",
-      presets,
-      appliedStatic: staticSections(policy),
-      limits,
-      user: settings.user,
-      // The gateway's domain may bind its one port (nothing else in the sandbox may bind) and
-      // connect to it: the `/nemoclaw` chat command decides through the gateway's own approval
-      // API on loopback. The tools' domain, nested in it, connects to the forwarder only.
-      landlock: options.gateway ? { ...settings.landlock, bindTcp: [GATEWAY_PORT], connectTcp: [...settings.landlock.connectTcp, GATEWAY_PORT] } : settings.landlock,
-      mounts,
-      openclaw,
-      command: options.gateway && openclaw ? gatewayCommand(openclaw.entry) : [...(options.command ?? IDLE_COMMAND)],
-      env: { ...options.env, ...(options.gateway ? GATEWAY_ENV : {}) },
-      gateway: options.gateway ? { port: GATEWAY_PORT } : null,
-      remote: this.#remote ? (this.#dockerHost ? { dockerHost: this.#dockerHost } : {}) : null,
-    };
+    await assertNameFree(this.docker, this.registry, name);
+    const { record, policy, presets } = await planSandbox(this.docker, name, options, { remote: this.#remote, dockerHost: this.#dockerHost }, progress);
 
     try {
       progress("state", `recording the sandbox in ${this.registry.stateDir}`);
@@ -269,7 +150,7 @@ export class SandboxDriver {
           progress("volume", record.limits.diskBytes > 0 ? `/sandbox limited to ${record.limits.diskBytes} bytes (ext4 image)` : "/sandbox without a size limit");
           await ensureSandboxVolume(this.docker, record, this.#volumeLabels(record.name));
           progress("container", `creating ${sandboxContainerName(name)}`);
-          await this.#createContainer(record);
+          await createSandboxContainer(this.#containerContext(record.name), record);
         })(),
       ]);
       progress("start", "starting the supervisor and the workload");
@@ -291,68 +172,11 @@ export class SandboxDriver {
     }
   }
 
-  /**
-   * The supervisor (this build's staged volume) at /opt/nemoclaw, the record's mounts (OpenClaw)
-   * and the sandbox's run dir (the proxy socket) at /run/nemoclaw.
-   */
-  #mounts(record: SandboxRecord, supervisorVolume: string, runVolume: string | undefined): SandboxMount[] {
-    return [
-      { source: supervisorVolume, target: BLUEPRINT_MOUNT, volume: true },
-      ...record.mounts,
-      runVolume ? { source: runVolume, target: RUNTIME_DIR, volume: true, writable: true } : { source: sandboxRunDir(this.stateDir, record.name), target: RUNTIME_DIR },
-    ];
-  }
-
   /** A remote sandbox's proxy socket: the daemon attaches the engine relay and waits for it to listen. */
   async #serveRemote(record: SandboxRecord, progress: Progress): Promise<void> {
     if (!record.remote) return;
     progress("daemon", "carrying the proxy socket over the engine's exec API (engine relay)");
     await this.#egress.serve(record.name, { ...record.remote, waitReadyMs: 30_000 });
-  }
-
-  async #createContainer(record: SandboxRecord): Promise<void> {
-    await assertWorkloadUidFree(this.docker, record.user);
-    const supervisorVolume = supervisorVolumeName();
-    // Independent of each other: done at once.
-    const [, , runVolume, callerSecret] = await allSettled([
-      installSandboxTrust(this.stateDir, record.name),
-      ensureStagedVolume(this.docker, { name: supervisorVolume, kind: "supervisor", image: record.image, cwd: compiledBlueprintDir(), entries: ["supervisor"] }),
-      record.remote ? ensureRunVolume(this.docker, record.name, this.#volumeLabels(record.name)) : undefined,
-      ensureCallerSecret(this.stateDir, record.name),
-    ]);
-    const container = await this.docker.createContainer(
-      buildContainerSpec({
-        name: record.name,
-        image: record.image,
-        command: record.command,
-        landlock: record.landlock,
-        user: record.user,
-        mounts: this.#mounts(record, supervisorVolume, runVolume),
-        env: { ...TRUST_ENV, ...record.env },
-        limits: record.limits,
-        supervisor: {
-          script: SUPERVISOR_SCRIPT,
-          callerSecret,
-          ...(record.gateway ? { gateway: await this.#gatewaySupervisor(record) } : {}),
-        },
-        labels: { [STATE_DIR_LABEL]: this.stateDir },
-      }),
-    );
-    if (runVolume) await putTrustFiles(container, this.stateDir, record.name);
-  }
-
-  /**
-   * The relay folder (0700, ours: locally the supervisor makes the socket in it with our uid, for
-   * a remote engine the daemon does, carried by the engine relay) and the seeded config.
-   */
-  async #gatewaySupervisor(record: SandboxRecord): Promise<{ relayDir?: string; config: { port: number; socket: string; seed: { path: string; content: string } } }> {
-    const relayDir = hostRelayDir(sandboxRunDir(this.stateDir, record.name));
-    await mkdir(relayDir, { recursive: true, mode: 0o700 });
-    await chmod(relayDir, 0o700);
-    const token = await ensureGatewayToken(this.stateDir, record.name);
-    const models = await this.#gatewayModels(record.name);
-    const config = { port: GATEWAY_PORT, socket: GATEWAY_RELAY_SOCKET, seed: { path: GATEWAY_CONFIG, content: gatewayConfig(token, models) } };
-    return record.remote ? { config } : { relayDir, config };
   }
 
   /**
@@ -450,7 +274,7 @@ export class SandboxDriver {
     if (!info) {
       await this.#container(name).remove({ force: true }).catch(() => undefined);
       progress("container", `recreating ${sandboxContainerName(name)} from ${this.stateDir} (volume ${sandboxVolumeName(name)} kept)`);
-      await this.#createContainer(record);
+      await createSandboxContainer(this.#containerContext(record.name), record);
       recreated = true;
     }
     progress("start", "starting the supervisor and the workload");
@@ -534,7 +358,7 @@ export class SandboxDriver {
     const spec = buildExecSpec({
       command,
       // The same lists as the workload's (buildContainerSpec adds the mount targets the same way).
-      landlock: { ...record.landlock, readOnly: [...record.landlock.readOnly, ...this.#mounts(record, "-", record.remote ? "-" : undefined).map((m) => m.target)] },
+      landlock: { ...record.landlock, readOnly: [...record.landlock.readOnly, ...sandboxMounts(this.stateDir, record, "-", record.remote ? "-" : undefined).map((m) => m.target)] },
       user: record.user,
       env: { ...workloadEnv({ ...TRUST_ENV, ...record.env }, { proxy: true }), ...(tty ? { TERM: process.env.TERM ?? "xterm" } : {}) },
       tty,
