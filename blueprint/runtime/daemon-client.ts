@@ -100,6 +100,14 @@ async function waitFor<T>(probe: () => Promise<T | undefined>, timeoutMs: number
 }
 
 /**
+ * V8 flags the daemon runs with. A 2 MB young-generation semi-space (Node's default is 16 MB)
+ * holds the gateway's per-request garbage well: in the egress bench it cut the gateway's RSS by
+ * 8 MB idle and 35 MB under 64 connections with no change in requests/s (1 MB cost ~15% of
+ * them). The bench runs its gateway process with the same flags.
+ */
+export const DAEMON_NODE_FLAGS = ["--max-semi-space-size=2"];
+
+/**
  * The running daemon for this state dir, started if none answers. A daemon from another build
  * (different sealed digest: the plugin was upgraded) is asked to stop and replaced.
  */
@@ -112,7 +120,7 @@ export async function ensureDaemon(stateDir: string): Promise<Health> {
   const logFile = daemonLogFile(stateDir);
   const log = openSync(logFile, "a", 0o600);
   try {
-    const child = spawn(process.execPath, [path.join(compiledBlueprintDir(), "runtime", "main.js"), "daemon", stateDir], {
+    const child = spawn(process.execPath, [...DAEMON_NODE_FLAGS, path.join(compiledBlueprintDir(), "runtime", "main.js"), "daemon", stateDir], {
       detached: true,
       stdio: ["ignore", log, log],
       cwd: stateDir,

@@ -4,6 +4,7 @@
 // the gateway's and not that of Node's TypeScript stripper. Config comes as JSON in argv[2];
 // commands arrive as JSON lines on stdin, answers go to stdout.
 
+import { readFileSync } from "node:fs";
 import net from "node:net";
 import { createInterface } from "node:readline";
 import { createEgressGateway } from "../../blueprint/gateway/egress-gateway.js";
@@ -28,7 +29,10 @@ for await (const line of createInterface({ input: process.stdin })) {
     gateway.setPolicy("bench", parsePolicy(command.yaml ?? "").policy);
     say({ id: command.id, ms: performance.now() - started });
   } else if (command.op === "rss") {
-    say({ id: command.id, rss: process.memoryUsage().rss });
+    // RSS counts the pages of the node binary it has touched (file-backed, clean, shared with
+    // every Node process); the anonymous part is what this process holds of its own.
+    const anon = Number(/^Anonymous:\s+(\d+) kB/m.exec(readFileSync("/proc/self/smaps_rollup", "utf8"))?.[1] ?? 0) * 1024;
+    say({ id: command.id, rss: process.memoryUsage().rss, anon });
   } else {
     await gateway.close();
     server.close();

@@ -10,6 +10,7 @@ import type net from "node:net";
 import path from "node:path";
 import { createInterface } from "node:readline";
 import { build } from "esbuild";
+import { DAEMON_NODE_FLAGS } from "../../blueprint/runtime/daemon-client.js";
 import tls from "node:tls";
 import { fileURLToPath } from "node:url";
 import { connectTunnel, createTestCa, CURL, proxyAgent, startHttpsUpstream, startHttpUpstream, tempDir, testCallerSecretFile } from "../helpers/gateway-harness.js";
@@ -23,7 +24,7 @@ interface GatewayProcess {
   caCertPem: string;
   /** Resolves once the gateway has swapped the policy. */
   setPolicy(yaml: string): Promise<void>;
-  rss(): Promise<number>;
+  rss(): Promise<Memory>;
   close(): Promise<void>;
 }
 
@@ -39,6 +40,28 @@ function gatewayProcessScript(): Promise<string> {
   return bundled;
 }
 
+/** Resident memory, in bytes: all of it, and the anonymous part (not the node binary's pages). */
+export interface Memory {
+  rss: number;
+  anon: number;
+}
+
+/**
+ * The floor for any gateway written for Node: a bare Node process with the built-ins a proxy
+ * needs (net, http, https, tls) loaded and a server listening, measured like the gateway.
+ */
+async function bareNodeMemory(): Promise<Memory> {
+  const script = `import "node:http";import "node:https";import "node:tls";import net from "node:net";import {readFileSync} from "node:fs";net.createServer().listen(0,()=>setTimeout(()=>{const anon=Number(/^Anonymous:\\s+(\\d+) kB/m.exec(readFileSync("/proc/self/smaps_rollup","utf8"))?.[1]??0)*1024;console.log(JSON.stringify({rss:process.memoryUsage().rss,anon}));process.exit(0)},500))`;
+  const out = await new Promise<string>((resolve, reject) => {
+    const child = spawn(process.execPath, ["--input-type=module", "-e", script], { stdio: ["ignore", "pipe", "inherit"] });
+    let text = "";
+    child.stdout.on("data", (c: Buffer) => (text += c.toString()));
+    child.once("error", reject);
+    child.once("exit", () => resolve(text));
+  });
+  return JSON.parse(out) as Memory;
+}
+
 /** The gateway in its own process (egress-gateway-process.ts, bundled), as the daemon runs it. */
 async function startGatewayProcess(policyYaml: string, hostMap: Record<string, string>, upstreamCa: string): Promise<GatewayProcess> {
   const dir = await tempDir("nemoclaw-bench-");
@@ -47,7 +70,7 @@ async function startGatewayProcess(policyYaml: string, hostMap: Record<string, s
   const callerSecretFile = await testCallerSecretFile(stateDir);
   const child = spawn(
     process.execPath,
-    [...(process.env.NEMOCLAW_BENCH_GATEWAY_FLAGS ?? "").split(" ").filter(Boolean), await gatewayProcessScript(), JSON.stringify({ socketPath, stateDir, callerSecretFile, policyYaml, hostMap, upstreamCa })],
+    [...(process.env.NEMOCLAW_BENCH_GATEWAY_FLAGS?.split(" ").filter(Boolean) ?? DAEMON_NODE_FLAGS), await gatewayProcessScript(), JSON.stringify({ socketPath, stateDir, callerSecretFile, policyYaml, hostMap, upstreamCa })],
     { cwd: repoRoot, stdio: ["pipe", "pipe", "inherit"] },
   );
   const waiting = new Map<number, (message: Record<string, unknown>) => void>();
@@ -72,7 +95,10 @@ async function startGatewayProcess(policyYaml: string, hostMap: Record<string, s
     socketPath,
     caCertPem,
     setPolicy: async (yaml) => void (await send("setPolicy", { yaml })),
-    rss: async () => Number((await send("rss")).rss),
+    rss: async () => {
+      const m = await send("rss");
+      return { rss: Number(m.rss), anon: Number(m.anon) };
+    },
     close: async () => {
       await send("stop");
       await new Promise((resolve) => child.once("exit", resolve));
@@ -92,7 +118,7 @@ export interface EgressBenchResult {
   bulk: Array<{ what: string; directMBps: number; proxiedMBps: number }>;
   concurrency: { directRps: number; proxiedRps: number; connections: number };
   policyChange: { setPolicyP50Ms: number; revokeCloseP50Ms: number; revokeCloseMaxMs: number; allowFirstConnectP50Ms: number };
-  rss: { idleMB: number; loadMB: number };
+  rss: { idle: Memory; load: Memory; bareNode: Memory };
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -251,9 +277,12 @@ ${withB ? `  b:\n    endpoints: [{ host: b.example.test, port: ${secure.port}, a
     const directAgents = Array.from({ length: connections }, () => new http.Agent({ keepAlive: true, maxSockets: 1 }));
     const proxiedAgents = Array.from({ length: connections }, () => proxyAgent(gw.socketPath, CURL));
     const directRps = await requestsPerSecond(directAgents, () => directOpts, loadMs);
-    let rssLoad = 0;
+    const rssLoad: Memory = { rss: 0, anon: 0 };
     const proxiedRps = await requestsPerSecond(proxiedAgents, () => proxiedOpts, loadMs, () => {
-      void gw.rss().then((rss) => (rssLoad = Math.max(rssLoad, rss)));
+      void gw.rss().then((m) => {
+        rssLoad.rss = Math.max(rssLoad.rss, m.rss);
+        rssLoad.anon = Math.max(rssLoad.anon, m.anon);
+      });
     });
     for (const a of [...directAgents, ...proxiedAgents]) a.destroy();
 
@@ -289,7 +318,7 @@ ${withB ? `  b:\n    endpoints: [{ host: b.example.test, port: ${secure.port}, a
         revokeCloseMaxMs: Math.max(...closeTimes),
         allowFirstConnectP50Ms: percentile(sorted(allowTimes), 50),
       },
-      rss: { idleMB: rssIdle / 2 ** 20, loadMB: rssLoad / 2 ** 20 },
+      rss: { idle: rssIdle, load: rssLoad, bareNode: await bareNodeMemory() },
     };
   } finally {
     clearInterval(forget);
@@ -302,6 +331,7 @@ ${withB ? `  b:\n    endpoints: [{ host: b.example.test, port: ${secure.port}, a
 /** The result as the side-by-side table the bench prints. */
 export function formatEgressBench(r: EgressBenchResult): string {
   const ms = (x: number) => `${x.toFixed(3)} ms`;
+  const mb = (m: Memory) => `${(m.rss / 2 ** 20).toFixed(0)} MB (anonymous ${(m.anon / 2 ** 20).toFixed(0)} MB)`;
   const lines = ["Egress gateway benchmark (gateway in its own process; clients and upstreams on this host; baseline measured in the same run)", ""];
   lines.push("  Latency, small GET on a kept-alive connection:");
   for (const row of r.latency) {
@@ -318,7 +348,7 @@ export function formatEgressBench(r: EgressBenchResult): string {
     `  Requests/s at ${r.concurrency.connections} concurrent connections: direct ${r.concurrency.directRps.toFixed(0)} | proxied ${r.concurrency.proxiedRps.toFixed(0)} | ratio ${(r.concurrency.proxiedRps / r.concurrency.directRps).toFixed(2)}×`,
     "",
     `  Policy change (command sent → effect seen by a client): setPolicy acknowledged p50 ${ms(r.policyChange.setPolicyP50Ms)}; revoked tunnel closed p50 ${ms(r.policyChange.revokeCloseP50Ms)} (max ${ms(r.policyChange.revokeCloseMaxMs)}); allowed → first CONNECT through p50 ${ms(r.policyChange.allowFirstConnectP50Ms)}`,
-    `  Gateway process RSS: idle ${r.rss.idleMB.toFixed(0)} MB, under load ${r.rss.loadMB.toFixed(0)} MB`,
+    `  Gateway process RSS: idle ${mb(r.rss.idle)}, under load ${mb(r.rss.load)} | bare Node with net/http/https/tls and a server listening: ${mb(r.rss.bareNode)} (the floor)`,
   );
   return lines.join("\n");
 }
