@@ -112,7 +112,7 @@ export async function exportSandboxData(container: Pick<Docker.Container, "getAr
         return drain(stream);
       }
       if (rel === COMPILE_CACHE || rel.startsWith(`${COMPILE_CACHE}/`)) {
-        if (rel === COMPILE_CACHE) result.skipped.push({ path: rel, why: "OpenClaw's compile cache (rebuilt at its next start)" });
+        if (rel === COMPILE_CACHE) result.skipped.push({ path: rel, why: "OpenClaw's compile cache, rebuilt at its next start" });
         return drain(stream);
       }
       await ensureParents(rel);
