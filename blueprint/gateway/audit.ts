@@ -183,39 +183,18 @@ export function renderAuditEvent(event: OcsfEvent): string {
 
 export type AuditLogOptions = RotationOptions;
 
-/** How long events wait to be written together: one file write per batch, not per request. */
-const BATCH_MS = 10;
-
 /**
  * The egress audit log: OCSF events as JSON lines, rotated by size (state/jsonl-log.ts). Every
  * request writes an event; under load a write per event-loop turn cost more than the request's
- * own policy work, so events gather for BATCH_MS first. flush() and close() write them at once.
+ * own policy work, so events gather for 10 ms first. flush() and close() write them at once.
  */
 export class AuditLog extends JsonlLog {
-  #queued: OcsfEvent[] = [];
-  #timer: NodeJS.Timeout | undefined;
+  constructor(file: string, options: AuditLogOptions = {}) {
+    super(file, { ...options, batchMs: 10 });
+  }
 
   write(input: AuditInput): void {
-    this.#queued.push(toOcsf(input));
-    this.#timer ??= setTimeout(() => this.#release(), BATCH_MS);
-  }
-
-  override async flush(): Promise<void> {
-    this.#release();
-    await super.flush();
-  }
-
-  override async close(): Promise<void> {
-    this.#release();
-    await super.close();
-  }
-
-  #release(): void {
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
-    const events = this.#queued;
-    this.#queued = [];
-    for (const event of events) this.append(event);
+    this.append(toOcsf(input));
   }
 }
 

@@ -1,6 +1,6 @@
 // Append-only JSON-lines logs rotated by size (`file.1` … `file.N`), shared by the egress audit
-// log and the inference audit log. Writes are batched, one per event-loop turn, and never throw
-// into the caller: a failed write is reported through `onError`. Files are 0600 in a 0700 folder.
+// log and the inference audit log. Writes are batched, one per event-loop turn or, with
+// `batchMs`, one per that many milliseconds, and never throw into the caller: a failed write is reported through `onError`. Files are 0600 in a 0700 folder.
 import { createReadStream } from "node:fs";
 import { mkdir, open, rename, stat, unlink, type FileHandle } from "node:fs/promises";
 import path from "node:path";
@@ -14,36 +14,47 @@ export interface RotationOptions {
   keep?: number;
 }
 
+export interface JsonlLogOptions extends RotationOptions {
+  /** Gather records this long before writing them (default 0: at the end of the event-loop turn). */
+  batchMs?: number;
+}
+
 export class JsonlLog {
   readonly file: string;
   readonly #maxBytes: number;
   readonly #keep: number;
+  readonly #batchMs: number;
   #pending: string[] = [];
   #chain: Promise<void> = Promise.resolve();
   #size = -1;
-  #scheduled = false;
+  #scheduled: NodeJS.Timeout | NodeJS.Immediate | undefined;
   #handle: FileHandle | undefined;
   onError: (error: Error) => void = () => {};
 
-  constructor(file: string, options: RotationOptions = {}) {
+  constructor(file: string, options: JsonlLogOptions = {}) {
     this.file = file;
     this.#maxBytes = options.maxBytes ?? 10 * 1024 * 1024;
     this.#keep = options.keep ?? 5;
+    this.#batchMs = options.batchMs ?? 0;
   }
 
   /** Queues one record (JSON-serialised onto one line). */
   protected append(record: unknown): void {
     this.#pending.push(`${JSON.stringify(record)}\n`);
-    if (this.#scheduled) return;
-    this.#scheduled = true;
-    setImmediate(() => {
-      this.#scheduled = false;
+    if (this.#scheduled !== undefined) return;
+    const drain = () => {
+      this.#scheduled = undefined;
       this.#chain = this.#chain.then(() => this.#drain()).catch((e: unknown) => this.onError(e as Error));
-    });
+    };
+    this.#scheduled = this.#batchMs > 0 ? setTimeout(drain, this.#batchMs) : setImmediate(drain);
   }
 
-  /** Resolves once everything written so far is on disk. */
+  /** Resolves once everything written so far is on disk (a batch still gathering is written now). */
   async flush(): Promise<void> {
+    if (this.#batchMs > 0) {
+      clearTimeout(this.#scheduled as NodeJS.Timeout | undefined);
+      this.#scheduled = undefined;
+    }
     await new Promise((r) => setImmediate(r));
     this.#chain = this.#chain.then(() => this.#drain()).catch((e: unknown) => this.onError(e as Error));
     await this.#chain;
