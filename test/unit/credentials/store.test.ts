@@ -39,6 +39,23 @@ describe("credential store", () => {
     expect((await b.get("nvidia"))?.secret).toBe("nvapi-2");
   });
 
+  it("keeps a sandbox's placeholder index while the file is unchanged and drops a credential removed by another process", async () => {
+    const proxy = new CredentialStore(dir);
+    const cli = new CredentialStore(dir);
+    expect(await proxy.list()).toEqual([]);
+    expect(await readdir(dir)).toEqual([]); // listing none writes no file (no placeholder key made for nothing)
+    await cli.add({ name: "openai", secret: "sk-one" });
+    await cli.add({ name: "nvidia", secret: "nvapi-two" });
+    const first = await proxy.placeholderIndex("alpha");
+    expect([...first.byPlaceholder.values()].map((c) => c.name).sort()).toEqual(["nvidia", "openai"]);
+    expect(await proxy.placeholderIndex("alpha")).toBe(first);
+    expect(await proxy.placeholderIndex("beta")).not.toBe(first);
+    await cli.remove("openai");
+    const after = await proxy.placeholderIndex("alpha");
+    expect([...after.byPlaceholder.values()].map((c) => c.name)).toEqual(["nvidia"]);
+    expect(after.byPlaceholder.has(await cli.placeholder("alpha", "nvidia"))).toBe(true);
+  });
+
   it.each([
     [{ name: "Bad Name", secret: "x" }, /name: a credential name is/],
     [{ name: "mine", secret: "x" }, /"mine" is not a credential kind/],
