@@ -2,7 +2,9 @@
 // run three ways in one run, each against a direct run of the same client on the host measured
 // right before it:
 //   - inside a real nemoclaw sandbox: forwarder (127.0.0.1:3128) → proxy socket → host daemon's
-//     gateway → stub on the host's 127.0.0.1, reached through the gateway's hostMap;
+//     gateway → stub on the host's 127.0.0.1, reached through the gateway's hostMap. The daemon is
+//     the built one, spawned as every verb spawns it (its own process, the daemon's Node flags),
+//     not one in this test's thread beside the stub;
 //   - under Anthropic's sandbox-runtime (`srt`, bubblewrap + its host proxies), allowed to reach
 //     the same stub by its address literal (egress-srt.ts installs and runs it).
 // Prints the added p50 of each and their ratio. No timed assertions: the goals are read off it.
@@ -10,8 +12,7 @@ import { spawn } from "node:child_process";
 import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { test } from "vitest";
-import { startDaemon } from "../../blueprint/runtime/daemon.js";
-import { createEgressHandler } from "../../blueprint/gateway/egress-service.js";
+import { ensureDaemon, stopDaemon } from "../../blueprint/runtime/daemon-client.js";
 import { createSandboxHarness } from "../helpers/docker-sandbox.js";
 import { startHttpUpstream } from "../helpers/gateway-harness.js";
 import { repoRoot } from "../helpers/node24.js";
@@ -74,7 +75,7 @@ test("small GET from inside a sandbox vs direct, nemoclaw and srt side by side",
   const forget = setInterval(() => (upstream.seen.length = 0), 200);
   try {
     await writeFile(path.join(h.stateDir, "egress.json"), JSON.stringify({ hostMap: { "api.bench.test": "127.0.0.1" } }));
-    h.daemon = await startDaemon({ stateDir: h.stateDir, egress: createEgressHandler, log: () => {} });
+    await ensureDaemon(h.stateDir);
     const base = await readFile(path.join(repoRoot, "policies/openclaw-sandbox.yaml"), "utf8");
     const policyFile = path.join(h.stateDir, "bench-policy.yaml");
     await writeFile(
@@ -110,6 +111,7 @@ test("small GET from inside a sandbox vs direct, nemoclaw and srt side by side",
   } finally {
     clearInterval(forget);
     await h.dispose();
+    await stopDaemon(h.stateDir);
     await upstream.close();
   }
 }, 900_000);
