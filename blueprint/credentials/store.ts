@@ -159,6 +159,8 @@ export class CredentialStore {
 
   /** Every credential's placeholder for one sandbox, for the egress proxy's substitution. */
   async placeholderIndex(sandbox: string): Promise<PlaceholderIndex> {
+    // No file, no credentials: no placeholders, and no credentials.json written just to derive none.
+    if (this.#fileKey() === "missing") return buildPlaceholderIndex(sandbox, []);
     const file = await this.#ensureKey();
     let built = this.#indexes.get(file);
     if (built === undefined) this.#indexes.set(file, (built = new Map()));

@@ -36,7 +36,6 @@ import type { EgressHandlerWithGateway } from "../gateway/egress-service.js";
 import { ChatApprovals } from "./chat-approvals.js";
 import { ChatStatusFeed } from "./chat-status-feed.js";
 import { CredentialStore } from "../credentials/store.js";
-import { buildPlaceholderIndex } from "../credentials/substitute.js";
 import { InferenceRouter } from "../inference/router.js";
 import { ROUTER_HOST } from "../inference/endpoints.js";
 import { mountInferenceRoutes } from "./inference-routes.js";
@@ -169,10 +168,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
         });
       },
     },
-    credentials: {
-      // No credentials: no placeholders, and no credentials.json written just to derive none.
-      placeholderIndex: async (sandbox) => ((await credentials.list()).length === 0 ? buildPlaceholderIndex(sandbox, []) : credentials.placeholderIndex(sandbox)),
-    },
+    credentials,
     log,
   };
   mountInferenceRoutes(router, { stateDir, credentials, routes: inference.routes, reload: (name) => inference.reload(name) });

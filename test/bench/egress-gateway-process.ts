@@ -7,11 +7,14 @@
 import { readFileSync } from "node:fs";
 import net from "node:net";
 import { createInterface } from "node:readline";
+import { CredentialStore } from "../../blueprint/credentials/store.js";
 import { createEgressGateway } from "../../blueprint/gateway/egress-gateway.js";
 import { parsePolicy } from "../../blueprint/policy/load.js";
 
 const config = JSON.parse(process.argv[2] ?? "{}") as { socketPath: string; stateDir: string; callerSecretFile: string; policyYaml: string; hostMap: Record<string, string>; upstreamCa: string };
-const gateway = createEgressGateway({ hostMap: config.hostMap, upstreamCa: config.upstreamCa, approvalTimeoutMs: 50 });
+// The daemon's credential source (an empty store, as on a host with no credentials added), so each
+// request pays what the daemon's does to learn there is nothing to substitute.
+const gateway = createEgressGateway({ hostMap: config.hostMap, upstreamCa: config.upstreamCa, approvalTimeoutMs: 50, credentials: new CredentialStore(config.stateDir) });
 const { caCertPem } = await gateway.addSandbox("bench", {
   policy: parsePolicy(config.policyYaml).policy,
   stateDir: config.stateDir,

@@ -43,7 +43,8 @@ describe("credential store", () => {
     const proxy = new CredentialStore(dir);
     const cli = new CredentialStore(dir);
     expect(await proxy.list()).toEqual([]);
-    expect(await readdir(dir)).toEqual([]); // listing none writes no file (no placeholder key made for nothing)
+    expect((await proxy.placeholderIndex("alpha")).pattern).toBeUndefined();
+    expect(await readdir(dir)).toEqual([]); // listing none or indexing none writes no file (no placeholder key made for nothing)
     await cli.add({ name: "openai", secret: "sk-one" });
     await cli.add({ name: "nvidia", secret: "nvapi-two" });
     const first = await proxy.placeholderIndex("alpha");
