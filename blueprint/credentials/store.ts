@@ -63,21 +63,28 @@ export class CredentialStore {
     this.#state = new StateFile(this.file, CredentialsFileSchema);
   }
 
-  /** What identifies the file's current content: inode, size and mtime, or "missing". */
+  /**
+   * What identifies the file's current content: inode, size and mtime; "missing" when there is no
+   * file; "unreadable" when the stat itself fails (the read then says why, and nobody gets an
+   * empty store instead of an error).
+   */
   #fileKey(): string {
     try {
-      const s = statSync(this.file, { bigint: true, throwIfNoEntry: false });
-      return s === undefined ? "missing" : `${s.ino}:${s.size}:${s.mtimeNs}`;
-    } catch {
-      return "missing"; // unreadable: the read below says why
+      const s = statSync(this.file, { bigint: true });
+      return `${s.ino}:${s.size}:${s.mtimeNs}`;
+    } catch (e) {
+      // Not throwIfNoEntry: it also hides ENOTDIR (a file where the state dir should be), which
+      // is an error to report, as the read does, not an empty store.
+      return (e as NodeJS.ErrnoException).code === "ENOENT" ? "missing" : "unreadable";
     }
   }
 
   async #load(key = this.#fileKey()): Promise<CredentialsFile> {
     if (this.#cache?.key === key) return this.#cache.data;
     const data = await this.#state.read(() => ({ version: 1, placeholderKey: randomBytes(32).toString("hex"), credentials: [] }), RECOVERY);
-    // A missing file is not cached: its fresh placeholder key must be written before it is used.
-    if (key !== "missing") this.#cache = { key, data };
+    // A missing file is not cached (its fresh placeholder key must be written before it is used),
+    // nor one whose stat failed (that key says nothing about its content).
+    if (key !== "missing" && key !== "unreadable") this.#cache = { key, data };
     return data;
   }
 
@@ -160,8 +167,9 @@ export class CredentialStore {
   /** Every credential's placeholder for one sandbox, for the egress proxy's substitution. */
   async placeholderIndex(sandbox: string): Promise<PlaceholderIndex> {
     // No file, no credentials: no placeholders, and no credentials.json written just to derive none.
-    if (this.#fileKey() === "missing") return buildPlaceholderIndex(sandbox, []);
-    const file = await this.#ensureKey();
+    const key = this.#fileKey();
+    if (key === "missing") return buildPlaceholderIndex(sandbox, []);
+    const file = await this.#ensureKey(key);
     let built = this.#indexes.get(file);
     if (built === undefined) this.#indexes.set(file, (built = new Map()));
     let index = built.get(sandbox);
@@ -176,8 +184,8 @@ export class CredentialStore {
   }
 
   /** Placeholders need the key on disk first: one derived from a key that was never saved would change. */
-  async #ensureKey(): Promise<CredentialsFile> {
-    const file = await this.#load();
+  async #ensureKey(key = this.#fileKey()): Promise<CredentialsFile> {
+    const file = await this.#load(key);
     if (this.#cache !== undefined) return file;
     return this.#update(() => {}).then(() => this.#load());
   }

@@ -57,6 +57,14 @@ describe("credential store", () => {
     expect(after.byPlaceholder.has(await cli.placeholder("alpha", "nvidia"))).toBe(true);
   });
 
+  it("a store whose file cannot be looked at is an error, not an empty store (the proxy fails closed on it)", async () => {
+    const notADir = path.join(dir, "state");
+    await writeFile(notADir, "a file where the state dir should be");
+    const store = new CredentialStore(notADir);
+    await expect(store.list()).rejects.toThrow(/ENOTDIR/);
+    await expect(store.placeholderIndex("alpha")).rejects.toThrow(/ENOTDIR/);
+  });
+
   it.each([
     [{ name: "Bad Name", secret: "x" }, /name: a credential name is/],
     [{ name: "mine", secret: "x" }, /"mine" is not a credential kind/],
