@@ -325,6 +325,7 @@ export const SandboxStatusResultSchema = z
     inside: z
       .object({
         supervisor: LayerSchema.nullable(),
+        forwarder: LayerSchema.nullable(),
         workload: LayerSchema.nullable(),
         self: LayerSchema,
         landlock: z.object({ abi: z.number(), probe: z.string(), write: z.string() }).strict(),
@@ -332,7 +333,7 @@ export const SandboxStatusResultSchema = z
         proxySocket: z
           .object({ present: z.boolean(), mode: z.string().optional(), uid: z.number().optional(), error: z.string().optional() })
           .strict(),
-        environ: z.object({ supervisor: z.string() }).strict(),
+        environ: z.object({ supervisor: z.string(), forwarder: z.string() }).strict(),
       })
       .strict()
       .nullable(),

@@ -4,7 +4,8 @@
 //
 // Process layout inside the container (with `supervisor`, as the driver runs it):
 //   PID 1  docker-init (tini), root with CAP_SETUID, CAP_SETGID, CAP_SETPCAP only
-//   └─ node supervisor.js        loopback forwarder 127.0.0.1:3128 → proxy.sock
+//   └─ node supervisor.js        names the callers of the loopback forwarder
+//      ├─ egress-forwarder       127.0.0.1:3128 → proxy.sock (C, relays bytes)
 //      └─ landlock-exec --uid 1000 --gid 1000 --ro … --rw … -- <command>
 //         empties the bounding/ambient/inheritable capability sets, drops to
 //         uid/gid 1000 (which empties the rest), sets no_new_privs, applies
@@ -21,7 +22,7 @@ import type Docker from "dockerode";
 import { SANDBOX_NAME_RULE, SandboxNameSchema } from "../state/sandbox-name.js";
 import type { GatewaySupervisorConfig } from "../supervisor/gateway-relay.js";
 import { GATEWAY_RESTART } from "../supervisor/restart-policy.js";
-import { LAUNCHER_PATH } from "./image.js";
+import { FORWARDER_PROGRAM, LAUNCHER_PATH } from "./image.js";
 import { buildSeccompProfile, seccompSecurityOpt, type SeccompProfile } from "./seccomp.js";
 
 export type LandlockCompatibility = "best_effort" | "hard_requirement";
@@ -257,7 +258,7 @@ export function buildContainerSpec(options: SandboxSpecOptions): Docker.Containe
         NEMOCLAW_SUPERVISOR: JSON.stringify({
           launcher: argv,
           env,
-          forwarder: { host: FORWARDER_HOST, port: FORWARDER_PORT, socket: PROXY_SOCKET },
+          forwarder: { host: FORWARDER_HOST, port: FORWARDER_PORT, socket: PROXY_SOCKET, program: FORWARDER_PROGRAM },
           caller: { uid: user.uid, gid: user.gid },
           // In the supervisor's environment only: the workload's is `env`, and /proc/1/environ
           // and the supervisor's are unreadable to it (another uid; the supervisor is non-dumpable).

@@ -15,6 +15,8 @@ export const DEFAULT_BASE_IMAGE = "node:24-bookworm-slim";
 export const DEFAULT_IMAGE_REPOSITORY = "nemoclaw-sandbox";
 /** Where the Dockerfile puts the launcher; the container spec runs it from here. */
 export const LAUNCHER_PATH = "/usr/local/lib/nemoclaw/landlock-exec";
+/** Where the Dockerfile puts the egress forwarder the supervisor runs (supervisor/egress-forwarder.c). */
+export const FORWARDER_PROGRAM = "/usr/local/lib/nemoclaw/egress-forwarder";
 
 const LOG_TAIL_LINES = 20;
 

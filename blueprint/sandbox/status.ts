@@ -30,12 +30,14 @@ export interface LayerReport {
 /** What blueprint/supervisor/inspect.ts reports from inside. */
 export interface InsideReport {
   supervisor: LayerReport | null;
+  /** The supervisor's egress forwarder (egress-forwarder.c). */
+  forwarder: LayerReport | null;
   workload: LayerReport | null;
   self: LayerReport;
   landlock: { abi: number; probe: string; write: string };
   mounts: Array<{ target: string; type: string; options: string }>;
   proxySocket: { present: boolean; mode?: string; uid?: number; error?: string };
-  environ: { supervisor: string };
+  environ: { supervisor: string; forwarder: string };
 }
 
 export interface SandboxStatus {

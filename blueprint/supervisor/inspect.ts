@@ -8,6 +8,7 @@ import { procStatus, readProcFile } from "./proc.js";
 
 const LAUNCHER = "/usr/local/lib/nemoclaw/landlock-exec";
 const SUPERVISOR_SCRIPT = "/opt/nemoclaw/supervisor/supervisor.js";
+const FORWARDER_PROGRAM = "/usr/local/lib/nemoclaw/egress-forwarder";
 /** Writable for the user and the mount (a tmpfs, mode 1777) but in no Landlock list: only Landlock can refuse it. */
 const LANDLOCK_PROBE = "/dev/shm/nemoclaw-landlock-probe";
 
@@ -79,7 +80,9 @@ function mounts() {
 const all = processes();
 // PID 1 (tini) names the script too, as its own argument; the supervisor runs it with node.
 const supervisor = all.find((p) => p.argv[1] === SUPERVISOR_SCRIPT);
-const workload = supervisor ? all.find((p) => p.ppid === supervisor.pid) : undefined;
+const forwarder = supervisor ? all.find((p) => p.ppid === supervisor.pid && p.argv[0] === FORWARDER_PROGRAM) : undefined;
+const workload = supervisor ? all.find((p) => p.ppid === supervisor.pid && p !== forwarder) : undefined;
+const environ = (p: { pid: number } | undefined) => (p ? (readProcFile(`/proc/${p.pid}/environ`) === undefined ? "unreadable" : "READABLE") : "n/a");
 const proxy = (() => {
   try {
     const st = statSync("/run/nemoclaw/proxy.sock");
@@ -92,11 +95,12 @@ const proxy = (() => {
 process.stdout.write(
   `${JSON.stringify({
     supervisor: supervisor ? layers(supervisor.pid) : null,
+    forwarder: forwarder ? layers(forwarder.pid) : null,
     workload: workload ? layers(workload.pid) : null,
     self: layers(process.pid),
     landlock: landlock(),
     mounts: mounts(),
     proxySocket: proxy,
-    environ: { supervisor: supervisor ? (readProcFile(`/proc/${supervisor.pid}/environ`) === undefined ? "unreadable" : "READABLE") : "n/a" },
+    environ: { supervisor: environ(supervisor), forwarder: environ(forwarder) },
   })}\n`,
 );

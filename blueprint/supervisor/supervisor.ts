@@ -2,7 +2,8 @@
 //
 //   PID 1  docker-init (tini)
 //   └─ node supervisor.js       root; CAP_SETUID, CAP_SETGID, CAP_SETPCAP only
-//      ├─ forwarder              127.0.0.1:3128 → /run/nemoclaw/proxy.sock, caller preamble first
+//      ├─ egress-forwarder       127.0.0.1:3128 → /run/nemoclaw/proxy.sock, caller preamble first
+//      │                         (C, relays bytes; this process names each caller: egress-forwarder.ts)
 //      └─ landlock-exec … -- workload   drops to uid 1000, empties every capability set
 //                                       (bounding included), no_new_privs, Landlock
 //
@@ -22,13 +23,12 @@
 // (a credential change resets the flag), which keeps its own /proc entries closed too; the
 // workload still cannot signal it (signals check the real and saved uid, which stay 0).
 import { spawn, type ChildProcess } from "node:child_process";
-import { openSync, statSync } from "node:fs";
-import net from "node:net";
 import { constants } from "node:os";
 import { pathToFileURL } from "node:url";
-import { CALLER_SECRET_PATTERN, formatPreamble, type Caller } from "./caller-preamble.js";
+import { CALLER_SECRET_PATTERN } from "./caller-preamble.js";
+import { startForwarder, type ForwarderConfig, type RunningForwarder } from "./egress-forwarder.js";
 import { keepCompileCache, parseGatewayConfig, seedGatewayConfig, startGatewayRelay, type GatewaySupervisorConfig } from "./gateway-relay.js";
-import { asUser, ExeHashes, identifyCaller } from "./identify.js";
+import { asUser } from "./identify.js";
 import { parseRestartPolicy, restartDelay, type RestartPolicy } from "./restart-policy.js";
 
 export interface SupervisorConfig {
@@ -36,7 +36,7 @@ export interface SupervisorConfig {
   launcher: string[];
   /** The workload's complete environment. */
   env: Record<string, string>;
-  forwarder: { host: string; port: number; socket: string };
+  forwarder: ForwarderConfig;
   /** The workload's uid and gid, borrowed to read its processes' /proc entries. */
   caller: { uid: number; gid: number };
   /**
@@ -72,8 +72,8 @@ export function parseConfig(text: string | undefined): SupervisorConfig {
     throw new Error("config.env must map names to strings");
   }
   const f = raw.forwarder;
-  if (!f || typeof f.host !== "string" || !Number.isInteger(f.port) || typeof f.socket !== "string" || !f.socket.startsWith("/")) {
-    throw new Error("config.forwarder must name host, port and an absolute socket path");
+  if (!f || typeof f.host !== "string" || !Number.isInteger(f.port) || typeof f.socket !== "string" || !f.socket.startsWith("/") || typeof f.program !== "string" || !f.program.startsWith("/")) {
+    throw new Error("config.forwarder must name host, port, an absolute socket path and the forwarder's absolute program path; a container made by an older nemoclaw has no program: destroy and create the sandbox again");
   }
   const c = raw.caller;
   if (!c || !Number.isInteger(c.uid) || !Number.isInteger(c.gid) || c.uid < 1 || c.gid < 1) {
@@ -87,108 +87,12 @@ export function parseConfig(text: string | undefined): SupervisorConfig {
   return {
     launcher,
     env,
-    forwarder: { host: f.host, port: f.port, socket: f.socket },
+    forwarder: { host: f.host, port: f.port, socket: f.socket, program: f.program },
     caller: { uid: c.uid, gid: c.gid },
     secret: raw.secret,
     ...(gateway ? { gateway } : {}),
     ...(restart ? { restart } : {}),
   };
-}
-
-// ── Forwarder ────────────────────────────────────────────────────────────────────────────────
-
-/** An HTTP answer for a client whose way out is closed; the connection ends after it. */
-function unavailable(client: net.Socket, reason: string): void {
-  const body = JSON.stringify({
-    error: "nemoclaw egress unavailable",
-    reason,
-    hint: "the nemoclaw runtime on the host is not serving this sandbox; the operator can run `openclaw nemoclaw <name> start`",
-  });
-  client.end(
-    `HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-  );
-}
-
-/**
- * Connects to the proxy socket. A socket owned by a non-root host user is connected to with
- * that user's effective uid: root here holds no CAP_DAC_OVERRIDE, and the socket stays 0600.
- */
-function connectUpstream(socketPath: string): net.Socket {
-  const owner = (() => {
-    try {
-      const st = statSync(socketPath);
-      return { uid: st.uid, gid: st.gid };
-    } catch {
-      return { uid: 0, gid: 0 };
-    }
-  })();
-  // For a Unix socket the connect(2) call happens synchronously, under the ids just set.
-  return owner.uid === 0 ? net.connect(socketPath) : asUser(owner, () => net.connect(socketPath));
-}
-
-export function startForwarder(config: SupervisorConfig["forwarder"], caller: SupervisorConfig["caller"], secret: string): Promise<net.Server> {
-  const hashes = new ExeHashes();
-  // The workload is node, like us: hashing our own executable ahead (same file, same cache key)
-  // spares its first connection the ~100 MB read. Not before the workload has started: the
-  // sandbox may have one CPU, and the hash would delay the start by its full length.
-  const prehash = setTimeout(() => {
-    try {
-      void hashes.hash(openSync(process.execPath, "r")).catch(() => undefined);
-    } catch {
-      // Not readable: the first connection hashes it instead.
-    }
-  }, 1_000);
-  prehash.unref();
-  // No TCP_NODELAY on the client hop: with it the gateway's 431 lost the race against the reset
-  // of an unread request (35a34bc), and measured again from inside (egress-inside bench, 3 runs
-  // each) it changed the small GET's added p50 by less than the runs differ (0.55–0.66 ms vs
-  // 0.51–0.57 ms).
-  const server = net.createServer({ pauseOnConnect: true }, (client) => {
-    client.on("error", () => client.destroy());
-    // The /proc scan runs now, synchronously, before anything else can happen on this connection.
-    void identifyCaller(client.remotePort ?? 0, config.port, caller, hashes).then((identity) => forward(client, identity));
-  });
-  const forward = (client: net.Socket, identity: Caller): void => {
-    if (client.destroyed) return;
-    const upstream = connectUpstream(config.socket);
-    let connected = false;
-    // Only a failure to connect means egress is unavailable. After that, an error (EPIPE when
-    // the gateway answered, e.g. 431, and closed while the client still wrote) must not replace
-    // the gateway's answer: the close below ends the client once what arrived is written.
-    const onConnectError = (e: NodeJS.ErrnoException): void => {
-      if (!client.destroyed) unavailable(client, `${config.socket}: ${e.code ?? e.message}`);
-      client.resume();
-      client.destroySoon();
-    };
-    upstream.once("error", onConnectError);
-    upstream.once("connect", () => {
-      connected = true;
-      upstream.off("error", onConnectError);
-      upstream.on("error", () => undefined);
-      upstream.write(formatPreamble(secret, identity));
-      client.pipe(upstream);
-      upstream.pipe(client);
-      client.resume();
-    });
-    client.on("close", () => upstream.destroy());
-    upstream.on("close", () => {
-      if (!connected) return;
-      // Half-close and keep draining what the client still sends (an oversized head the gateway
-      // refused with 431): closing with unread bytes makes the kernel send a reset, which can
-      // overtake the answer. The client closes its side once it has the answer; a timer bounds it.
-      client.unpipe(upstream);
-      client.on("data", () => undefined);
-      client.resume();
-      client.end();
-      const linger = setTimeout(() => client.destroy(), 5_000);
-      linger.unref();
-      client.once("close", () => clearTimeout(linger));
-    });
-  };
-  return new Promise((resolve, reject) => {
-    server.once("error", reject);
-    server.listen({ host: config.host, port: config.port, exclusive: true }, () => resolve(server));
-  });
 }
 
 // ── Workload ─────────────────────────────────────────────────────────────────────────────────
@@ -201,9 +105,9 @@ async function main(): Promise<number> {
     log(`bad configuration: ${(e as Error).message}`);
     return 2;
   }
-  let server: net.Server;
+  let forwarder: RunningForwarder;
   try {
-    server = await startForwarder(config.forwarder, config.caller, config.secret);
+    forwarder = await startForwarder(config.forwarder, config.caller, config.secret, log);
   } catch (e) {
     log(`cannot listen on ${config.forwarder.host}:${config.forwarder.port}: ${(e as Error).message}`);
     return 2;
@@ -245,14 +149,14 @@ async function main(): Promise<number> {
     // relay's stop) was stopped on purpose, not failed: 128 + SIGINT, SIGKILL or SIGTERM.
     const signalled = status === 130 || status === 137 || status === 143;
     if (status === 0 || stopping || signalled || exec !== "ran" || !config.restart) {
-      server.close();
+      forwarder.close();
       return status;
     }
     failures.push(Date.now());
     const delay = restartDelay(config.restart, failures, Date.now());
     if (delay === undefined) {
       log(`giving up: the workload failed ${failures.length} times, ${config.restart.attempts + 1} within ${config.restart.windowMs / 60_000} min`);
-      server.close();
+      forwarder.close();
       return status;
     }
     log(`starting the workload again in ${delay / 1000} s (failure ${failures.length})`);
@@ -262,7 +166,7 @@ async function main(): Promise<number> {
     });
     wake = undefined;
     if (stopping) {
-      server.close();
+      forwarder.close();
       return status;
     }
   }

@@ -200,6 +200,13 @@ export function renderStatus(s: SandboxStatusResult): string {
         `pid ${sup.pid}, uid ${sup.uid}, CapEff ${capabilityNames(sup.capEff)}; its environment is ${inside.environ.supervisor} to the workload`,
       ]);
     }
+    const fwd = inside.forwarder;
+    fields.push([
+      "Forwarder",
+      fwd
+        ? `pid ${fwd.pid}, uid ${fwd.uid}, CapEff ${capabilityNames(fwd.capEff)}, no_new_privs ${fwd.noNewPrivs === 1 ? "set" : "NOT SET"}; its environment is ${inside.environ.forwarder} to the workload`
+        : "not found inside: the workload has no way out",
+    ]);
     const p = inside.proxySocket;
     fields.push([
       "Proxy socket inside",

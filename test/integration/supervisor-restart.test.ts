@@ -7,6 +7,7 @@ import { chmod, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { hostForwarder } from "../helpers/egress-forwarder.js";
 import { freePort } from "../helpers/free-port.js";
 import { repoRoot } from "../helpers/node24.js";
 
@@ -32,7 +33,7 @@ async function supervise(failTimes: number, restart?: { attempts: number; window
   const config = {
     launcher: [path.join(dir, "launcher.sh"), counter, String(failTimes)],
     env: { PATH: "/usr/bin:/bin" },
-    forwarder: { host: "127.0.0.1", port: await freePort(), socket: path.join(dir, "proxy.sock") },
+    forwarder: { host: "127.0.0.1", port: await freePort(), socket: path.join(dir, "proxy.sock"), program: await hostForwarder() },
     caller: { uid: 1000, gid: 1000 },
     secret: "ab".repeat(32),
     ...(restart ? { restart } : {}),

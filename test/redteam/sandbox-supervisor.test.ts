@@ -121,6 +121,35 @@ describe("the supervisor next to the workload", () => {
     expect(own.stdout.trim()).toMatch(/^kill-pid:\d+ ok$/);
   });
 
+  it("cannot kill, ptrace or read the memory or environment of the egress forwarder, which keeps only setuid/setgid", async () => {
+    const inside = (await h.driver.status(name)).inside!;
+    const fwd = inside.forwarder!;
+    expect(fwd.argv[0]).toBe("/usr/local/lib/nemoclaw/egress-forwarder");
+    // Root (its socket's owner here), no bounding set, no_new_privs, only what it needs to take
+    // a host user's ids around connect(2).
+    expect({ uid: fwd.uid, eff: fwd.capEff, prm: fwd.capPrm, bnd: fwd.capBnd, amb: fwd.capAmb, nnp: fwd.noNewPrivs }).toEqual({
+      uid: 0,
+      eff: "00000000000000c0",
+      prm: "00000000000000c0",
+      bnd: "0000000000000000",
+      amb: "0000000000000000",
+      nnp: 1,
+    });
+    expect(inside.environ.forwarder).toBe("unreadable");
+    const probe = await h.installProbe(name);
+    const r = await h.exec(name, [probe, `kill-pid:${fwd.pid}`, `ptrace-pid:${fwd.pid}`, `seize-pid:${fwd.pid}`, `vmread-pid:${fwd.pid}`]);
+    expect(parseProbe(r.stdout)).toEqual({
+      [`kill-pid:${fwd.pid}`]: "EPERM",
+      [`ptrace-pid:${fwd.pid}`]: "EPERM",
+      [`seize-pid:${fwd.pid}`]: "EPERM",
+      [`vmread-pid:${fwd.pid}`]: "EPERM",
+    });
+    // Control: it still serves, and it is the same process.
+    const after = await nodeJson<{ status: string }>(throughForwarder("GET http://example.com/ HTTP/1.1\r\nHost: example.com\r\n\r\n"));
+    expect(after.status).toBe("403");
+    expect((await h.driver.status(name)).inside!.forwarder!.pid).toBe(fwd.pid);
+  });
+
   it("the workload and every exec'd command have an empty bounding set (the supervisor's is not)", async () => {
     const status = await h.driver.status(name);
     const w = status.inside!.workload!;

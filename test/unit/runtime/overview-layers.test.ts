@@ -15,7 +15,7 @@ function status(over: { workload?: Partial<typeof layer>; write?: string; abi?: 
       landlock: { abi: over.abi ?? 7, probe: "/etc/probe", write: over.write ?? "EACCES" },
       mounts: [{ target: "/", type: "overlay", options: over.rootOptions ?? "ro,relatime" }],
       proxySocket: over.socket === false ? { present: false, error: "ENOENT" } : { present: true, mode: "0600", uid: 0 },
-      environ: { supervisor: "unreadable" },
+      environ: { supervisor: "unreadable", forwarder: "unreadable" },
     },
   } as unknown as SandboxStatus;
 }

@@ -31,7 +31,7 @@ describe("restart policy", () => {
     const base = {
       launcher: ["/usr/local/lib/nemoclaw/landlock-exec", "--", "sleep", "1"],
       env: {},
-      forwarder: { host: "127.0.0.1", port: 3128, socket: "/run/nemoclaw/proxy.sock" },
+      forwarder: { host: "127.0.0.1", port: 3128, socket: "/run/nemoclaw/proxy.sock", program: "/usr/local/lib/nemoclaw/egress-forwarder" },
       caller: { uid: 1000, gid: 1000 },
       secret: "ab".repeat(32),
     };
