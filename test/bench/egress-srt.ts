@@ -14,7 +14,8 @@ const run = promisify(execFile);
 const PACKAGE = "@anthropic-ai/sandbox-runtime";
 const cacheDir = path.join(os.tmpdir(), "nemoclaw-bench-srt");
 
-export type SrtResult = { ok: true; version: string; run: { p50: number; p99: number } } | { ok: false; reason: string };
+/** `run` is the client's printed JSON, holding every key of `keys`. */
+export type SrtResult = { ok: true; version: string; run: Record<string, number> } | { ok: false; reason: string };
 
 async function which(bin: string): Promise<boolean> {
   return run("sh", ["-c", `command -v ${bin}`]).then(
@@ -33,8 +34,11 @@ async function installSrt(): Promise<string> {
   return bin;
 }
 
-/** Runs `client` (a Node script taking proxy URL, target URL, count) under srt against the stub on 127.0.0.1:port. */
-export async function runUnderSrt(client: string, port: number, samples: number): Promise<SrtResult> {
+/**
+ * Runs `client` (a Node script taking proxy URL, target URL, count; printing one JSON line) under
+ * srt against `urlPath` of the stub on 127.0.0.1:port.
+ */
+export async function runUnderSrt(client: string, port: number, urlPath: string, count: number, keys: readonly string[]): Promise<SrtResult> {
   const missing = [];
   for (const bin of ["bwrap", "socat", "rg"]) if (!(await which(bin))) missing.push(bin);
   if (missing.length > 0) return { ok: false, reason: `${missing.join(", ")} not installed (apt-get install bubblewrap socat ripgrep)` };
@@ -53,7 +57,7 @@ export async function runUnderSrt(client: string, port: number, samples: number)
     await writeFile(settings, JSON.stringify({ network: { allowedDomains: [`127.0.0.1:${port}`], deniedDomains: [] }, filesystem: { denyRead: [], allowWrite: [work], denyWrite: [] } }));
     await writeFile(script, client);
     // srt's proxies listen on the host; the client reaches them through HTTP_PROXY as srt sets it.
-    const command = `${JSON.stringify(process.execPath)} ${JSON.stringify(script)} "$HTTP_PROXY" http://127.0.0.1:${port}/small ${samples}`;
+    const command = `${JSON.stringify(process.execPath)} ${JSON.stringify(script)} "$HTTP_PROXY" http://127.0.0.1:${port}${urlPath} ${count}`;
     const out = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
       const child = spawn(bin, ["-s", settings, "-c", command], { cwd: work, stdio: ["ignore", "pipe", "pipe"] });
       let stdout = "";
@@ -66,15 +70,15 @@ export async function runUnderSrt(client: string, port: number, samples: number)
     const line = out.stdout.trim().split("\n").pop() ?? "";
     const parsed = (() => {
       try {
-        return JSON.parse(line) as { p50?: number; p99?: number; error?: string };
+        return JSON.parse(line) as Record<string, number> & { error?: string };
       } catch {
-        return {};
+        return {} as Record<string, number> & { error?: string };
       }
     })();
-    if (parsed.p50 === undefined || parsed.p99 === undefined) {
+    if (!keys.every((k) => typeof parsed[k] === "number")) {
       return { ok: false, reason: `srt exited ${out.code}: ${(parsed.error ?? (out.stderr.trim() || out.stdout.trim())).slice(0, 400)}` };
     }
-    return { ok: true, version, run: { p50: parsed.p50, p99: parsed.p99 } };
+    return { ok: true, version, run: parsed };
   } finally {
     await rm(work, { recursive: true, force: true });
   }
