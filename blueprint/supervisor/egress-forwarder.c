@@ -96,13 +96,24 @@ struct flow {
   bool dropping; /* read and dropped (lingering) */
 };
 
+/*
+ * One side of a connection. Edge-triggered: `readable`/`writable` turn false when a read or a
+ * write returned EAGAIN and true again with the next edge, so a flow woken for the other side
+ * makes no call that could only return EAGAIN. EPOLLOUT is watched only while a write is blocked (`out_watched`): watched all
+ * the time, each byte the peer reads would wake this process once more per exchange.
+ */
+struct end {
+  int fd;
+  bool readable, writable, out_watched;
+  struct tag tag;
+};
+
 struct conn {
   uint64_t id;
   enum state state;
-  int client, upstream;
+  struct end client, upstream;
   struct flow up;   /* client → upstream */
   struct flow down; /* upstream → client */
-  struct tag client_tag, upstream_tag;
   int64_t linger_until;
   bool dead;
   struct conn *prev, *next; /* in the waiting or lingering list */
@@ -144,12 +155,32 @@ static int64_t now_ms(void) {
   return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Edge-triggered: each event drains both flows until a side would block (pump). */
-#define RELAY_EVENTS (EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET)
+#define RELAY_EVENTS (EPOLLIN | EPOLLRDHUP | EPOLLET)
 
 static void add_watch(int fd, struct tag *tag, uint32_t events) {
   struct epoll_event ev = {.events = events, .data.ptr = tag};
   if (epoll_ctl(epoll_fd, EPOLL_CTL_ADD, fd, &ev) < 0) die("epoll_ctl");
+}
+
+/* Starts relaying through `e`: watched for input from now on, assumed ready both ways. */
+static void open_end(struct end *e, int fd) {
+  e->fd = fd;
+  e->readable = e->writable = true;
+  e->out_watched = false;
+  add_watch(fd, &e->tag, RELAY_EVENTS);
+}
+
+static void watch_output(struct end *e, bool on) {
+  if (e->out_watched == on) return;
+  struct epoll_event ev = {.events = RELAY_EVENTS | (on ? EPOLLOUT : 0), .data.ptr = &e->tag};
+  if (epoll_ctl(epoll_fd, EPOLL_CTL_MOD, e->fd, &ev) < 0) die("epoll_ctl");
+  e->out_watched = on;
+}
+
+static void close_end(struct end *e) {
+  if (e->fd >= 0) close(e->fd);
+  e->fd = -1;
+  e->readable = e->writable = e->out_watched = false;
 }
 
 static struct tag listen_tag = {NULL, SIDE_LISTEN}, control_tag = {NULL, SIDE_CONTROL};
@@ -167,9 +198,8 @@ static void close_conn(struct conn *c) {
   if (c->dead) return;
   if (c->state == WAITING) list_remove(&waiting, c);
   if (c->state == LINGERING) list_remove(&lingering, c);
-  if (c->client >= 0) close(c->client);
-  if (c->upstream >= 0) close(c->upstream);
-  c->client = c->upstream = -1;
+  close_end(&c->client);
+  close_end(&c->upstream);
   c->dead = true;
   c->next_dead = dead;
   dead = c;
@@ -189,8 +219,7 @@ static void free_dead(void) {
 
 /* The client's side is ended; what it still sends is read and dropped until it closes or 5 s pass. */
 static void linger(struct conn *c) {
-  if (c->upstream >= 0) close(c->upstream);
-  c->upstream = -1;
+  close_end(&c->upstream);
   c->up.dropping = true;
   c->up.len = c->up.off = 0;
   c->state = LINGERING;
@@ -205,43 +234,55 @@ static void linger(struct conn *c) {
  * reads when `write_error_drops` (writing to the socket after the gateway answered and closed).
  * False: the connection failed.
  */
-static bool pump_flow(struct flow *f, int from, int to, bool read_error_ends, bool write_error_drops) {
+static bool pump_flow(struct flow *f, struct end *from, struct end *to, bool read_error_ends, bool write_error_drops) {
   for (;;) {
     if (f->off < f->len) {
-      ssize_t n = send(to, f->buf + f->off, f->len - f->off, MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (!to->writable) {
+        watch_output(to, true);
+        return true;
+      }
+      ssize_t n = send(to->fd, f->buf + f->off, f->len - f->off, MSG_NOSIGNAL | MSG_DONTWAIT);
       if (n > 0) {
         f->off += (size_t)n;
         continue;
       }
       if (n < 0 && errno == EINTR) continue;
-      if (n < 0 && errno == EAGAIN) return true;
+      if (n < 0 && errno == EAGAIN) {
+        to->writable = false;
+        watch_output(to, true);
+        return true;
+      }
       if (!write_error_drops) return false;
       f->dropping = true;
-      f->len = f->off = 0;
     }
     f->len = f->off = 0;
+    if (to->out_watched) watch_output(to, false);
     if (f->eof) {
-      if (!f->shut && to >= 0 && !f->dropping) shutdown(to, SHUT_WR);
+      if (!f->shut && to->fd >= 0 && !f->dropping) shutdown(to->fd, SHUT_WR);
       f->shut = true;
       return true;
     }
-    ssize_t n = recv(from, f->buf, FLOW_BUFFER, MSG_DONTWAIT);
+    if (!from->readable) return true;
+    ssize_t n = recv(from->fd, f->buf, FLOW_BUFFER, MSG_DONTWAIT);
     if (n > 0) {
       if (!f->dropping) f->len = (size_t)n;
       continue;
     }
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && errno == EAGAIN) return true;
+    if (n < 0 && errno == EAGAIN) {
+      from->readable = false;
+      return true;
+    }
     if (n < 0 && !read_error_ends) return false;
     f->eof = true;
   }
 }
 
-/* Progress on every flow of the connection; edge-triggered, so each runs until it would block. */
+/* Progress on every flow of the connection, each until it would block or its input ended. */
 static void pump(struct conn *c) {
   if (c->dead || c->state == WAITING) return;
   if (c->state == RELAYING) {
-    if (!pump_flow(&c->up, c->client, c->upstream, false, true) || !pump_flow(&c->down, c->upstream, c->client, true, false)) {
+    if (!pump_flow(&c->up, &c->client, &c->upstream, false, true) || !pump_flow(&c->down, &c->upstream, &c->client, true, false)) {
       close_conn(c);
       return;
     }
@@ -249,11 +290,18 @@ static void pump(struct conn *c) {
     linger(c);
   }
   /* Lingering: the answer still to write, and the client's bytes to drop until it closes. */
-  if (!pump_flow(&c->down, -1, c->client, true, false) || !pump_flow(&c->up, c->client, -1, false, true)) {
+  if (!pump_flow(&c->down, &c->upstream, &c->client, true, false) || !pump_flow(&c->up, &c->client, &c->upstream, false, true)) {
     close_conn(c);
     return;
   }
   if (c->up.eof && c->down.shut) close_conn(c);
+}
+
+/* An edge on one end: what it allows again, then progress. */
+static void on_event(struct end *e, uint32_t events) {
+  if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) e->readable = true;
+  if (events & (EPOLLOUT | EPOLLHUP | EPOLLERR)) e->writable = true;
+  pump(e->tag.conn);
 }
 
 /* --- reaching the socket ------------------------------------------------ */
@@ -290,7 +338,6 @@ static void unavailable(struct conn *c, int error) {
   c->down.len = (size_t)len;
   c->down.off = 0;
   c->down.eof = true;
-  add_watch(c->client, &c->client_tag, RELAY_EVENTS);
   linger(c);
   pump(c);
 }
@@ -342,19 +389,18 @@ static void start_relay(struct conn *c, const char *preamble, size_t len) {
   c->down.buf = malloc(FLOW_BUFFER);
   if (!c->up.buf || !c->down.buf) fail("out of memory");
   update_accepting();
+  open_end(&c->client, c->client.fd);
   int error = 0;
   int fd = connect_upstream(&error);
   if (fd < 0) {
     unavailable(c, error);
     return;
   }
-  c->upstream = fd;
   if (len + 1 > FLOW_BUFFER) fail("preamble too long");
   memcpy(c->up.buf, preamble, len);
   c->up.buf[len] = '\n';
   c->up.len = len + 1;
-  add_watch(c->client, &c->client_tag, RELAY_EVENTS);
-  add_watch(c->upstream, &c->upstream_tag, RELAY_EVENTS);
+  open_end(&c->upstream, fd);
   pump(c);
 }
 
@@ -435,10 +481,8 @@ static void accept_clients(void) {
     if (!c) fail("out of memory");
     c->id = next_id++;
     c->state = WAITING;
-    c->client = fd;
-    c->upstream = -1;
-    c->client_tag = (struct tag){c, SIDE_CLIENT};
-    c->upstream_tag = (struct tag){c, SIDE_UPSTREAM};
+    c->client = (struct end){.fd = fd, .tag = {c, SIDE_CLIENT}};
+    c->upstream = (struct end){.fd = -1, .tag = {c, SIDE_UPSTREAM}};
     list_push(&waiting, c);
     open_connections++;
     char line[64];
@@ -532,7 +576,7 @@ int main(int argc, char **argv) {
       struct tag *t = events[i].data.ptr;
       if (t->side == SIDE_LISTEN) accept_clients();
       else if (t->side == SIDE_CONTROL) read_control();
-      else pump(t->conn);
+      else on_event(t->side == SIDE_CLIENT ? &t->conn->client : &t->conn->upstream, events[i].events);
     }
     int64_t now = now_ms();
     while (lingering.head && lingering.head->linger_until <= now) close_conn(lingering.head);

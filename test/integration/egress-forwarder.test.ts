@@ -80,13 +80,17 @@ function connect(): Promise<net.Socket> {
 }
 
 /** Writes `data`, half-closes, and collects everything until the forwarder ends the connection. */
-function exchange(data: Buffer | string, options: { halfClose?: boolean } = {}): Promise<{ got: Buffer; error: string | null }> {
+function exchange(data: Buffer | string, options: { readAfterMs?: number } = {}): Promise<{ got: Buffer; error: string | null }> {
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let error: string | null = null;
     const s = net.connect(port, "127.0.0.1", () => {
-      if (options.halfClose === false) s.write(data);
-      else s.end(data);
+      s.end(data);
+      if (options.readAfterMs !== undefined) {
+        // Reads nothing for a while: the forwarder's writes to it block and must resume.
+        s.pause();
+        setTimeout(() => s.resume(), options.readAfterMs);
+      }
     });
     s.on("data", (c: Buffer) => chunks.push(c));
     s.on("error", (e: NodeJS.ErrnoException) => (error = e.code ?? e.message));
@@ -179,7 +183,7 @@ describe.skipIf(process.getuid?.() !== 0)("the egress forwarder (C relay, named 
     expect(identity.pid).toBe(child.pid);
   });
 
-  it("relays 16 MB each way intact; a client that ends its side still gets the whole answer", async () => {
+  it("relays 16 MB each way intact to a client that reads nothing for 0.5 s; a client that ends its side still gets the whole answer", async () => {
     const upload = randomBytes(16 * 1024 * 1024);
     const download = randomBytes(16 * 1024 * 1024);
     let received: string | undefined;
@@ -191,7 +195,7 @@ describe.skipIf(process.getuid?.() !== 0)("the egress forwarder (C relay, named 
         socket.end(download);
       });
     });
-    const { got, error } = await exchange(upload);
+    const { got, error } = await exchange(upload, { readAfterMs: 500 });
     expect(error).toBeNull();
     expect(received).toBe(createHash("sha256").update(upload).digest("hex"));
     expect(got.length).toBe(download.length);
