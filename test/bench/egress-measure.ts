@@ -13,13 +13,17 @@ import { build } from "esbuild";
 import { DAEMON_NODE_FLAGS } from "../../blueprint/runtime/daemon-client.js";
 import tls from "node:tls";
 import { fileURLToPath } from "node:url";
-import { connectTunnel, createTestCa, CURL, proxyAgent, startHttpsUpstream, startHttpUpstream, tempDir, testCallerSecretFile } from "../helpers/gateway-harness.js";
+import { formatPreamble } from "../../blueprint/supervisor/caller-preamble.js";
+import { connectTunnel, createTestCa, CURL, proxyAgent, startHttpsUpstream, startHttpUpstream, tempDir, TEST_CALLER_SECRET, testCallerSecretFile } from "../helpers/gateway-harness.js";
 import type { TestCa, Upstream } from "../helpers/gateway-harness.js";
+import { runLoad, startLoadStub } from "./egress-load.js";
+import type { LoadStub } from "./egress-load.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repoRoot = path.resolve(here, "../..");
 
 interface GatewayProcess {
+  pid: number;
   socketPath: string;
   caCertPem: string;
   /** Resolves once the gateway has swapped the policy. */
@@ -92,6 +96,7 @@ async function startGatewayProcess(policyYaml: string, hostMap: Record<string, s
   };
   const { caCertPem } = (await readyMessage) as { caCertPem: string };
   return {
+    pid: child.pid ?? 0,
     socketPath,
     caCertPem,
     setPolicy: async (yaml) => void (await send("setPolicy", { yaml })),
@@ -116,7 +121,8 @@ export interface LatencyRow {
 export interface EgressBenchResult {
   latency: Array<{ what: string; direct: LatencyRow; proxied: LatencyRow }>;
   bulk: Array<{ what: string; directMBps: number; proxiedMBps: number }>;
-  concurrency: { directRps: number; proxiedRps: number; connections: number };
+  /** cpu: % of one core per process (client, stub, gateway) during each run. */
+  concurrency: { directRps: number; proxiedRps: number; connections: number; cpu: { direct: Record<string, number>; proxied: Record<string, number> } };
   policyChange: { setPolicyP50Ms: number; revokeCloseP50Ms: number; revokeCloseMaxMs: number; allowFirstConnectP50Ms: number };
   rss: { idle: Memory; load: Memory; bareNode: Memory };
 }
@@ -179,22 +185,6 @@ async function throughput(agent: http.Agent, options: https.RequestOptions, byte
   return n / 1e6 / ((performance.now() - started) / 1000);
 }
 
-async function requestsPerSecond(agents: http.Agent[], options: (i: number) => http.RequestOptions, ms: number, onTick?: () => void): Promise<number> {
-  let count = 0;
-  const until = performance.now() + ms;
-  const timer = setInterval(() => onTick?.(), 100);
-  await Promise.all(
-    agents.map(async (agent, i) => {
-      while (performance.now() < until) {
-        await get(agent, options(i));
-        count++;
-      }
-    }),
-  );
-  clearInterval(timer);
-  return count / (ms / 1000);
-}
-
 export async function measureEgress(options: { samples?: number; bulkBytes?: number; loadMs?: number } = {}): Promise<EgressBenchResult> {
   const samples = options.samples ?? 2000;
   const bulkBytes = options.bulkBytes ?? 256 * 1024 * 1024;
@@ -202,6 +192,8 @@ export async function measureEgress(options: { samples?: number; bulkBytes?: num
   const ca: TestCa = await createTestCa(await tempDir());
   const plain: Upstream = await startHttpUpstream();
   const secure: Upstream = await startHttpsUpstream(ca);
+  // The requests/s row's upstream, in a process of its own (egress-load.ts).
+  const loadStub: LoadStub = await startLoadStub();
   // Upstream echo servers keep every request they saw; the bench does not need them.
   const forget = setInterval(() => {
     plain.seen.length = 0;
@@ -214,6 +206,7 @@ network_policies:
     endpoints:
       - { host: plain.example.test, port: ${plain.port}, allowed_ips: [127.0.0.1/32] }
       - { host: tunnel.example.test, port: ${secure.port}, allowed_ips: [127.0.0.1/32] }
+      - { host: load.example.test, port: ${loadStub.port}, allowed_ips: [127.0.0.1/32] }
     binaries: [{ path: /usr/bin/curl }]
   inspected:
     endpoints:
@@ -222,7 +215,7 @@ network_policies:
 ${withB ? `  b:\n    endpoints: [{ host: b.example.test, port: ${secure.port}, allowed_ips: [127.0.0.1/32] }]\n    binaries: [{ path: /usr/bin/curl }]\n` : ""}`;
   const gw = await startGatewayProcess(
     policyYaml(true),
-    { "plain.example.test": "127.0.0.1", "tunnel.example.test": "127.0.0.1", "l7.example.test": "127.0.0.1", "b.example.test": "127.0.0.1" },
+    { "plain.example.test": "127.0.0.1", "tunnel.example.test": "127.0.0.1", "load.example.test": "127.0.0.1", "l7.example.test": "127.0.0.1", "b.example.test": "127.0.0.1" },
     ca.certPem,
   );
   try {
@@ -274,17 +267,15 @@ ${withB ? `  b:\n    endpoints: [{ host: b.example.test, port: ${secure.port}, a
     ];
 
     const connections = 64;
-    const directAgents = Array.from({ length: connections }, () => new http.Agent({ keepAlive: true, maxSockets: 1 }));
-    const proxiedAgents = Array.from({ length: connections }, () => proxyAgent(gw.socketPath, CURL));
-    const directRps = await requestsPerSecond(directAgents, () => directOpts, loadMs);
+    const loadTarget = { host: `load.example.test:${loadStub.port}`, path: "/small" };
+    const direct = await runLoad({ ...loadTarget, port: loadStub.port }, connections, loadMs, { stub: loadStub.pid });
     const rssLoad: Memory = { rss: 0, anon: 0 };
-    const proxiedRps = await requestsPerSecond(proxiedAgents, () => proxiedOpts, loadMs, () => {
+    const proxied = await runLoad({ ...loadTarget, socketPath: gw.socketPath, preamble: formatPreamble(TEST_CALLER_SECRET, CURL) }, connections, loadMs, { gateway: gw.pid, stub: loadStub.pid }, () => {
       void gw.rss().then((m) => {
         rssLoad.rss = Math.max(rssLoad.rss, m.rss);
         rssLoad.anon = Math.max(rssLoad.anon, m.anon);
       });
     });
-    for (const a of [...directAgents, ...proxiedAgents]) a.destroy();
 
     // Policy change → enforcement: revoking closes an open tunnel; allowing admits the next CONNECT.
     const setTimes: number[] = [];
@@ -311,7 +302,7 @@ ${withB ? `  b:\n    endpoints: [{ host: b.example.test, port: ${secure.port}, a
     return {
       latency,
       bulk,
-      concurrency: { directRps, proxiedRps, connections },
+      concurrency: { directRps: direct.rps, proxiedRps: proxied.rps, connections, cpu: { direct: direct.cpu, proxied: proxied.cpu } },
       policyChange: {
         setPolicyP50Ms: percentile(sorted(setTimes), 50),
         revokeCloseP50Ms: percentile(sorted(closeTimes), 50),
@@ -325,12 +316,14 @@ ${withB ? `  b:\n    endpoints: [{ host: b.example.test, port: ${secure.port}, a
     await gw.close();
     await plain.close();
     await secure.close();
+    await loadStub.close();
   }
 }
 
 /** The result as the side-by-side table the bench prints. */
 export function formatEgressBench(r: EgressBenchResult): string {
   const ms = (x: number) => `${x.toFixed(3)} ms`;
+  const cpu = (c: Record<string, number>) => Object.entries(c).map(([name, pct]) => `${name} ${pct.toFixed(0)}%`).join(", ");
   const mb = (m: Memory) => `${(m.rss / 2 ** 20).toFixed(0)} MB (anonymous ${(m.anon / 2 ** 20).toFixed(0)} MB)`;
   const lines = ["Egress gateway benchmark (gateway in its own process; clients and upstreams on this host; baseline measured in the same run)", ""];
   lines.push("  Latency, small GET on a kept-alive connection:");
@@ -346,6 +339,7 @@ export function formatEgressBench(r: EgressBenchResult): string {
   lines.push(
     "",
     `  Requests/s at ${r.concurrency.connections} concurrent connections: direct ${r.concurrency.directRps.toFixed(0)} | proxied ${r.concurrency.proxiedRps.toFixed(0)} | ratio ${(r.concurrency.proxiedRps / r.concurrency.directRps).toFixed(2)}×`,
+    `    (load client and stub upstream each in a process of its own, both runs; CPU of one core, direct: ${cpu(r.concurrency.cpu.direct)} | proxied: ${cpu(r.concurrency.cpu.proxied)})`,
     "",
     `  Policy change (command sent → effect seen by a client): setPolicy acknowledged p50 ${ms(r.policyChange.setPolicyP50Ms)}; revoked tunnel closed p50 ${ms(r.policyChange.revokeCloseP50Ms)} (max ${ms(r.policyChange.revokeCloseMaxMs)}); allowed → first CONNECT through p50 ${ms(r.policyChange.allowFirstConnectP50Ms)}`,
     `  Gateway process RSS: idle ${mb(r.rss.idle)}, under load ${mb(r.rss.load)} | bare Node with net/http/https/tls and a server listening: ${mb(r.rss.bareNode)} (the floor)`,
