@@ -48,6 +48,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -56,7 +57,7 @@
 #include <unistd.h>
 
 #define FLOW_BUFFER 65536
-#define MAX_CONNECTIONS 1024
+#define MAX_CONNECTIONS 1024 /* fewer when the descriptor limit is low: main() */
 #define MAX_WAITING 256
 #define CONTROL_BUFFER 65536
 #define LINGER_MS 5000
@@ -130,6 +131,10 @@ static struct conn *dead;
 static int open_connections;
 static uint64_t next_id = 1;
 static bool accepting;
+static int max_connections = MAX_CONNECTIONS;
+/* accept(2) ran out of descriptors or memory: no accepting until a connection closes (the
+   listening socket stays readable, and level-triggered it would spin). */
+static bool starved;
 
 static void list_push(struct list *l, struct conn *c) {
   c->prev = l->tail;
@@ -185,9 +190,9 @@ static void close_end(struct end *e) {
 
 static struct tag listen_tag = {NULL, SIDE_LISTEN}, control_tag = {NULL, SIDE_CONTROL};
 
-/* Accepts while fewer than MAX_CONNECTIONS are open and MAX_WAITING wait for their caller. */
+/* Accepts while fewer than max_connections are open and MAX_WAITING wait for their caller. */
 static void update_accepting(void) {
-  bool room = open_connections < MAX_CONNECTIONS && waiting.count < MAX_WAITING;
+  bool room = !starved && open_connections < max_connections && waiting.count < MAX_WAITING;
   if (room == accepting) return;
   struct epoll_event ev = {.events = room ? EPOLLIN : 0, .data.ptr = &listen_tag};
   if (epoll_ctl(epoll_fd, EPOLL_CTL_MOD, listen_fd, &ev) < 0) die("epoll_ctl");
@@ -204,6 +209,7 @@ static void close_conn(struct conn *c) {
   c->next_dead = dead;
   dead = c;
   open_connections--;
+  starved = false;
   update_accepting();
 }
 
@@ -472,7 +478,12 @@ static void accept_clients(void) {
     int fd = accept4(listen_fd, (struct sockaddr *)&peer, &peer_len, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
       if (errno == EAGAIN || errno == EINTR || errno == ECONNABORTED) return;
-      if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) return; /* the next close makes room */
+      if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+        if (open_connections == 0) die("accept"); /* no close will ever make room */
+        starved = true;
+        update_accepting();
+        return;
+      }
       die("accept");
     }
     int one = 1;
@@ -550,6 +561,19 @@ int main(int argc, char **argv) {
   if (fcntl(control_fd, F_GETFD) < 0) fail("--control-fd is not open");
   fcntl(control_fd, F_SETFD, FD_CLOEXEC);
   signal(SIGPIPE, SIG_IGN);
+  /* Two descriptors per connection: the soft limit up to the hard one, and no more connections
+     than it allows (the rest wait in the listen backlog rather than get a 503 for EMFILE). */
+  struct rlimit nofile;
+  if (getrlimit(RLIMIT_NOFILE, &nofile) == 0) {
+    if (nofile.rlim_cur < nofile.rlim_max) {
+      nofile.rlim_cur = nofile.rlim_max;
+      setrlimit(RLIMIT_NOFILE, &nofile);
+      getrlimit(RLIMIT_NOFILE, &nofile);
+    }
+    if (nofile.rlim_cur != RLIM_INFINITY && nofile.rlim_cur < 2 * MAX_CONNECTIONS + 16) {
+      max_connections = nofile.rlim_cur > 18 ? (int)(nofile.rlim_cur - 16) / 2 : 1;
+    }
+  }
   drop_privileges();
 
   epoll_fd = epoll_create1(EPOLL_CLOEXEC);

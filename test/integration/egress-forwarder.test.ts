@@ -80,12 +80,14 @@ function connect(): Promise<net.Socket> {
 }
 
 /** Writes `data`, half-closes, and collects everything until the forwarder ends the connection. */
-function exchange(data: Buffer | string, options: { readAfterMs?: number } = {}): Promise<{ got: Buffer; error: string | null }> {
+function exchange(data: Buffer | string, options: { readAfterMs?: number; port?: number; keepOpen?: boolean } = {}): Promise<{ got: Buffer; error: string | null }> {
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let error: string | null = null;
-    const s = net.connect(port, "127.0.0.1", () => {
-      s.end(data);
+    const s = net.connect(options.port ?? port, "127.0.0.1", () => {
+      // keepOpen: the client's side stays open until the answer ends the connection.
+      if (options.keepOpen) s.write(data);
+      else s.end(data);
       if (options.readAfterMs !== undefined) {
         // Reads nothing for a while: the forwarder's writes to it block and must resume.
         s.pause();
@@ -110,23 +112,35 @@ function forwarderPid(): Promise<number | undefined> {
   });
 }
 
+/** The built supervisor forwarding `onPort` to the test's socket; `wrapper` runs it (e.g. under prlimit). */
+async function startSupervisor(onPort: number, wrapper: string[] = []): Promise<{ child: ChildProcess; output: () => string }> {
+  const config = {
+    launcher: [path.join(dir, "launcher.sh")],
+    env: { PATH: "/usr/bin:/bin" },
+    forwarder: { host: "127.0.0.1", port: onPort, socket: socketPath(), program: await hostForwarder() },
+    caller: { uid: 1000, gid: 1000 },
+    secret: SECRET,
+  };
+  const argv = [...wrapper, process.execPath, SUPERVISOR];
+  const child = spawn(argv[0]!, argv.slice(1), { env: { NEMOCLAW_SUPERVISOR: JSON.stringify(config) }, cwd: dir });
+  let out = "";
+  child.stdout?.on("data", (c: Buffer) => (out += c.toString()));
+  child.stderr?.on("data", (c: Buffer) => (out += c.toString()));
+  await waitFor(() => out.includes("workload started"), "the supervisor's workload", 60_000);
+  return { child, output: () => out };
+}
+
 beforeAll(async () => {
   if (process.getuid?.() !== 0) return;
   dir = await mkdtemp(path.join(os.tmpdir(), "nemoclaw-forwarder-"));
   await chmod(dir, 0o755);
   await writeFile(path.join(dir, "launcher.sh"), LAUNCHER, { mode: 0o755 });
   port = await freePort();
-  const config = {
-    launcher: [path.join(dir, "launcher.sh")],
-    env: { PATH: "/usr/bin:/bin" },
-    forwarder: { host: "127.0.0.1", port, socket: socketPath(), program: await hostForwarder() },
-    caller: { uid: 1000, gid: 1000 },
-    secret: SECRET,
-  };
-  supervisor = spawn(process.execPath, [SUPERVISOR], { env: { NEMOCLAW_SUPERVISOR: JSON.stringify(config) }, cwd: dir });
+  const started = await startSupervisor(port);
+  supervisor = started.child;
+  output = started.output();
   supervisor.stdout?.on("data", (c: Buffer) => (output += c.toString()));
   supervisor.stderr?.on("data", (c: Buffer) => (output += c.toString()));
-  await waitFor(() => output.includes("workload started"), "the supervisor's workload", 60_000);
 }, 120_000);
 
 afterEach(async () => {
@@ -263,6 +277,25 @@ describe.skipIf(process.getuid?.() !== 0)("the egress forwarder (C relay, named 
     const results = await Promise.all(Array.from({ length: 300 }, (_, i) => exchange(`conn ${i}`)));
     expect(results.map((r) => r.got.toString())).toEqual(Array.from({ length: 300 }, (_, i) => `conn ${i}`));
     expect(gateway.preambles).toHaveLength(300);
+  });
+
+  it("with few descriptors (nofile 48) it takes no more connections than it can relay: 100 at once all get through, none gets a 503 for EMFILE", async () => {
+    // Each answer comes 200 ms late, so the connections overlap.
+    gateway = await startGateway((socket, _preamble, rest) => {
+      const answer = (d: Buffer): void => void setTimeout(() => socket.end(d), 200);
+      if (rest.length > 0) answer(rest);
+      else socket.once("data", answer);
+    });
+    const lowPort = await freePort();
+    const low = await startSupervisor(lowPort, ["prlimit", "--nofile=48:48"]);
+    try {
+      const results = await Promise.all(Array.from({ length: 100 }, (_, i) => exchange(`conn ${i}`, { port: lowPort, keepOpen: true })));
+      expect(results.map((r) => r.got.toString())).toEqual(Array.from({ length: 100 }, (_, i) => `conn ${i}`));
+    } finally {
+      const exited = new Promise((r) => low.child.once("exit", r));
+      low.child.kill("SIGTERM");
+      await exited;
+    }
   });
 
   it("holds only setuid and setgid, no bounding set, no_new_privs and an empty environment; killed, it is started again", async () => {
