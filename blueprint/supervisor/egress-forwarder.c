@@ -330,17 +330,17 @@ static void json_escape(char *out, size_t size, const char *in) {
 /* The client's way out is closed: it gets a 503 saying why, then its side is ended. */
 static void unavailable(struct conn *c, int error) {
   const char *code = strerrorname_np(error);
-  char reason[PATH_MAX + 64], escaped[2 * (PATH_MAX + 64)], body[4 * PATH_MAX + 512], answer[5 * PATH_MAX + 1024];
+  char reason[PATH_MAX + 64], escaped[2 * (PATH_MAX + 64)], body[4 * PATH_MAX + 512];
   snprintf(reason, sizeof reason, "%s: %s", socket_path, code ? code : "error");
   json_escape(escaped, sizeof escaped, reason);
   int body_len = snprintf(body, sizeof body,
                           "{\"error\":\"nemoclaw egress unavailable\",\"reason\":\"%s\",\"hint\":\"the nemoclaw runtime on the host is not serving this "
                           "sandbox; the operator can run `openclaw nemoclaw <name> start`\"}",
                           escaped);
-  int len = snprintf(answer, sizeof answer,
+  /* Written straight into the flow to the client (FLOW_BUFFER holds it many times over). */
+  int len = snprintf(c->down.buf, FLOW_BUFFER,
                      "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s",
                      body_len, body);
-  memcpy(c->down.buf, answer, (size_t)len);
   c->down.len = (size_t)len;
   c->down.off = 0;
   c->down.eof = true;
@@ -395,6 +395,7 @@ static void start_relay(struct conn *c, const char *preamble, size_t len) {
   c->down.buf = malloc(FLOW_BUFFER);
   if (!c->up.buf || !c->down.buf) fail("out of memory");
   update_accepting();
+  if (len + 1 > FLOW_BUFFER) fail("preamble too long");
   open_end(&c->client, c->client.fd);
   int error = 0;
   int fd = connect_upstream(&error);
@@ -402,7 +403,6 @@ static void start_relay(struct conn *c, const char *preamble, size_t len) {
     unavailable(c, error);
     return;
   }
-  if (len + 1 > FLOW_BUFFER) fail("preamble too long");
   memcpy(c->up.buf, preamble, len);
   c->up.buf[len] = '\n';
   c->up.len = len + 1;
