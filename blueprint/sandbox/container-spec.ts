@@ -21,6 +21,7 @@ import path from "node:path";
 import type Docker from "dockerode";
 import { SANDBOX_NAME_RULE, SandboxNameSchema } from "../state/sandbox-name.js";
 import type { GatewaySupervisorConfig } from "../supervisor/gateway-relay.js";
+import type { WorkloadSeed } from "../supervisor/workload-seed.js";
 import { GATEWAY_RESTART } from "../supervisor/restart-policy.js";
 import { FORWARDER_PROGRAM, LAUNCHER_PATH } from "./image.js";
 import { buildSeccompProfile, seccompSecurityOpt, type SeccompProfile } from "./seccomp.js";
@@ -91,9 +92,10 @@ export interface SandboxSpecOptions {
   supervisor?: {
     script: string;
     callerSecret: string;
+    /** OpenClaw's config, written by the supervisor as the workload before it starts, unless it exists. */
+    seed?: WorkloadSeed;
     /**
-     * The workload is the OpenClaw gateway (gateway-inside.ts): the supervisor seeds its config
-     * and relays its port over a socket in `relayDir` (host path, bind-mounted read-write at
+     * The workload is the OpenClaw gateway (gateway-inside.ts): the supervisor relays its port over a socket in `relayDir` (host path, bind-mounted read-write at
      * the socket's folder, in no Landlock list). Without `relayDir` (a remote engine) that folder
      * is a root-only tmpfs and the engine relay carries the socket to the host.
      */
@@ -263,7 +265,8 @@ export function buildContainerSpec(options: SandboxSpecOptions): Docker.Containe
           // In the supervisor's environment only: the workload's is `env`, and /proc/1/environ
           // and the supervisor's are unreadable to it (another uid; the supervisor is non-dumpable).
           secret: supervisor.callerSecret,
-          // The seeded config holds the gateway's token: here, not in the workload's env.
+          // A gateway's seeded config holds its token: here, not in the workload's env.
+          ...(supervisor.seed ? { seed: supervisor.seed } : {}),
           ...(supervisor.gateway ? { gateway: supervisor.gateway.config } : {}),
           // OpenClaw's gateway can fail its own start-up under load; started again like a service.
           ...(supervisor.gateway ? { restart: GATEWAY_RESTART } : {}),

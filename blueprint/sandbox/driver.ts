@@ -26,7 +26,6 @@ import { CLOSED_EGRESS, type EgressPath } from "./egress-path.js";
 import { GATEWAY_CONFIG, gatewaySocketFile, hostRelayDir, writeGatewayToken } from "./gateway-inside.js";
 import { rewriteGatewayModels, type GatewayModels } from "./gateway-models.js";
 import { ensureImage, imageExists, type Progress } from "./image.js";
-import { seedOpenclawConfig } from "./openclaw-stage.js";
 import { describeProxyGuard } from "./proxy-guard.js";
 import { parseSandboxName, SandboxRegistry, type SandboxRecord } from "./registry.js";
 import { removeRunVolume, runVolumeName } from "./remote-run.js";
@@ -156,10 +155,6 @@ export class SandboxDriver {
       progress("start", "starting the supervisor and the workload");
       await startAndWait(this.docker, this.#container(name), name);
       await this.#serveRemote(record, progress);
-      if (record.openclaw && !record.gateway) {
-        progress("openclaw", "routing OpenClaw's own traffic through the egress gateway (proxy.proxyUrl)");
-        await seedOpenclawConfig(name, (command, io) => this.exec(name, command, io));
-      }
       return record;
     } catch (e) {
       // Nothing half-made is left behind: a failed create leaves no state, container or volume.

@@ -6,14 +6,12 @@
 // staged into a volume (staged-volume.ts) keyed by the OpenClaw version and the closure's
 // name@version list, so an upgraded OpenClaw or a changed dependency gets a new one.
 import { createHash } from "node:crypto";
-import { existsSync } from "node:fs";
-import { readFile, realpath } from "node:fs/promises";
+import { existsSync, readFileSync, realpathSync } from "node:fs";
 import path from "node:path";
-import { PassThrough } from "node:stream";
 import type Docker from "dockerode";
 import { RuntimeError } from "../state/runtime-error.js";
-import type { ExecIo } from "./container-io.js";
-import { PROXY_URL } from "./container-spec.js";
+import type { WorkloadSeed } from "../supervisor/workload-seed.js";
+import { PROXY_URL, SANDBOX_HOME } from "./container-spec.js";
 import { ensureStagedVolume } from "./staged-volume.js";
 
 /** Where the staged node_modules appears inside. */
@@ -30,8 +28,10 @@ interface PackageJson {
   peerDependenciesMeta?: Record<string, { optional?: boolean }>;
 }
 
-async function readPackage(dir: string): Promise<PackageJson> {
-  return JSON.parse(await readFile(path.join(dir, "package.json"), "utf8")) as PackageJson;
+// The walk reads a few hundred small package.json files. Synchronous reads: one at a time through
+// the thread pool, the same walk took 130–180 ms of every create; read directly, a few ms.
+function readPackage(dir: string): PackageJson {
+  return JSON.parse(readFileSync(path.join(dir, "package.json"), "utf8")) as PackageJson;
 }
 
 export interface OpenclawClosure {
@@ -49,8 +49,8 @@ export interface OpenclawClosure {
 /** OpenClaw at `hostDir` and every package it needs at run time (dependencies, installed optional and peer ones). */
 export async function openclawClosure(hostDir: string): Promise<OpenclawClosure> {
   if (!existsSync(path.join(hostDir, "package.json"))) throw new RuntimeError("openclaw-missing", `no OpenClaw package at ${hostDir}`, "reinstall OpenClaw");
-  const top = await realpath(hostDir);
-  const pkg = await readPackage(top);
+  const top = realpathSync(hostDir);
+  const pkg = readPackage(top);
   // npm hoists OpenClaw's dependencies next to it (a local install) or nests them inside it (a
   // global one). The root maps to /opt/openclaw/node_modules, so both layouts keep their shape.
   const root = path.dirname(top);
@@ -61,13 +61,13 @@ export async function openclawClosure(hostDir: string): Promise<OpenclawClosure>
   for (let dir = queue.shift(); dir !== undefined; dir = queue.shift()) {
     const rel = path.relative(root, dir);
     if (found.has(rel)) continue;
-    const p = await readPackage(dir);
+    const p = readPackage(dir);
     found.set(rel, `${p.name ?? rel}@${p.version ?? "?"}`);
     const required = Object.keys(p.dependencies ?? {});
     // Optional and peer dependencies come along when they are installed.
     const optional = [...Object.keys(p.optionalDependencies ?? {}), ...Object.keys(p.peerDependencies ?? {})];
     for (const dep of new Set([...required, ...optional])) {
-      const at = await resolvePackage(dir, dep, root, limit);
+      const at = resolvePackage(dir, dep, root, limit);
       if (at) queue.push(at);
       else if (required.includes(dep) && !optional.includes(dep)) {
         throw new RuntimeError("openclaw-incomplete", `${p.name ?? dir} needs ${dep}, which is not installed under ${root}`, "reinstall OpenClaw (`npm install -g openclaw`)");
@@ -88,12 +88,12 @@ export async function openclawClosure(hostDir: string): Promise<OpenclawClosure>
 }
 
 /** Where Node finds `name` from `fromDir`: node_modules folders upwards, up to `limit`; must be under `root`. */
-async function resolvePackage(fromDir: string, name: string, root: string, limit: string): Promise<string | undefined> {
+function resolvePackage(fromDir: string, name: string, root: string, limit: string): string | undefined {
   for (let dir = fromDir; ; dir = path.dirname(dir)) {
     if (path.basename(dir) !== "node_modules") {
       const candidate = path.join(dir, "node_modules", name);
       if (existsSync(path.join(candidate, "package.json"))) {
-        const real = await realpath(candidate);
+        const real = realpathSync(candidate);
         if (!real.startsWith(`${root}${path.sep}`)) {
           throw new RuntimeError("openclaw-layout", `${name} resolves to ${real}, outside ${root}`, "install OpenClaw with npm (a linked or pnpm layout cannot be staged)");
         }
@@ -126,16 +126,13 @@ export async function stageOpenclaw(docker: Docker, image: string, closure: Open
 }
 
 /**
- * The sandbox's own OpenClaw config (~/.openclaw/openclaw.json under /sandbox): its fetch, http and
- * WebSocket clients use the forwarder. Written once, as the workload; an existing file is left alone.
+ * The config OpenClaw run by the agent finds (~/.openclaw/openclaw.json under /sandbox): its fetch,
+ * http and WebSocket clients use the forwarder. The supervisor writes it before the workload
+ * starts, unless it exists (supervisor/workload-seed.ts).
  */
-export async function seedOpenclawConfig(name: string, exec: (command: readonly string[], io: ExecIo) => Promise<number>): Promise<void> {
-  const config = `// Written by nemoclaw when the sandbox was created. OpenClaw's own HTTP and WebSocket\n// traffic goes through the sandbox's forwarder to the host's egress gateway.\n${JSON.stringify({ proxy: { proxyUrl: PROXY_URL } }, null, 2)}\n`;
-  const sink = new PassThrough().resume();
-  const code = await exec(["sh", "-c", 'test -e "$HOME/.openclaw/openclaw.json" || { mkdir -p "$HOME/.openclaw" && cat > "$HOME/.openclaw/openclaw.json"; }'], {
-    stdin: PassThrough.from([Buffer.from(config)]),
-    stdout: sink,
-    stderr: sink,
-  });
-  if (code !== 0) throw new RuntimeError("openclaw-config", `could not write OpenClaw's config inside ${name} (exit ${code})`, "check `openclaw nemoclaw <name> logs`");
+export function openclawProxySeed(): WorkloadSeed {
+  return {
+    path: `${SANDBOX_HOME}/.openclaw/openclaw.json`,
+    content: `// Written by nemoclaw when the sandbox was created. OpenClaw's own HTTP and WebSocket\n// traffic goes through the sandbox's forwarder to the host's egress gateway.\n${JSON.stringify({ proxy: { proxyUrl: PROXY_URL } }, null, 2)}\n`,
+  };
 }

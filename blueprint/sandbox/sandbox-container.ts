@@ -10,11 +10,14 @@ import { compiledBlueprintDir, runtimeIdentity } from "../state/runtime-files.js
 import { BLUEPRINT_MOUNT, buildContainerSpec, RUNTIME_DIR, SUPERVISOR_SCRIPT, type SandboxMount } from "./container-spec.js";
 import { ensureGatewayToken, gatewayConfig, GATEWAY_CONFIG, GATEWAY_PORT, GATEWAY_RELAY_SOCKET, hostRelayDir } from "./gateway-inside.js";
 import type { GatewayModels } from "./gateway-models.js";
+import { openclawProxySeed } from "./openclaw-stage.js";
 import { assertWorkloadUidFree } from "./proxy-guard.js";
 import type { SandboxRecord } from "./registry.js";
 import { ensureRunVolume, putTrustFiles } from "./remote-run.js";
 import { ensureStagedVolume } from "./staged-volume.js";
 import { installSandboxTrust, TRUST_ENV } from "./trust.js";
+import type { GatewaySupervisorConfig } from "../supervisor/gateway-relay.js";
+import type { WorkloadSeed } from "../supervisor/workload-seed.js";
 
 /** On every container and /sandbox volume: which state dir it belongs to (uninstall and gc go by it). */
 export const STATE_DIR_LABEL = "nemoclaw.state-dir";
@@ -80,7 +83,8 @@ export async function createSandboxContainer(ctx: ContainerContext, record: Sand
       supervisor: {
         script: SUPERVISOR_SCRIPT,
         callerSecret,
-        ...(record.gateway ? { gateway: await gatewaySupervisor(ctx, record) } : {}),
+        // OpenClaw's config: the gateway's own, or (OpenClaw run by the agent) its proxy line.
+        ...(record.gateway ? await gatewaySupervisor(ctx, record) : record.openclaw ? { seed: openclawProxySeed() } : {}),
       },
       labels: { [STATE_DIR_LABEL]: ctx.stateDir },
     }),
@@ -92,12 +96,13 @@ export async function createSandboxContainer(ctx: ContainerContext, record: Sand
  * The relay folder (0700, ours: locally the supervisor makes the socket in it with our uid, for
  * a remote engine the daemon does, carried by the engine relay) and the seeded config.
  */
-async function gatewaySupervisor(ctx: ContainerContext, record: SandboxRecord): Promise<{ relayDir?: string; config: { port: number; socket: string; seed: { path: string; content: string } } }> {
+async function gatewaySupervisor(ctx: ContainerContext, record: SandboxRecord): Promise<{ gateway: { relayDir?: string; config: GatewaySupervisorConfig }; seed: WorkloadSeed }> {
   const relayDir = hostRelayDir(sandboxRunDir(ctx.stateDir, record.name));
   await mkdir(relayDir, { recursive: true, mode: 0o700 });
   await chmod(relayDir, 0o700);
   const token = await ensureGatewayToken(ctx.stateDir, record.name);
   const models = await ctx.gatewayModels(record.name);
-  const config = { port: GATEWAY_PORT, socket: GATEWAY_RELAY_SOCKET, seed: { path: GATEWAY_CONFIG, content: gatewayConfig(token, models) } };
-  return record.remote ? { config } : { relayDir, config };
+  const config = { port: GATEWAY_PORT, socket: GATEWAY_RELAY_SOCKET };
+  const seed = { path: GATEWAY_CONFIG, content: gatewayConfig(token, models) };
+  return { gateway: record.remote ? { config } : { relayDir, config }, seed };
 }

@@ -1,5 +1,5 @@
-// The sandboxed OpenClaw gateway, seen from the supervisor: its config seeded before it starts,
-// and its port relayed out over a Unix socket (the sandbox has no network).
+// The sandboxed OpenClaw gateway, seen from the supervisor: its port relayed out over a Unix
+// socket (the sandbox has no network). Its config is seeded like any workload's (workload-seed.ts).
 //
 // The socket lives in a folder of the host's run dir bind-mounted read-write at
 // /run/nemoclaw-gateway (no Landlock rule names it, so neither the gateway nor its tools can see
@@ -7,7 +7,7 @@
 // no CAP_CHOWN, and the host side must be able to connect), mode 0600, so the workload's uid
 // cannot connect to it even where it can see it. Each accepted stream is connected, as root
 // outside Landlock, to the gateway's loopback port inside.
-import { chmodSync, mkdirSync, statSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, statSync, symlinkSync, unlinkSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import { asUser } from "./identify.js";
@@ -17,8 +17,6 @@ export interface GatewaySupervisorConfig {
   port: number;
   /** Absolute path of the relay socket inside. */
   socket: string;
-  /** The OpenClaw config the gateway starts with, written as the workload when absent. */
-  seed: { path: string; content: string };
 }
 
 export function parseGatewayConfig(raw: unknown): GatewaySupervisorConfig | undefined {
@@ -26,28 +24,7 @@ export function parseGatewayConfig(raw: unknown): GatewaySupervisorConfig | unde
   const g = raw as Partial<GatewaySupervisorConfig>;
   if (!Number.isInteger(g.port) || (g.port as number) < 1 || (g.port as number) > 65535) throw new Error("config.gateway.port must be a TCP port");
   if (typeof g.socket !== "string" || !g.socket.startsWith("/")) throw new Error("config.gateway.socket must be an absolute path");
-  const s = g.seed;
-  if (!s || typeof s.path !== "string" || !s.path.startsWith("/") || typeof s.content !== "string") {
-    throw new Error("config.gateway.seed must give an absolute path and the content");
-  }
-  return { port: g.port as number, socket: g.socket, seed: { path: s.path, content: s.content } };
-}
-
-/**
- * Writes the gateway's config (0600, its folder 0700) as the workload, unless it exists: the
- * gateway owns it from then on (it rewrites it, keeps .bak copies).
- */
-export function seedGatewayConfig(seed: GatewaySupervisorConfig["seed"], workload: { uid: number; gid: number }): void {
-  // No existsSync: it asks access(2), which checks the real uid (root, who cannot enter /sandbox).
-  asUser(workload, () => {
-    mkdirSync(path.dirname(seed.path), { recursive: true, mode: 0o700 });
-    chmodSync(path.dirname(seed.path), 0o700);
-    try {
-      writeFileSync(seed.path, seed.content, { mode: 0o600, flag: "wx" });
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
-    }
-  });
+  return { port: g.port as number, socket: g.socket };
 }
 
 /**

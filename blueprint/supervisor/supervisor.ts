@@ -27,9 +27,10 @@ import { constants } from "node:os";
 import { pathToFileURL } from "node:url";
 import { CALLER_SECRET_PATTERN } from "./caller-preamble.js";
 import { startForwarder, type ForwarderConfig, type RunningForwarder } from "./egress-forwarder.js";
-import { keepCompileCache, parseGatewayConfig, seedGatewayConfig, startGatewayRelay, type GatewaySupervisorConfig } from "./gateway-relay.js";
+import { keepCompileCache, parseGatewayConfig, startGatewayRelay, type GatewaySupervisorConfig } from "./gateway-relay.js";
 import { asUser } from "./identify.js";
 import { parseRestartPolicy, restartDelay, type RestartPolicy } from "./restart-policy.js";
+import { parseSeed, seedWorkloadFile, type WorkloadSeed } from "./workload-seed.js";
 
 export interface SupervisorConfig {
   /** argv of the launcher, ending in `-- <workload argv>`. */
@@ -45,6 +46,8 @@ export interface SupervisorConfig {
    * is not enough to speak for the sandbox. Held here only, in this process's environment.
    */
   secret: string;
+  /** A file the workload finds in place before it starts, unless it exists (workload-seed.ts). */
+  seed?: WorkloadSeed | undefined;
   /** Set when the workload is the OpenClaw gateway (gateway-relay.ts). */
   gateway?: GatewaySupervisorConfig | undefined;
   /** Start the workload again when it fails (restart-policy.ts); unset: its exit ends the sandbox. */
@@ -82,6 +85,7 @@ export function parseConfig(text: string | undefined): SupervisorConfig {
   if (typeof raw.secret !== "string" || !CALLER_SECRET_PATTERN.test(raw.secret)) {
     throw new Error("config.secret must be the sandbox's caller secret (64 hex digits); a container made by an older nemoclaw has none: destroy and create the sandbox again");
   }
+  const seed = parseSeed(raw.seed);
   const gateway = parseGatewayConfig(raw.gateway);
   const restart = parseRestartPolicy(raw.restart);
   return {
@@ -90,6 +94,7 @@ export function parseConfig(text: string | undefined): SupervisorConfig {
     forwarder: { host: f.host, port: f.port, socket: f.socket, program: f.program },
     caller: { uid: c.uid, gid: c.gid },
     secret: raw.secret,
+    ...(seed ? { seed } : {}),
     ...(gateway ? { gateway } : {}),
     ...(restart ? { restart } : {}),
   };
@@ -112,13 +117,23 @@ async function main(): Promise<number> {
     log(`cannot listen on ${config.forwarder.host}:${config.forwarder.port}: ${(e as Error).message}`);
     return 2;
   }
+  if (config.seed) {
+    try {
+      seedWorkloadFile(config.seed, config.caller);
+    } catch (e) {
+      log(`cannot write the workload's ${config.seed.path}: ${(e as Error).message}`);
+      // The gateway cannot start without its config. OpenClaw run by the agent can: without the
+      // proxy line its own requests fail (no network), and the rest of the sandbox still works,
+      // so what the workload left in /sandbox on an earlier run cannot keep the sandbox down.
+      if (config.gateway) return 2;
+    }
+  }
   if (config.gateway) {
     try {
-      seedGatewayConfig(config.gateway.seed, config.caller);
       keepCompileCache(config.caller);
       await startGatewayRelay(config.gateway);
     } catch (e) {
-      log(`cannot prepare the gateway (config ${config.gateway.seed.path}, relay ${config.gateway.socket}): ${(e as Error).message}`);
+      log(`cannot prepare the gateway (relay ${config.gateway.socket}): ${(e as Error).message}`);
       return 2;
     }
   }

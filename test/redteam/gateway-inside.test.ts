@@ -77,9 +77,9 @@ describe("the gateway inside, reached from the host", () => {
     const token = (await readFile(`${sandboxDir(h.stateDir, name)}/gateway.token`, "utf8")).trim();
     expect(token).toMatch(/^[0-9a-f]{64}$/);
     const info = await h.driver.docker.getContainer(sandboxContainerName(name)).inspect();
-    const supervisor = JSON.parse(info.Config.Env.find((e) => e.startsWith("NEMOCLAW_SUPERVISOR="))!.slice("NEMOCLAW_SUPERVISOR=".length)) as { env: Record<string, string>; gateway: { seed: { content: string } } };
+    const supervisor = JSON.parse(info.Config.Env.find((e) => e.startsWith("NEMOCLAW_SUPERVISOR="))!.slice("NEMOCLAW_SUPERVISOR=".length)) as { env: Record<string, string>; seed: { content: string } };
     expect(Object.values(supervisor.env).join("\n")).not.toContain(token);
-    expect(supervisor.gateway.seed.content).toContain(token);
+    expect(supervisor.seed.content).toContain(token);
   });
 });
 

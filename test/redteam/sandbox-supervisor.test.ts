@@ -166,6 +166,25 @@ describe("the supervisor next to the workload", () => {
     expect(status.inside!.supervisor!.capEff).toBe("00000000000001c0");
   });
 
+  it("a link the workload leaves at ~/.openclaw does not make the supervisor write OpenClaw's config through it, nor keep the sandbox from starting", async () => {
+    const seeded = (await h.create("rt-seed")).name;
+    // The config is seeded before the first start, as the workload.
+    const file = await h.exec(seeded, ["stat", "-c", "%u %a", "/sandbox/.openclaw/openclaw.json"]);
+    expect(file.stdout.trim()).toBe("1000 600");
+    // The workload swaps the folder for a link to root's /tmp: a root supervisor seeding the
+    // config would make /tmp 0700 (root's, unusable to the workload) and write into it.
+    const planted = await h.exec(seeded, ["sh", "-c", "rm -rf /sandbox/.openclaw && ln -s /tmp /sandbox/.openclaw && readlink /sandbox/.openclaw"]);
+    expect(planted.stdout.trim()).toBe("/tmp");
+    await h.driver.stop(seeded);
+    await h.driver.start(seeded);
+    // Up again; as the workload, the supervisor could change nothing there.
+    const after = await h.exec(seeded, ["sh", "-c", "stat -c '%u %a' /tmp; test -e /tmp/openclaw.json && echo written || echo absent"]);
+    expect(after.stdout.trim().split("\n")).toEqual(["0 1777", "absent"]);
+    const { dockerClient } = await import("../helpers/docker-images.js");
+    const logs = (await dockerClient().getContainer(`nemoclaw-${seeded}`).logs({ stdout: true, stderr: true })).toString("latin1");
+    expect(logs).toMatch(/cannot write the workload's \/sandbox\/\.openclaw\/openclaw\.json: EPERM: operation not permitted, chmod/);
+  }, 180_000);
+
   it("a workload that exits takes the container with it, with its exit code", async () => {
     const short = await h.create("rt-exit", { command: ["sh", "-c", "sleep 1; exit 5"] });
     const { dockerClient } = await import("../helpers/docker-images.js");

@@ -22,6 +22,14 @@ describe("supervisor configuration", () => {
   ])("refuses a %s secret, saying what to do", (_what, secret) => {
     expect(() => parseConfig(JSON.stringify({ ...valid, secret }))).toThrow(/config\.secret must be the sandbox's caller secret .*destroy and create the sandbox again/);
   });
+
+  it("takes a seed file along, and refuses one without an absolute path and content", () => {
+    expect(parseConfig(JSON.stringify(valid)).seed).toBeUndefined();
+    const seed = { path: "/sandbox/.openclaw/openclaw.json", content: "{}\n" };
+    expect(parseConfig(JSON.stringify({ ...valid, seed })).seed).toEqual(seed);
+    expect(() => parseConfig(JSON.stringify({ ...valid, seed: { path: "sandbox/x", content: "" } }))).toThrow(/config\.seed must give an absolute path and the content/);
+    expect(() => parseConfig(JSON.stringify({ ...valid, seed: { path: "/sandbox/x" } }))).toThrow(/config\.seed must give an absolute path and the content/);
+  });
 });
 
 describe("socketInode", () => {

@@ -44,10 +44,9 @@ describe("the gateway's seeded config", () => {
     expect(GATEWAY_CONFIG.startsWith(`${GATEWAY_STATE_DIR}/`)).toBe(true);
   });
 
-  it("supervisor refuses a gateway section without an absolute socket or seed path", () => {
+  it("supervisor refuses a gateway section without a TCP port or an absolute socket path", () => {
     expect(parseGatewayConfig(undefined)).toBeUndefined();
-    expect(() => parseGatewayConfig({ port: 18789, socket: "rel.sock", seed: { path: "/a", content: "" } })).toThrow(/socket must be an absolute path/);
-    expect(() => parseGatewayConfig({ port: 0, socket: "/a.sock", seed: { path: "/a", content: "" } })).toThrow(/port must be a TCP port/);
-    expect(() => parseGatewayConfig({ port: 18789, socket: "/a.sock", seed: { path: "a", content: "" } })).toThrow(/seed must give an absolute path/);
+    expect(() => parseGatewayConfig({ port: 18789, socket: "rel.sock" })).toThrow(/socket must be an absolute path/);
+    expect(() => parseGatewayConfig({ port: 0, socket: "/a.sock" })).toThrow(/port must be a TCP port/);
   });
 });
