@@ -4,7 +4,6 @@
 // the gateway's and not that of Node's TypeScript stripper. Config comes as JSON in argv[2];
 // commands arrive as JSON lines on stdin, answers go to stdout.
 
-import { readFileSync } from "node:fs";
 import net from "node:net";
 import { createInterface } from "node:readline";
 import { CredentialStore } from "../../blueprint/credentials/store.js";
@@ -26,16 +25,11 @@ const say = (message: Record<string, unknown>): void => void process.stdout.writ
 say({ ready: true, caCertPem });
 
 for await (const line of createInterface({ input: process.stdin })) {
-  const command = JSON.parse(line) as { id: number; op: "setPolicy" | "rss" | "stop"; yaml?: string };
+  const command = JSON.parse(line) as { id: number; op: "setPolicy" | "stop"; yaml?: string };
   if (command.op === "setPolicy") {
     const started = performance.now();
     gateway.setPolicy("bench", parsePolicy(command.yaml ?? "").policy);
     say({ id: command.id, ms: performance.now() - started });
-  } else if (command.op === "rss") {
-    // RSS counts the pages of the node binary it has touched (file-backed, clean, shared with
-    // every Node process); the anonymous part is what this process holds of its own.
-    const anon = Number(/^Anonymous:\s+(\d+) kB/m.exec(readFileSync("/proc/self/smaps_rollup", "utf8"))?.[1] ?? 0) * 1024;
-    say({ id: command.id, rss: process.memoryUsage().rss, anon });
   } else {
     await gateway.close();
     server.close();

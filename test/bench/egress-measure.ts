@@ -3,7 +3,7 @@
 // egress.bench.ts (`npm run bench`), which prints the table.
 
 import { spawn } from "node:child_process";
-import { rm } from "node:fs/promises";
+import { readFile, rm } from "node:fs/promises";
 import http from "node:http";
 import https from "node:https";
 import type net from "node:net";
@@ -30,7 +30,6 @@ interface GatewayProcess {
   caCertPem: string;
   /** Resolves once the gateway has swapped the policy. */
   setPolicy(yaml: string): Promise<void>;
-  rss(): Promise<Memory>;
   close(): Promise<void>;
 }
 
@@ -46,10 +45,37 @@ function gatewayProcessScript(): Promise<string> {
   return bundled;
 }
 
-/** Resident memory, in bytes: all of it, and the anonymous part (not the node binary's pages). */
+/**
+ * Resident memory, in bytes: all of it, and the anonymous part. RSS counts the pages of the node
+ * binary a process has touched (file-backed, clean, shared with every Node process); the
+ * anonymous part is what the process holds of its own.
+ */
 export interface Memory {
   rss: number;
   anon: number;
+}
+
+/** A process's memory from /proc/<pid>/smaps_rollup (ours, same uid: readable). */
+async function memoryOf(pid: number): Promise<Memory> {
+  const text = await readFile(`/proc/${pid}/smaps_rollup`, "utf8");
+  const kb = (field: string): number => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(text)?.[1] ?? Number.NaN) * 1024;
+  return { rss: kb("Rss"), anon: kb("Anonymous") };
+}
+
+/** Samples `pid`'s memory every 100 ms until the returned stop is called; resolves with the peaks. */
+function peakMemory(pid: number): () => Promise<Memory> {
+  const peak: Memory = { rss: 0, anon: 0 };
+  const sample = (): Promise<void> =>
+    memoryOf(pid).then((m) => {
+      peak.rss = Math.max(peak.rss, m.rss);
+      peak.anon = Math.max(peak.anon, m.anon);
+    });
+  const timer = setInterval(() => void sample().catch(() => undefined), 100);
+  return async () => {
+    clearInterval(timer);
+    await sample();
+    return peak;
+  };
 }
 
 /**
@@ -57,15 +83,15 @@ export interface Memory {
  * needs (net, http, https, tls) loaded and a server listening, measured like the gateway.
  */
 async function bareNodeMemory(): Promise<Memory> {
-  const script = `import "node:http";import "node:https";import "node:tls";import net from "node:net";import {readFileSync} from "node:fs";net.createServer().listen(0,()=>setTimeout(()=>{const anon=Number(/^Anonymous:\\s+(\\d+) kB/m.exec(readFileSync("/proc/self/smaps_rollup","utf8"))?.[1]??0)*1024;console.log(JSON.stringify({rss:process.memoryUsage().rss,anon}));process.exit(0)},500))`;
-  const out = await new Promise<string>((resolve, reject) => {
-    const child = spawn(process.execPath, ["--input-type=module", "-e", script], { stdio: ["ignore", "pipe", "inherit"] });
-    let text = "";
-    child.stdout.on("data", (c: Buffer) => (text += c.toString()));
-    child.once("error", reject);
-    child.once("exit", () => resolve(text));
-  });
-  return JSON.parse(out) as Memory;
+  const script = `import "node:http";import "node:https";import "node:tls";import net from "node:net";net.createServer().listen(0,()=>console.log("{}"));process.stdin.on("end",()=>process.exit(0)).resume();`;
+  const child = spawn(process.execPath, ["--input-type=module", "-e", script], { stdio: ["pipe", "pipe", "inherit"] });
+  try {
+    await new Promise((resolve) => createInterface({ input: child.stdout }).once("line", resolve));
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    return await memoryOf(child.pid ?? 0);
+  } finally {
+    child.stdin.end();
+  }
 }
 
 /** The gateway in its own process (egress-gateway-process.ts, bundled), as the daemon runs it. */
@@ -102,10 +128,6 @@ async function startGatewayProcess(policyYaml: string, hostMap: Record<string, s
     socketPath,
     caCertPem,
     setPolicy: async (yaml) => void (await send("setPolicy", { yaml })),
-    rss: async () => {
-      const m = await send("rss");
-      return { rss: Number(m.rss), anon: Number(m.anon) };
-    },
     close: async () => {
       await send("stop");
       await new Promise((resolve) => child.once("exit", resolve));
@@ -127,7 +149,8 @@ export interface EgressBenchResult {
   /** cpu: % of one core per process (client, stub, gateway or floor proxy) during each run. */
   concurrency: { directRps: number; proxiedRps: number; floorRps: number; connections: number; cpu: { direct: Record<string, number>; proxied: Record<string, number>; floor: Record<string, number> } };
   policyChange: { setPolicyP50Ms: number; revokeCloseP50Ms: number; revokeCloseMaxMs: number; allowFirstConnectP50Ms: number };
-  rss: { idle: Memory; load: Memory; bareNode: Memory };
+  /** floorLoad: the floor proxy's peak during its own load run. */
+  rss: { idle: Memory; load: Memory; bareNode: Memory; floorLoad: Memory };
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -225,7 +248,7 @@ ${withB ? `  b:\n    endpoints: [{ host: b.example.test, port: ${secure.port}, a
   let floor: FloorProxy | undefined;
   try {
     floor = await startFloorProxy(path.join(path.dirname(gw.socketPath), "floor.sock"), hostMap, process.env.NEMOCLAW_BENCH_GATEWAY_FLAGS?.split(" ").filter(Boolean) ?? DAEMON_NODE_FLAGS);
-    const rssIdle = await gw.rss();
+    const rssIdle = await memoryOf(gw.pid);
     const plainHost = `plain.example.test:${plain.port}`;
     const directHttp = new http.Agent({ keepAlive: true, maxSockets: 1 });
     const proxiedHttp = proxyAgent(gw.socketPath, CURL);
@@ -281,14 +304,12 @@ ${withB ? `  b:\n    endpoints: [{ host: b.example.test, port: ${secure.port}, a
     const connections = 64;
     const loadTarget = { host: `load.example.test:${loadStub.port}`, path: "/small" };
     const direct = await runLoad({ ...loadTarget, port: loadStub.port }, connections, loadMs, { stub: loadStub.pid });
-    const rssLoad: Memory = { rss: 0, anon: 0 };
-    const proxied = await runLoad({ ...loadTarget, socketPath: gw.socketPath, preamble: formatPreamble(TEST_CALLER_SECRET, CURL) }, connections, loadMs, { gateway: gw.pid, stub: loadStub.pid }, () => {
-      void gw.rss().then((m) => {
-        rssLoad.rss = Math.max(rssLoad.rss, m.rss);
-        rssLoad.anon = Math.max(rssLoad.anon, m.anon);
-      });
-    });
+    let stopSampling = peakMemory(gw.pid);
+    const proxied = await runLoad({ ...loadTarget, socketPath: gw.socketPath, preamble: formatPreamble(TEST_CALLER_SECRET, CURL) }, connections, loadMs, { gateway: gw.pid, stub: loadStub.pid });
+    const rssLoad = await stopSampling();
+    stopSampling = peakMemory(floor.pid);
     const floorLoad = await runLoad({ ...loadTarget, socketPath: floor.socketPath, preamble: formatPreamble(TEST_CALLER_SECRET, CURL) }, connections, loadMs, { floor: floor.pid, stub: loadStub.pid });
+    const rssFloorLoad = await stopSampling();
 
     // Policy change → enforcement: revoking closes an open tunnel; allowing admits the next CONNECT.
     const setTimes: number[] = [];
@@ -322,7 +343,7 @@ ${withB ? `  b:\n    endpoints: [{ host: b.example.test, port: ${secure.port}, a
         revokeCloseMaxMs: Math.max(...closeTimes),
         allowFirstConnectP50Ms: percentile(sorted(allowTimes), 50),
       },
-      rss: { idle: rssIdle, load: rssLoad, bareNode: await bareNodeMemory() },
+      rss: { idle: rssIdle, load: rssLoad, bareNode: await bareNodeMemory(), floorLoad: rssFloorLoad },
     };
   } finally {
     clearInterval(forget);
@@ -364,7 +385,7 @@ export function formatEgressBench(r: EgressBenchResult): string {
     `    gateway CPU per request ${perRequest(r.concurrency.cpu.proxied.gateway, r.concurrency.proxiedRps)} | floor proxy's ${perRequest(r.concurrency.cpu.floor.floor, r.concurrency.floorRps)})`,
     "",
     `  Policy change (command sent → effect seen by a client): setPolicy acknowledged p50 ${ms(r.policyChange.setPolicyP50Ms)}; revoked tunnel closed p50 ${ms(r.policyChange.revokeCloseP50Ms)} (max ${ms(r.policyChange.revokeCloseMaxMs)}); allowed → first CONNECT through p50 ${ms(r.policyChange.allowFirstConnectP50Ms)}`,
-    `  Gateway process RSS: idle ${mb(r.rss.idle)}, under load ${mb(r.rss.load)} | bare Node with net/http/https/tls and a server listening: ${mb(r.rss.bareNode)} (the floor)`,
+    `  Gateway process RSS: idle ${mb(r.rss.idle)}, under load ${mb(r.rss.load)} | floor: bare Node with net/http/https/tls and a server listening ${mb(r.rss.bareNode)}, the floor proxy under the same load ${mb(r.rss.floorLoad)}`,
   );
   return lines.join("\n");
 }
