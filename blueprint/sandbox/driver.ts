@@ -133,7 +133,7 @@ export class SandboxDriver {
     const name = parseSandboxName(options.name);
     await this.assertDocker();
     await assertNameFree(this.docker, this.registry, name);
-    const { record, policy, presets } = await planSandbox(this.docker, name, options, { remote: this.#remote, dockerHost: this.#dockerHost }, progress);
+    const { record, policy, presets } = await planSandbox(this.docker, name, options, { remote: this.#remote, dockerHost: this.#dockerHost, stateDir: this.stateDir }, progress);
 
     try {
       progress("state", `recording the sandbox in ${this.registry.stateDir}`);

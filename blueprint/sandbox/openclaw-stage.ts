@@ -109,7 +109,7 @@ export function openclawVolumeName(key: string): string {
 }
 
 /** The closure staged into its volume (filled now unless it already is); returns the volume name. */
-export async function stageOpenclaw(docker: Docker, image: string, closure: OpenclawClosure): Promise<string> {
+export async function stageOpenclaw(docker: Docker, image: string, closure: OpenclawClosure, memo?: string): Promise<string> {
   const name = openclawVolumeName(closure.key);
   const nested = new Set(closure.packages.map((rel) => path.join(closure.root, rel, "node_modules")));
   await ensureStagedVolume(docker, {
@@ -121,6 +121,7 @@ export async function stageOpenclaw(docker: Docker, image: string, closure: Open
     // A package's own node_modules holds its private dependencies: those needed are in the
     // closure as packages of their own, the rest (and .bin, and caches) stay out.
     skip: (p) => nested.has(p),
+    ...(memo === undefined ? {} : { memo }),
   });
   return name;
 }

@@ -5,7 +5,7 @@
 import { chmod, mkdir } from "node:fs/promises";
 import type Docker from "dockerode";
 import { ensureCallerSecret } from "../state/caller-secret.js";
-import { sandboxRunDir } from "../state/paths.js";
+import { sandboxRunDir, stagedVolumesFile } from "../state/paths.js";
 import { compiledBlueprintDir, runtimeIdentity } from "../state/runtime-files.js";
 import { BLUEPRINT_MOUNT, buildContainerSpec, RUNTIME_DIR, SUPERVISOR_SCRIPT, type SandboxMount } from "./container-spec.js";
 import { ensureGatewayToken, gatewayConfig, GATEWAY_CONFIG, GATEWAY_PORT, GATEWAY_RELAY_SOCKET, hostRelayDir } from "./gateway-inside.js";
@@ -66,7 +66,7 @@ export async function createSandboxContainer(ctx: ContainerContext, record: Sand
   // Independent of each other: done at once.
   const [, , runVolume, callerSecret] = await allSettled([
     installSandboxTrust(ctx.stateDir, record.name),
-    ensureStagedVolume(ctx.docker, { name: supervisorVolume, kind: "supervisor", image: record.image, cwd: compiledBlueprintDir(), entries: ["supervisor"] }),
+    ensureStagedVolume(ctx.docker, { name: supervisorVolume, kind: "supervisor", image: record.image, cwd: compiledBlueprintDir(), entries: ["supervisor"], memo: stagedVolumesFile(ctx.stateDir) }),
     record.remote ? ensureRunVolume(ctx.docker, record.name, ctx.volumeLabels) : undefined,
     ensureCallerSecret(ctx.stateDir, record.name),
   ]);

@@ -4,6 +4,7 @@
 import path from "node:path";
 import type Docker from "dockerode";
 import type { Policy } from "../policy/schema.js";
+import { stagedVolumesFile } from "../state/paths.js";
 import { RuntimeError } from "../state/runtime-error.js";
 import { DEFAULT_LIMITS, GATEWAY_LIMITS, sandboxContainerName, sandboxVolumeName, type SandboxLimits } from "./container-spec.js";
 import { sandboxDiskVolumeName } from "./disk.js";
@@ -71,7 +72,7 @@ export async function planSandbox(
   docker: Docker,
   name: string,
   options: CreateOptions,
-  where: { remote: boolean; dockerHost: string | undefined },
+  where: { remote: boolean; dockerHost: string | undefined; stateDir: string },
   progress: Progress,
 ): Promise<{ record: SandboxRecord; policy: Policy; presets: string[] }> {
   progress("policy", options.policyFile ? `loading ${options.policyFile}` : "loading the base policy");
@@ -87,7 +88,7 @@ export async function planSandbox(
   if (options.openclawDir) {
     const closure = await openclawClosure(path.resolve(options.openclawDir));
     progress("openclaw", `staging OpenClaw ${closure.version} and its ${closure.packages.length - 1} production dependencies (read-only volume)`);
-    mounts.push({ source: await stageOpenclaw(docker, image, closure), target: OPENCLAW_NODE_MODULES, volume: true });
+    mounts.push({ source: await stageOpenclaw(docker, image, closure, stagedVolumesFile(where.stateDir)), target: OPENCLAW_NODE_MODULES, volume: true });
     openclaw = { hostDir: path.resolve(options.openclawDir), version: closure.version, entry: closure.entry };
   }
   if (options.gateway && !openclaw) {

@@ -10,8 +10,12 @@
 // Old volumes stay until `openclaw nemoclaw gc` (or uninstall) finds nothing using them
 // (runtime/cleanup.ts).
 import { randomUUID } from "node:crypto";
+import type { Readable } from "node:stream";
+import { finished } from "node:stream/promises";
 import type Docker from "dockerode";
 import tar from "tar-fs";
+import { z } from "zod";
+import { StateFile } from "../state/state-file.js";
 import { isNotFound } from "./docker-client.js";
 
 export const STAGED_LABEL = "nemoclaw.staged";
@@ -23,11 +27,33 @@ const filling = new Map<string, Promise<boolean>>();
 /** A random id given to each volume when it is made: a volume made again has another. */
 const INSTANCE_LABEL = "nemoclaw.staged.instance";
 /**
- * Volumes this process saw complete (marker present), by name → which volume it was (its
- * instance label and CreatedAt). One inspect then tells it is still that volume: one removed
- * (`gc`, uninstall) and made again is checked again. Spares a filler container per create.
+ * Volumes seen complete (marker present), by name → which volume it was (its instance label and
+ * CreatedAt). One inspect then tells it is still that volume: one removed (`gc`, uninstall) and
+ * made again is checked again. Spares a filler container per create (a container made, the
+ * marker read through the archive API, the container removed: 75–130 ms per volume). Kept in
+ * this process and, where `memo` names a file, across processes: every CLI verb is a new runtime
+ * process, so without the file every create paid the check for both of its volumes.
  */
 const complete = new Map<string, string>();
+
+const MemoSchema = z.object({ version: z.literal(1), complete: z.record(z.string(), z.string()) });
+type Memo = z.infer<typeof MemoSchema>;
+/** Entries kept in the file: a volume per build and per OpenClaw version, the newest ones. */
+const MEMO_ENTRIES = 32;
+
+/** What the file remembers; a missing or damaged file remembers nothing (it is only a cache). */
+async function readMemo(file: string): Promise<Memo> {
+  return new StateFile(file, MemoSchema)
+    .read(() => ({ version: 1, complete: {} }), "it only remembers which staged volumes were complete")
+    .catch(() => ({ version: 1 as const, complete: {} }));
+}
+
+async function remember(file: string, name: string, instance: string): Promise<void> {
+  const memo = await readMemo(file);
+  delete memo.complete[name];
+  const entries = [...Object.entries(memo.complete), [name, instance] as const].slice(-MEMO_ENTRIES);
+  await new StateFile(file, MemoSchema).write({ version: 1, complete: Object.fromEntries(entries) }).catch(() => undefined);
+}
 
 export interface StagedVolume {
   name: string;
@@ -39,6 +65,8 @@ export interface StagedVolume {
   cwd: string;
   entries: string[];
   skip?: (absolutePath: string) => boolean;
+  /** A file remembering the volumes found complete across processes (the state dir's `stagedVolumesFile`). */
+  memo?: string;
 }
 
 /**
@@ -54,12 +82,18 @@ export function ensureStagedVolume(docker: Docker, options: StagedVolume): Promi
 }
 
 async function fillUnlessComplete(docker: Docker, options: StagedVolume): Promise<boolean> {
-  const seen = complete.get(options.name);
-  if (seen !== undefined && (await identity(docker, options.name)) === seen) return false;
+  const seen = complete.get(options.name) ?? (options.memo === undefined ? undefined : (await readMemo(options.memo)).complete[options.name]);
+  if (seen !== undefined && (await identity(docker, options.name)) === seen) {
+    complete.set(options.name, seen);
+    return false;
+  }
   complete.delete(options.name);
   const filled = await fill(docker, options);
   const now = await identity(docker, options.name);
-  if (now !== undefined) complete.set(options.name, now);
+  if (now !== undefined) {
+    complete.set(options.name, now);
+    if (options.memo !== undefined) await remember(options.memo, options.name, now);
+  }
   return filled;
 }
 
@@ -85,7 +119,10 @@ async function fill(docker: Docker, options: StagedVolume): Promise<boolean> {
   });
   try {
     try {
-      await container.getArchive({ path: `${STAGE}/${MARKER}` });
+      const marker = (await container.getArchive({ path: `${STAGE}/${MARKER}` })) as unknown as Readable;
+      // Read to its end: a body left unread held the engine's socket open, and with it the
+      // runtime's exit by 2 s after every create that checked a volume.
+      await finished(marker.resume());
       return false;
     } catch (e) {
       if (!isNotFound(e)) throw e;

@@ -5,6 +5,7 @@
 //     control.sock                  0600  the daemon's control API (HTTP)
 //     daemon.lock                   0600  held (listened on) by the one live daemon
 //     daemon.pid, daemon.log              the daemon's pid and its output
+//     staged-volumes.json                 staged volumes found complete (sandbox/staged-volume.ts)
 //     sandboxes/<name>/             0700
 //       sandbox.json                      what the sandbox was created with (SandboxRecord)
 //       policy.yaml                       its policy: the base (or --policy FILE) plus presets
@@ -23,6 +24,10 @@
 // every start (sandbox/run-dir.ts), so a /tmp emptied by a reboot loses nothing.
 import { createHash } from "node:crypto";
 import path from "node:path";
+
+export function stagedVolumesFile(stateDir: string): string {
+  return path.join(stateDir, "staged-volumes.json");
+}
 
 export function sandboxesDir(stateDir: string): string {
   return path.join(stateDir, "sandboxes");

@@ -1,9 +1,10 @@
 // Staged read-only volumes (the supervisor, OpenClaw): filled once, and a process that saw one
-// complete trusts it again with one inspect, until the volume is removed and made again.
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+// complete, or a later one reading the memo file, trusts it again with one inspect, until the
+// volume is removed and made again.
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { afterAll, beforeAll, describe, expect, test, vi } from "vitest";
 import { ensureStagedVolume } from "../../blueprint/sandbox/staged-volume.js";
 import { BASE_IMAGE, dockerClient, ensureBaseImage } from "../helpers/docker-images.js";
 import { uniqueName } from "../helpers/docker-run.js";
@@ -71,4 +72,37 @@ describe("a staged volume", () => {
     expect(await ensureStagedVolume(docker, { name, kind: "test", image: BASE_IMAGE, cwd: dir, entries: ["payload.js"] })).toBe(true);
     expect(await listing(name)).toBe(".nemoclaw-staged\npayload.js");
   });
+
+  test("a new process trusts what the memo file remembers (no filler container), and checks a volume made again or a damaged memo", async () => {
+    const name = uniqueName("nemoclaw-staged-test");
+    volumes.push(name);
+    const kind = uniqueName("memo");
+    const memo = path.join(dir, `${kind}.json`);
+    const options = { name, kind, image: BASE_IMAGE, cwd: dir, entries: ["payload.js"], memo };
+    expect(await ensureStagedVolume(docker, options)).toBe(true);
+    expect(JSON.parse(await readFile(memo, "utf8")).complete[name]).toMatch(/^[0-9a-f-]{36} /);
+
+    /** A fresh module (its in-process memory empty, as in the next CLI verb's process); how many filler containers it made. */
+    const inNewProcess = async (): Promise<{ filled: boolean; fillers: number }> => {
+      vi.resetModules();
+      const fresh = await import("../../blueprint/sandbox/staged-volume.js");
+      // Fractional seconds: a filler of the step before, in the same second, is not counted.
+      const since = (Date.now() / 1000).toFixed(3);
+      const filled = await fresh.ensureStagedVolume(docker, options);
+      const events = (await docker.getEvents({ since: since as unknown as number, until: Math.ceil(Date.now() / 1000) + 1, filters: { type: ["container"], event: ["create"], label: [`nemoclaw.staged=${kind}-filler`] } })) as unknown as NodeJS.ReadableStream;
+      let text = "";
+      for await (const chunk of events) text += chunk.toString();
+      return { filled, fillers: text.split("\n").filter((l) => l.trim() !== "").length };
+    };
+    expect(await inNewProcess()).toEqual({ filled: false, fillers: 0 });
+
+    // Removed and made again: the memo names another volume, so it is checked (and filled).
+    await docker.getVolume(name).remove();
+    expect(await inNewProcess()).toEqual({ filled: true, fillers: 1 });
+
+    // A damaged memo is only a cache: the volume is checked through a filler again, and found complete.
+    await writeFile(memo, "{");
+    expect(await inNewProcess()).toEqual({ filled: false, fillers: 1 });
+    expect(await inNewProcess()).toEqual({ filled: false, fillers: 0 });
+  }, 120_000);
 });
