@@ -97,6 +97,23 @@ const zodEnglishOnly: Plugin = {
   },
 };
 
+/**
+ * node:http and node:https reached through require() instead of an ES import. Node builds an ES
+ * module facade of a built-in by reading every export, and node:http's include lazy getters
+ * (WebSocket and its events) that load undici: 40–60 ms of every runtime start here, for a
+ * WebSocket the runtime never uses (docs/architecture.md, "CLI speed"). Our sources only import
+ * their default export (the rest are types), which is exactly what require() returns.
+ */
+const httpThroughRequire: Plugin = {
+  name: "http-through-require",
+  setup(b) {
+    b.onResolve({ filter: /^(node:)?https?$/ }, (args) =>
+      args.kind === "import-statement" && !args.importer.includes("/node_modules/") ? { path: args.path.replace(/^(node:)?/, "node:"), namespace: "http-through-require" } : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: "http-through-require" }, (args) => ({ contents: `export default require(${JSON.stringify(args.path)});`, loader: "js" }));
+  },
+};
+
 /** Fail the build when a bundle still imports something a bare Node (or the host OpenClaw) lacks. */
 function assertImportsOnly(metafile: Metafile | undefined, allowed: (specifier: string) => boolean, what: string): void {
   for (const [file, output] of Object.entries(metafile?.outputs ?? {})) {
@@ -133,7 +150,7 @@ const [plugin, runtime, supervisor] = await Promise.all([
     splitting: true,
     chunkNames: "runtime/[name]-[hash]",
     external: OPTIONAL,
-    plugins: [lazyRequires, zodEnglishOnly],
+    plugins: [lazyRequires, zodEnglishOnly, httpThroughRequire],
     banner: { js: COMMONJS_SHIM },
   }),
   build({
@@ -150,6 +167,11 @@ const [plugin, runtime, supervisor] = await Promise.all([
 ]);
 assertImportsOnly(plugin.metafile, (s) => isBuiltin(s) || s === "openclaw" || s.startsWith("openclaw/"), "the plugin");
 assertImportsOnly(runtime.metafile, (s) => isBuiltin(s) || isOptional(s), "the runtime");
+// httpThroughRequire at work: an ES import of either would bring undici back into every start.
+for (const [file, output] of Object.entries(runtime.metafile?.outputs ?? {})) {
+  const esImported = output.imports.filter((i) => i.kind === "import-statement" && /^(node:)?https?$/.test(i.path));
+  if (esImported.length > 0) throw new Error(`${file} (the runtime) imports ${esImported[0]?.path} as an ES module: reach it through require() (httpThroughRequire)`);
+}
 assertImportsOnly(supervisor.metafile, isBuiltin, "the supervisor");
 
 await sealBlueprint(root);
