@@ -95,8 +95,9 @@ export interface SandboxSpecOptions {
     /** OpenClaw's config, written by the supervisor as the workload before it starts, unless it exists. */
     seed?: WorkloadSeed;
     /**
-     * The workload is the OpenClaw gateway (gateway-inside.ts): the supervisor relays its port over a socket in `relayDir` (host path, bind-mounted read-write at
-     * the socket's folder, in no Landlock list). Without `relayDir` (a remote engine) that folder
+     * The workload is the OpenClaw gateway (gateway-inside.ts): the supervisor relays its port
+     * over a socket in `relayDir` (host path, bind-mounted read-write at the socket's folder, in
+     * no Landlock list). Without `relayDir` (a remote engine) that folder
      * is a root-only tmpfs and the engine relay carries the socket to the host.
      */
     gateway?: { relayDir?: string; config: GatewaySupervisorConfig };

@@ -11,7 +11,8 @@ import path from "node:path";
 import type Docker from "dockerode";
 import { RuntimeError } from "../state/runtime-error.js";
 import type { WorkloadSeed } from "../supervisor/workload-seed.js";
-import { PROXY_URL, SANDBOX_HOME } from "./container-spec.js";
+import { PROXY_URL } from "./container-spec.js";
+import { GATEWAY_CONFIG } from "./gateway-inside.js";
 import { ensureStagedVolume } from "./staged-volume.js";
 
 /** Where the staged node_modules appears inside. */
@@ -133,7 +134,8 @@ export async function stageOpenclaw(docker: Docker, image: string, closure: Open
  */
 export function openclawProxySeed(): WorkloadSeed {
   return {
-    path: `${SANDBOX_HOME}/.openclaw/openclaw.json`,
+    // OpenClaw's default config under HOME: the same file a gateway sandbox's gateway reads.
+    path: GATEWAY_CONFIG,
     content: `// Written by nemoclaw when the sandbox was created. OpenClaw's own HTTP and WebSocket\n// traffic goes through the sandbox's forwarder to the host's egress gateway.\n${JSON.stringify({ proxy: { proxyUrl: PROXY_URL } }, null, 2)}\n`,
   };
 }

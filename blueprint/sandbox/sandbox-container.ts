@@ -7,6 +7,8 @@ import type Docker from "dockerode";
 import { ensureCallerSecret } from "../state/caller-secret.js";
 import { sandboxRunDir, stagedVolumesFile } from "../state/paths.js";
 import { compiledBlueprintDir, runtimeIdentity } from "../state/runtime-files.js";
+import type { GatewaySupervisorConfig } from "../supervisor/gateway-relay.js";
+import type { WorkloadSeed } from "../supervisor/workload-seed.js";
 import { BLUEPRINT_MOUNT, buildContainerSpec, RUNTIME_DIR, SUPERVISOR_SCRIPT, type SandboxMount } from "./container-spec.js";
 import { ensureGatewayToken, gatewayConfig, GATEWAY_CONFIG, GATEWAY_PORT, GATEWAY_RELAY_SOCKET, hostRelayDir } from "./gateway-inside.js";
 import type { GatewayModels } from "./gateway-models.js";
@@ -16,8 +18,6 @@ import type { SandboxRecord } from "./registry.js";
 import { ensureRunVolume, putTrustFiles } from "./remote-run.js";
 import { ensureStagedVolume } from "./staged-volume.js";
 import { installSandboxTrust, TRUST_ENV } from "./trust.js";
-import type { GatewaySupervisorConfig } from "../supervisor/gateway-relay.js";
-import type { WorkloadSeed } from "../supervisor/workload-seed.js";
 
 /** On every container and /sandbox volume: which state dir it belongs to (uninstall and gc go by it). */
 export const STATE_DIR_LABEL = "nemoclaw.state-dir";

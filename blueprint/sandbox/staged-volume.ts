@@ -41,11 +41,11 @@ type Memo = z.infer<typeof MemoSchema>;
 /** Entries kept in the file: a volume per build and per OpenClaw version, the newest ones. */
 const MEMO_ENTRIES = 32;
 
+const emptyMemo = (): Memo => ({ version: 1, complete: {} });
+
 /** What the file remembers; a missing or damaged file remembers nothing (it is only a cache). */
 async function readMemo(file: string): Promise<Memo> {
-  return new StateFile(file, MemoSchema)
-    .read(() => ({ version: 1, complete: {} }), "it only remembers which staged volumes were complete")
-    .catch(() => ({ version: 1 as const, complete: {} }));
+  return new StateFile(file, MemoSchema).read(emptyMemo, "it only remembers which staged volumes were complete").catch(emptyMemo);
 }
 
 async function remember(file: string, name: string, instance: string): Promise<void> {
