@@ -138,13 +138,17 @@ export class SandboxDriver {
     try {
       progress("state", `recording the sandbox in ${this.registry.stateDir}`);
       await this.registry.prepare(name);
+      // Before the container is made: its seeded config carries the token.
       if (options.gateway && options.gatewayToken !== undefined) await writeGatewayToken(this.stateDir, name, options.gatewayToken);
-      await writeFileAtomic(sandboxPolicyFile(this.stateDir, name), policyText(policy, name, record.policySource, presets));
-      await this.registry.write(record);
-      progress("daemon", "starting the egress path (host daemon)");
-      // The egress path is served while the container is made; both are done before it starts.
+      // The state and the egress path (which reads the policy file) are done while the container
+      // is made; all of it before the container starts.
       await allSettled([
-        this.#egress.serve(name),
+        (async () => {
+          await writeFileAtomic(sandboxPolicyFile(this.stateDir, name), policyText(policy, name, record.policySource, presets));
+          await this.registry.write(record);
+          progress("daemon", "starting the egress path (host daemon)");
+          await this.#egress.serve(name);
+        })(),
         (async () => {
           progress("volume", record.limits.diskBytes > 0 ? `/sandbox limited to ${record.limits.diskBytes} bytes (ext4 image)` : "/sandbox without a size limit");
           await ensureSandboxVolume(this.docker, record, this.#volumeLabels(record.name));

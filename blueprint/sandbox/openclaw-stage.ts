@@ -50,7 +50,7 @@ export interface OpenclawClosure {
 /** OpenClaw at `hostDir` and every package it needs at run time (dependencies, installed optional and peer ones). */
 export async function openclawClosure(hostDir: string): Promise<OpenclawClosure> {
   if (!existsSync(path.join(hostDir, "package.json"))) throw new RuntimeError("openclaw-missing", `no OpenClaw package at ${hostDir}`, "reinstall OpenClaw");
-  const top = realpathSync(hostDir);
+  const top = realpathSync.native(hostDir);
   const pkg = readPackage(top);
   // npm hoists OpenClaw's dependencies next to it (a local install) or nests them inside it (a
   // global one). The root maps to /opt/openclaw/node_modules, so both layouts keep their shape.
@@ -94,7 +94,7 @@ function resolvePackage(fromDir: string, name: string, root: string, limit: stri
     if (path.basename(dir) !== "node_modules") {
       const candidate = path.join(dir, "node_modules", name);
       if (existsSync(path.join(candidate, "package.json"))) {
-        const real = realpathSync(candidate);
+        const real = realpathSync.native(candidate);
         if (!real.startsWith(`${root}${path.sep}`)) {
           throw new RuntimeError("openclaw-layout", `${name} resolves to ${real}, outside ${root}`, "install OpenClaw with npm (a linked or pnpm layout cannot be staged)");
         }

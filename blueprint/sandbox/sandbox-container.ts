@@ -61,11 +61,17 @@ export interface ContainerContext {
 
 /** Creates (does not start) the sandbox's container from its record. */
 export async function createSandboxContainer(ctx: ContainerContext, record: SandboxRecord): Promise<void> {
+  // The sandbox's CA goes into the run dir, which is read once the container runs: it is made
+  // while the container is (a remote engine's run volume gets a copy once both are done).
+  const [, made] = await allSettled([installSandboxTrust(ctx.stateDir, record.name), makeContainer(ctx, record)]);
+  if (made.runVolume) await putTrustFiles(made.container, ctx.stateDir, record.name);
+}
+
+async function makeContainer(ctx: ContainerContext, record: SandboxRecord): Promise<{ container: Docker.Container; runVolume: string | undefined }> {
   await assertWorkloadUidFree(ctx.docker, record.user);
   const supervisorVolume = supervisorVolumeName();
   // Independent of each other: done at once.
-  const [, , runVolume, callerSecret] = await allSettled([
-    installSandboxTrust(ctx.stateDir, record.name),
+  const [, runVolume, callerSecret] = await allSettled([
     ensureStagedVolume(ctx.docker, { name: supervisorVolume, kind: "supervisor", image: record.image, cwd: compiledBlueprintDir(), entries: ["supervisor"], memo: stagedVolumesFile(ctx.stateDir) }),
     record.remote ? ensureRunVolume(ctx.docker, record.name, ctx.volumeLabels) : undefined,
     ensureCallerSecret(ctx.stateDir, record.name),
@@ -89,7 +95,7 @@ export async function createSandboxContainer(ctx: ContainerContext, record: Sand
       labels: { [STATE_DIR_LABEL]: ctx.stateDir },
     }),
   );
-  if (runVolume) await putTrustFiles(container, ctx.stateDir, record.name);
+  return { container, runVolume };
 }
 
 /**

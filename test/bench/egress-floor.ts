@@ -6,6 +6,7 @@
 // costs above this is ours, and a goal below this cannot be met by any proxy written for Node.
 
 import { spawn } from "node:child_process";
+import net from "node:net";
 import { createInterface } from "node:readline";
 
 /** argv: socket path, then a JSON host map (name → address). Prints {} once listening; exits when stdin closes. */
@@ -77,4 +78,44 @@ export async function startFloorProxy(socketPath: string, hostMap: Record<string
         child.stdin.end();
       }),
   };
+}
+
+/**
+ * The floor below any proxy: a raw byte relay in C (socat, a read/write loop), 127.0.0.1:port →
+ * the upstream. It makes no decision at all, so what it costs is what any process relaying the
+ * bytes of an established tunnel costs on this machine, in whatever language. Undefined when
+ * socat is not installed (`apt-get install socat`).
+ */
+export async function startCRelay(upstreamPort: number): Promise<{ port: number; close(): Promise<void> } | undefined> {
+  const port = await new Promise<number>((resolve, reject) => {
+    const probe = net.createServer().listen(0, "127.0.0.1", () => {
+      const { port: free } = probe.address() as net.AddressInfo;
+      probe.close(() => resolve(free));
+    });
+    probe.once("error", reject);
+  });
+  const child = spawn("socat", ["-b", "131072", `TCP-LISTEN:${port},bind=127.0.0.1,reuseaddr,fork`, `TCP:127.0.0.1:${upstreamPort},nodelay`], { stdio: "ignore" });
+  const started = await new Promise<boolean>((resolve) => {
+    child.once("error", () => resolve(false));
+    const deadline = Date.now() + 5_000;
+    const attempt = (): void => {
+      const s = net.connect({ host: "127.0.0.1", port }, () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.once("error", () => (Date.now() > deadline || child.exitCode !== null ? resolve(false) : void setTimeout(attempt, 20)));
+    };
+    attempt();
+  });
+  const close = () =>
+    new Promise<void>((resolve) => {
+      if (child.exitCode !== null || child.signalCode !== null) return resolve();
+      child.once("exit", () => resolve());
+      child.kill("SIGTERM");
+    });
+  if (!started) {
+    await close();
+    return undefined;
+  }
+  return { port, close };
 }

@@ -16,7 +16,7 @@ import { fileURLToPath } from "node:url";
 import { formatPreamble } from "../../blueprint/supervisor/caller-preamble.js";
 import { connectTunnel, createTestCa, CURL, proxyAgent, startHttpsUpstream, startHttpUpstream, tempDir, TEST_CALLER_SECRET, testCallerSecretFile } from "../helpers/gateway-harness.js";
 import type { TestCa, Upstream } from "../helpers/gateway-harness.js";
-import { startFloorProxy } from "./egress-floor.js";
+import { startCRelay, startFloorProxy } from "./egress-floor.js";
 import type { FloorProxy } from "./egress-floor.js";
 import { runLoad, startLoadStub } from "./egress-load.js";
 import type { LoadStub } from "./egress-load.js";
@@ -144,8 +144,9 @@ export interface LatencyRow {
 
 export interface EgressBenchResult {
   /** floor: the same client through the minimal Node proxy (egress-floor.ts), where it can carry the row. */
-  latency: Array<{ what: string; direct: LatencyRow; proxied: LatencyRow; floor?: LatencyRow }>;
-  bulk: Array<{ what: string; directMBps: number; proxiedMBps: number; floorMBps?: number }>;
+  latency: Array<{ what: string; direct: LatencyRow; proxied: LatencyRow; floor?: LatencyRow; relay?: LatencyRow }>;
+  /** relay: the tunnel's bytes through a raw C relay (startCRelay), when socat is installed. */
+  bulk: Array<{ what: string; directMBps: number; proxiedMBps: number; floorMBps?: number; relayMBps?: number }>;
   /** cpu: % of one core per process (client, stub, gateway or floor proxy) during each run. */
   concurrency: { directRps: number; proxiedRps: number; floorRps: number; connections: number; cpu: { direct: Record<string, number>; proxied: Record<string, number>; floor: Record<string, number> } };
   policyChange: { setPolicyP50Ms: number; revokeCloseP50Ms: number; revokeCloseMaxMs: number; allowFirstConnectP50Ms: number };
@@ -246,6 +247,7 @@ ${withB ? `  b:\n    endpoints: [{ host: b.example.test, port: ${secure.port}, a
     ca.certPem,
   );
   let floor: FloorProxy | undefined;
+  const relay = await startCRelay(secure.port);
   try {
     floor = await startFloorProxy(path.join(path.dirname(gw.socketPath), "floor.sock"), hostMap, process.env.NEMOCLAW_BENCH_GATEWAY_FLAGS?.split(" ").filter(Boolean) ?? DAEMON_NODE_FLAGS);
     const rssIdle = await memoryOf(gw.pid);
@@ -257,6 +259,8 @@ ${withB ? `  b:\n    endpoints: [{ host: b.example.test, port: ${secure.port}, a
     const tunnelled = tunnelAgent(gw, `tunnel.example.test:${secure.port}`, "tunnel.example.test", ca.certPem);
     const floorTunnelled = tunnelAgent(floor, `tunnel.example.test:${secure.port}`, "tunnel.example.test", ca.certPem);
     const l7 = tunnelAgent(gw, `l7.example.test:${secure.port}`, "l7.example.test", gw.caCertPem);
+    const relayed = relay && new https.Agent({ keepAlive: true, maxSockets: 1, ca: ca.certPem, servername: "tunnel.example.test" } as https.AgentOptions);
+    const relayOpts = { host: "127.0.0.1", port: relay?.port ?? 0, servername: "tunnel.example.test" };
     const directL7 = new https.Agent({ keepAlive: true, maxSockets: 1, ca: ca.certPem, servername: "l7.example.test" } as https.AgentOptions);
 
     const directOpts = { host: "127.0.0.1", port: plain.port, path: "/small", headers: { host: plainHost } };
@@ -273,6 +277,7 @@ ${withB ? `  b:\n    endpoints: [{ host: b.example.test, port: ${secure.port}, a
         direct: summarise("direct", await timeSequential(samples, () => get(directHttps, { host: "127.0.0.1", port: secure.port, path: "/small", servername: "tunnel.example.test" }, true))),
         proxied: summarise("proxied", await timeSequential(samples, () => get(tunnelled, { host: "tunnel.example.test", port: secure.port, path: "/small" }, true))),
         floor: summarise("floor", await timeSequential(samples, () => get(floorTunnelled, { host: "tunnel.example.test", port: secure.port, path: "/small" }, true))),
+        ...(relayed ? { relay: summarise("relay", await timeSequential(samples, () => get(relayed, { ...relayOpts, path: "/small" }, true))) } : {}),
       },
       {
         what: "HTTPS with L7 (terminated)",
@@ -293,6 +298,7 @@ ${withB ? `  b:\n    endpoints: [{ host: b.example.test, port: ${secure.port}, a
         directMBps: await throughput(directHttps, { host: "127.0.0.1", port: secure.port, servername: "tunnel.example.test" }, bulkBytes, true),
         proxiedMBps: await throughput(tunnelled, { host: "tunnel.example.test", port: secure.port }, bulkBytes, true),
         floorMBps: await throughput(floorTunnelled, { host: "tunnel.example.test", port: secure.port }, bulkBytes, true),
+        ...(relayed ? { relayMBps: await throughput(relayed, relayOpts, bulkBytes, true) } : {}),
       },
       {
         what: "HTTPS with L7 (terminated)",
@@ -332,7 +338,7 @@ ${withB ? `  b:\n    endpoints: [{ host: b.example.test, port: ${secure.port}, a
     }
     const sorted = (xs: number[]) => [...xs].sort((a, b) => a - b);
 
-    for (const a of [directHttp, proxiedHttp, floorHttp, directHttps, tunnelled, floorTunnelled, l7, directL7]) a.destroy();
+    for (const a of [directHttp, proxiedHttp, floorHttp, directHttps, tunnelled, floorTunnelled, l7, directL7, relayed]) a?.destroy();
     return {
       latency,
       bulk,
@@ -349,43 +355,9 @@ ${withB ? `  b:\n    endpoints: [{ host: b.example.test, port: ${secure.port}, a
     clearInterval(forget);
     await gw.close();
     await floor?.close();
+    await relay?.close();
     await plain.close();
     await secure.close();
     await loadStub.close();
   }
-}
-
-/** The result as the side-by-side table the bench prints. */
-export function formatEgressBench(r: EgressBenchResult): string {
-  const ms = (x: number) => `${x.toFixed(3)} ms`;
-  const cpu = (c: Record<string, number>) => Object.entries(c).map(([name, pct]) => `${name} ${pct.toFixed(0)}%`).join(", ");
-  const mb = (m: Memory) => `${(m.rss / 2 ** 20).toFixed(0)} MB (anonymous ${(m.anon / 2 ** 20).toFixed(0)} MB)`;
-  const perRequest = (pct: number | undefined, rps: number) => `${(((pct ?? Number.NaN) / 100) * (1e6 / rps)).toFixed(0)} µs`;
-  const lines = [
-    "Egress gateway benchmark (gateway in its own process; clients and upstreams on this host; baseline measured in the same run)",
-    "floor = the same client through a minimal Node proxy (egress-floor.ts: no policy, no audit, no checks), the best any proxy written for Node does here",
-    "",
-  ];
-  lines.push("  Latency, small GET on a kept-alive connection:");
-  for (const row of r.latency) {
-    const floor = row.floor === undefined ? "" : ` | floor added p50 ${ms(row.floor.p50 - row.direct.p50)}`;
-    lines.push(
-      `    ${row.what.padEnd(28)} direct p50 ${ms(row.direct.p50)} p99 ${ms(row.direct.p99)} | proxied p50 ${ms(row.proxied.p50)} p99 ${ms(row.proxied.p99)} | added p50 ${ms(row.proxied.p50 - row.direct.p50)}${floor}`,
-    );
-  }
-  lines.push("", "  Bulk download:");
-  for (const row of r.bulk) {
-    const floor = row.floorMBps === undefined ? "" : ` | floor ${row.floorMBps.toFixed(0)} MB/s, ${(row.floorMBps / row.directMBps).toFixed(2)}×`;
-    lines.push(`    ${row.what.padEnd(28)} direct ${row.directMBps.toFixed(0)} MB/s | proxied ${row.proxiedMBps.toFixed(0)} MB/s | ratio ${(row.proxiedMBps / row.directMBps).toFixed(2)}×${floor}`);
-  }
-  lines.push(
-    "",
-    `  Requests/s at ${r.concurrency.connections} concurrent connections: direct ${r.concurrency.directRps.toFixed(0)} | proxied ${r.concurrency.proxiedRps.toFixed(0)} | ratio ${(r.concurrency.proxiedRps / r.concurrency.directRps).toFixed(2)}× | floor ${r.concurrency.floorRps.toFixed(0)}, ${(r.concurrency.floorRps / r.concurrency.directRps).toFixed(2)}×`,
-    `    (load client and stub upstream each in a process of its own, all runs; CPU of one core, direct: ${cpu(r.concurrency.cpu.direct)} | proxied: ${cpu(r.concurrency.cpu.proxied)} | floor: ${cpu(r.concurrency.cpu.floor)};`,
-    `    gateway CPU per request ${perRequest(r.concurrency.cpu.proxied.gateway, r.concurrency.proxiedRps)} | floor proxy's ${perRequest(r.concurrency.cpu.floor.floor, r.concurrency.floorRps)})`,
-    "",
-    `  Policy change (command sent → effect seen by a client): setPolicy acknowledged p50 ${ms(r.policyChange.setPolicyP50Ms)}; revoked tunnel closed p50 ${ms(r.policyChange.revokeCloseP50Ms)} (max ${ms(r.policyChange.revokeCloseMaxMs)}); allowed → first CONNECT through p50 ${ms(r.policyChange.allowFirstConnectP50Ms)}`,
-    `  Gateway process RSS: idle ${mb(r.rss.idle)}, under load ${mb(r.rss.load)} | floor: bare Node with net/http/https/tls and a server listening ${mb(r.rss.bareNode)}, the floor proxy under the same load ${mb(r.rss.floorLoad)}`,
-  );
-  return lines.join("\n");
 }

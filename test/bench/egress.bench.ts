@@ -5,7 +5,8 @@
 import http from "node:http";
 import { test } from "vitest";
 import { CURL, policy, proxyAgent, startGateway, startHttpUpstream } from "../helpers/gateway-harness.js";
-import { formatEgressBench, measureEgress } from "./egress-measure.js";
+import { formatEgressBench } from "./egress-format.js";
+import { measureEgress } from "./egress-measure.js";
 
 function get(agent: http.Agent, options: http.RequestOptions): Promise<void> {
   return new Promise((resolve, reject) => {
