@@ -8,6 +8,7 @@
 import { spawn } from "node:child_process";
 import net from "node:net";
 import { createInterface } from "node:readline";
+import { freePort } from "../helpers/free-port.js";
 
 /** argv: socket path, then a JSON host map (name → address). Prints {} once listening; exits when stdin closes. */
 const FLOOR_PROXY = `
@@ -87,13 +88,7 @@ export async function startFloorProxy(socketPath: string, hostMap: Record<string
  * socat is not installed (`apt-get install socat`).
  */
 export async function startCRelay(upstreamPort: number): Promise<{ port: number; close(): Promise<void> } | undefined> {
-  const port = await new Promise<number>((resolve, reject) => {
-    const probe = net.createServer().listen(0, "127.0.0.1", () => {
-      const { port: free } = probe.address() as net.AddressInfo;
-      probe.close(() => resolve(free));
-    });
-    probe.once("error", reject);
-  });
+  const port = await freePort();
   const child = spawn("socat", ["-b", "131072", `TCP-LISTEN:${port},bind=127.0.0.1,reuseaddr,fork`, `TCP:127.0.0.1:${upstreamPort},nodelay`], { stdio: "ignore" });
   const started = await new Promise<boolean>((resolve) => {
     child.once("error", () => resolve(false));
