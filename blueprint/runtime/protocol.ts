@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { SandboxNameSchema } from "../state/sandbox-name.js";
 /** `skill test`'s report (skill-report.ts), for the plugin to validate what it renders. */
-export { SkillReportSchema, type SkillReport } from "./skill-report.js";
+export { SkillReportSchema, type SkillReport } from "./skill-report-schema.js";
 
 /** The egress gateway's control-route schemas, for the plugin to validate what the daemon answers. */
 export * as EgressRoutes from "../gateway/egress-route-schemas.js";

@@ -10,53 +10,16 @@
 //   3  nothing risky, but with --policy some attempts are ones the policy would refuse
 import { isIP } from "node:net";
 import ipaddr from "ipaddr.js";
-import { z } from "zod";
 import { escapeGlob } from "../gateway/globs.js";
 import { serializePolicy } from "../policy/serialize.js";
 import type { NetworkPolicy, Policy } from "../policy/schema.js";
-import { EgressAttemptSchema, FileChangeSchema, ToolCallSchema, type EgressAttempt, type FileChange, type ToolCall } from "./skill-evidence.js";
+import type { EgressAttempt, FileChange, ToolCall } from "./skill-evidence.js";
 
 export const EXIT_CLEAN = 0;
 export const EXIT_RISKY = 2;
 export const EXIT_POLICY_DENIALS = 3;
 
-export const RISK_CODES = ["credential-path", "raw-ip", "download-and-execute", "write-outside-workspace", "reach-host", "escalation", "undeclared-host"] as const;
-export type RiskCode = (typeof RISK_CODES)[number];
-
-const ReasonSchema = z.strictObject({ code: z.enum(RISK_CODES), message: z.string(), evidence: z.array(z.string()) });
-export type Reason = z.infer<typeof ReasonSchema>;
-
-const EgressGroupSchema = z.strictObject({
-  binary: z.string().nullable(),
-  host: z.string(),
-  port: z.number(),
-  count: z.number(),
-  requests: z.array(z.strictObject({ method: z.string(), path: z.string(), count: z.number() })),
-  policyAllows: z.boolean(),
-  prompts: z.array(z.number()),
-});
-export type EgressGroup = z.infer<typeof EgressGroupSchema>;
-
-export const SkillReportSchema = z.strictObject({
-  skill: z.strictObject({ name: z.string(), source: z.string(), description: z.string() }),
-  sandbox: z.strictObject({ name: z.string(), kept: z.boolean() }),
-  mode: z.enum(["observe", "policy"]),
-  policyFile: z.string().nullable(),
-  prompts: z.array(z.strictObject({ index: z.number(), text: z.string(), exitCode: z.number(), durationMs: z.number(), output: z.string() })),
-  modelCalls: z.number(),
-  /** Requests OpenClaw itself made to its own services (catalog, update check, ClawHub). */
-  openclawCalls: z.number(),
-  egress: z.array(EgressGroupSchema),
-  attempts: z.array(EgressAttemptSchema.extend({ prompt: z.number() })),
-  toolCalls: z.array(ToolCallSchema),
-  files: z.array(FileChangeSchema),
-  verdict: z.strictObject({ risky: z.boolean(), reasons: z.array(ReasonSchema) }),
-  /** Attempts the policy in force would refuse (the base policy in observe mode, --policy's otherwise). */
-  denials: z.number(),
-  suggestedPolicy: z.string(),
-  exitCode: z.number(),
-});
-export type SkillReport = z.infer<typeof SkillReportSchema>;
+import type { EgressGroup, Reason, RiskCode } from "./skill-report-schema.js";
 
 // Paths whose reading is a credential grab whatever the excuse: keys, cloud and registry
 // credentials, dotenv files, OpenClaw's own state (config with tokens, auth profiles).

@@ -29,7 +29,8 @@ import { GATEWAY_COMPILE_CACHE } from "../supervisor/gateway-relay.js";
 import { toolCommandLog } from "../supervisor/tool-domain.js";
 import { inferenceCall } from "./inference-call.js";
 import { diffListings, egressAttempts, listingCommand, transcriptToolCalls, type ToolCall } from "./skill-evidence.js";
-import { EXIT_CLEAN, EXIT_POLICY_DENIALS, EXIT_RISKY, groupAttempts, suggestPolicy, verdict, type SkillReport } from "./skill-report.js";
+import { EXIT_CLEAN, EXIT_POLICY_DENIALS, EXIT_RISKY, groupAttempts, suggestPolicy, verdict } from "./skill-report.js";
+import type { SkillReport } from "./skill-report-schema.js";
 import { defaultPrompts, resolveSkillSource, skillFiles } from "./skill-source.js";
 import { CLAWHUB_PREFIX } from "./clawhub-fetch.js";
 

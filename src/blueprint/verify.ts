@@ -1,6 +1,5 @@
 import { readFile, lstat } from "node:fs/promises";
 import path from "node:path";
-import { parse } from "yaml";
 import { SealedBlueprintSchema, MANIFEST_NAME, type SealedBlueprint } from "./manifest.js";
 import { digestOf, listBlueprintFiles, sha256 } from "./digest.js";
 
@@ -18,6 +17,19 @@ export type BlueprintVerification = {
   manifest: SealedBlueprint | undefined;
   problems: BlueprintProblem[];
 };
+
+/**
+ * The build seals the manifest as JSON after a comment line (JSON is YAML), so it is read without
+ * loading a YAML parser into every verb; anything else is read as the YAML it claims to be.
+ */
+async function parseManifest(text: string): Promise<unknown> {
+  try {
+    return JSON.parse(text.replace(/^(?:#[^\n]*\n)+/, ""));
+  } catch {
+    const { parse } = await import("yaml");
+    return parse(text);
+  }
+}
 
 /**
  * Recompute the sealed blueprint's digest from the files on disk. Nothing from `dir` is executed.
@@ -38,7 +50,7 @@ export async function verifyBlueprint(dir: string): Promise<BlueprintVerificatio
   }
   let raw: unknown;
   try {
-    raw = parse(text);
+    raw = await parseManifest(text);
   } catch (e) {
     return fail(`${MANIFEST_NAME} is not valid YAML: ${(e as Error).message.split("\n")[0]}`);
   }

@@ -2,21 +2,44 @@
 // same run as the gateway and the direct baseline. A process of its own on a Unix socket, like
 // the gateway; it skips the caller preamble line unread, then hands the stream to Node's HTTP
 // server: absolute-form requests go out through a keep-alive agent and the response is piped
-// back, CONNECT is a pure pipe both ways. No policy, no audit, no checks: whatever the gateway
-// costs above this is ours, and a goal below this cannot be met by any proxy written for Node.
+// back, CONNECT is a pure pipe both ways, or, for the names it terminates, TLS with a fixed
+// certificate and each request inside forwarded over TLS through a keep-alive agent. No policy,
+// no audit, no checks, no certificate minted: whatever the gateway costs above this is ours, and
+// a goal below this cannot be met by any proxy written for Node.
 
-import { spawn } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
+import { readFile, rm } from "node:fs/promises";
 import net from "node:net";
+import path from "node:path";
 import { createInterface } from "node:readline";
+import { promisify } from "node:util";
 import { freePort } from "../helpers/free-port.js";
+import { tempDir } from "../helpers/gateway-harness.js";
 
-/** argv: socket path, then a JSON host map (name → address). Prints {} once listening; exits when stdin closes. */
+/**
+ * argv: socket path, a JSON host map (name → address), then JSON {hosts, key, cert, upstreamCa}:
+ * the names whose TLS it terminates, its certificate for them, and the CA of the upstreams.
+ * Prints {} once listening; exits when stdin closes.
+ */
 const FLOOR_PROXY = `
 const http = require("node:http");
+const https = require("node:https");
 const net = require("node:net");
-const [socketPath, hostMapJson] = process.argv.slice(-2);
+const tls = require("node:tls");
+const [socketPath, hostMapJson, terminateJson] = process.argv.slice(-3);
 const hostMap = JSON.parse(hostMapJson);
+const terminate = JSON.parse(terminateJson);
 const agent = new http.Agent({ keepAlive: true, maxFreeSockets: 256 });
+const tlsAgent = new https.Agent({ keepAlive: true, maxFreeSockets: 256, ca: terminate.upstreamCa });
+const inner = http.createServer((req, res) => {
+  const { host, port } = req.socket.target;
+  const upstream = https.request({ host: hostMap[host] ?? host, port, servername: host, path: req.url, method: req.method, headers: req.headers, agent: tlsAgent }, (up) => {
+    res.writeHead(up.statusCode, up.headers);
+    up.pipe(res);
+  });
+  upstream.on("error", () => res.destroy());
+  req.pipe(upstream);
+});
 const server = http.createServer((req, res) => {
   const url = new URL(req.url);
   const upstream = http.request({ host: hostMap[url.hostname] ?? url.hostname, port: Number(url.port || 80), path: url.pathname + url.search, method: req.method, headers: req.headers, agent }, (up) => {
@@ -28,6 +51,14 @@ const server = http.createServer((req, res) => {
 });
 server.on("connect", (req, socket, head) => {
   const [host, port] = req.url.split(":");
+  if (terminate.hosts.includes(host)) {
+    socket.write("HTTP/1.1 200 Connection Established\\r\\n\\r\\n");
+    if (head.length > 0) socket.unshift(head);
+    const secure = new tls.TLSSocket(socket, { isServer: true, key: terminate.key, cert: terminate.cert });
+    secure.target = { host, port: Number(port) };
+    inner.emit("connection", secure);
+    return;
+  }
   const upstream = net.connect({ host: hostMap[host] ?? host, port: Number(port), noDelay: true }, () => {
     socket.write("HTTP/1.1 200 Connection Established\\r\\n\\r\\n");
     if (head.length > 0) upstream.write(head);
@@ -62,8 +93,27 @@ export interface FloorProxy {
   close(): Promise<void>;
 }
 
-export async function startFloorProxy(socketPath: string, hostMap: Record<string, string>, nodeFlags: readonly string[]): Promise<FloorProxy> {
-  const child = spawn(process.execPath, [...nodeFlags, "-e", FLOOR_PROXY, socketPath, JSON.stringify(hostMap)], { stdio: ["pipe", "pipe", "inherit"] });
+/** The names whose TLS the floor terminates, with the certificate it presents for them (any one key pair). */
+export interface FloorTermination {
+  hosts: string[];
+  key: string;
+  cert: string;
+  /** The CA that signed the upstreams' certificates. */
+  upstreamCa: string;
+}
+
+/** A self-signed certificate for `name` (openssl): the floor proxy presents it where it terminates TLS. */
+export async function selfSignedCertificate(name: string): Promise<{ key: string; cert: string }> {
+  const dir = await tempDir("nemoclaw-bench-cert-");
+  const [key, cert] = [path.join(dir, "key.pem"), path.join(dir, "cert.pem")];
+  await promisify(execFile)("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "2", "-subj", `/CN=${name}`, "-addext", `subjectAltName=DNS:${name}`, "-keyout", key, "-out", cert]);
+  const pems = { key: await readFile(key, "utf8"), cert: await readFile(cert, "utf8") };
+  await rm(dir, { recursive: true, force: true });
+  return pems;
+}
+
+export async function startFloorProxy(socketPath: string, hostMap: Record<string, string>, terminate: FloorTermination, nodeFlags: readonly string[]): Promise<FloorProxy> {
+  const child = spawn(process.execPath, [...nodeFlags, "-e", FLOOR_PROXY, socketPath, JSON.stringify(hostMap), JSON.stringify(terminate)], { stdio: ["pipe", "pipe", "inherit"] });
   const listening = await new Promise<boolean>((resolve) => {
     createInterface({ input: child.stdout }).once("line", () => resolve(true));
     child.once("exit", () => resolve(false));

@@ -11,7 +11,7 @@ export function formatEgressBench(r: EgressBenchResult): string {
   const perRequest = (pct: number | undefined, rps: number) => `${(((pct ?? Number.NaN) / 100) * (1e6 / rps)).toFixed(0)} µs`;
   const lines = [
     "Egress gateway benchmark (gateway in its own process; clients and upstreams on this host; baseline measured in the same run)",
-    "floor = the same client through a minimal Node proxy (egress-floor.ts: no policy, no audit, no checks), the best any proxy written for Node does here",
+    "floor = the same client through a minimal Node proxy (egress-floor.ts: no policy, no audit, no checks; for L7, TLS terminated with one fixed certificate), the best any proxy written for Node does here",
     r.bulk.some((b) => b.relayMBps !== undefined)
       ? "C relay = the tunnel's TLS bytes through socat, a raw relay in C with no decision at all: what relaying them costs here in any language"
       : "C relay: not measured (socat is not installed: apt-get install socat)",
@@ -24,7 +24,7 @@ export function formatEgressBench(r: EgressBenchResult): string {
       `    ${row.what.padEnd(28)} direct p50 ${ms(row.direct.p50)} p99 ${ms(row.direct.p99)} | proxied p50 ${ms(row.proxied.p50)} p99 ${ms(row.proxied.p99)} | added p50 ${ms(row.proxied.p50 - row.direct.p50)}${floor}`,
     );
   }
-  lines.push("", "  Bulk download:");
+  lines.push("", "  Bulk download (median of interleaved rounds: direct, proxied, floor and C relay take turns, the first of each round rotating):");
   for (const row of r.bulk) {
     const floor = `${row.floorMBps === undefined ? "" : ` | floor ${row.floorMBps.toFixed(0)} MB/s, ${(row.floorMBps / row.directMBps).toFixed(2)}×`}${row.relayMBps === undefined ? "" : ` | C relay ${row.relayMBps.toFixed(0)} MB/s, ${(row.relayMBps / row.directMBps).toFixed(2)}×`}`;
     lines.push(`    ${row.what.padEnd(28)} direct ${row.directMBps.toFixed(0)} MB/s | proxied ${row.proxiedMBps.toFixed(0)} MB/s | ratio ${(row.proxiedMBps / row.directMBps).toFixed(2)}×${floor}`);

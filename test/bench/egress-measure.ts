@@ -16,7 +16,7 @@ import { fileURLToPath } from "node:url";
 import { formatPreamble } from "../../blueprint/supervisor/caller-preamble.js";
 import { connectTunnel, createTestCa, CURL, proxyAgent, startHttpsUpstream, startHttpUpstream, tempDir, TEST_CALLER_SECRET, testCallerSecretFile } from "../helpers/gateway-harness.js";
 import type { TestCa, Upstream } from "../helpers/gateway-harness.js";
-import { startCRelay, startFloorProxy } from "./egress-floor.js";
+import { selfSignedCertificate, startCRelay, startFloorProxy } from "./egress-floor.js";
 import type { FloorProxy } from "./egress-floor.js";
 import { runLoad, startLoadStub } from "./egress-load.js";
 import type { LoadStub } from "./egress-load.js";
@@ -212,9 +212,10 @@ async function throughput(agent: http.Agent, options: https.RequestOptions, byte
   return n / 1e6 / ((performance.now() - started) / 1000);
 }
 
-export async function measureEgress(options: { samples?: number; bulkBytes?: number; loadMs?: number } = {}): Promise<EgressBenchResult> {
+export async function measureEgress(options: { samples?: number; bulkBytes?: number; bulkRounds?: number; loadMs?: number } = {}): Promise<EgressBenchResult> {
   const samples = options.samples ?? 2000;
   const bulkBytes = options.bulkBytes ?? 256 * 1024 * 1024;
+  const bulkRounds = options.bulkRounds ?? 3;
   const loadMs = options.loadMs ?? 3000;
   const ca: TestCa = await createTestCa(await tempDir());
   const plain: Upstream = await startHttpUpstream();
@@ -249,7 +250,13 @@ ${withB ? `  b:\n    endpoints: [{ host: b.example.test, port: ${secure.port}, a
   let floor: FloorProxy | undefined;
   const relay = await startCRelay(secure.port);
   try {
-    floor = await startFloorProxy(path.join(path.dirname(gw.socketPath), "floor.sock"), hostMap, process.env.NEMOCLAW_BENCH_GATEWAY_FLAGS?.split(" ").filter(Boolean) ?? DAEMON_NODE_FLAGS);
+    const floorCert = await selfSignedCertificate("l7.example.test");
+    floor = await startFloorProxy(
+      path.join(path.dirname(gw.socketPath), "floor.sock"),
+      hostMap,
+      { hosts: ["l7.example.test"], ...floorCert, upstreamCa: ca.certPem },
+      process.env.NEMOCLAW_BENCH_GATEWAY_FLAGS?.split(" ").filter(Boolean) ?? DAEMON_NODE_FLAGS,
+    );
     const rssIdle = await memoryOf(gw.pid);
     const plainHost = `plain.example.test:${plain.port}`;
     const directHttp = new http.Agent({ keepAlive: true, maxSockets: 1 });
@@ -259,6 +266,7 @@ ${withB ? `  b:\n    endpoints: [{ host: b.example.test, port: ${secure.port}, a
     const tunnelled = tunnelAgent(gw, `tunnel.example.test:${secure.port}`, "tunnel.example.test", ca.certPem);
     const floorTunnelled = tunnelAgent(floor, `tunnel.example.test:${secure.port}`, "tunnel.example.test", ca.certPem);
     const l7 = tunnelAgent(gw, `l7.example.test:${secure.port}`, "l7.example.test", gw.caCertPem);
+    const floorL7 = tunnelAgent(floor, `l7.example.test:${secure.port}`, "l7.example.test", floorCert.cert);
     const relayed = relay && new https.Agent({ keepAlive: true, maxSockets: 1, ca: ca.certPem, servername: "tunnel.example.test" } as https.AgentOptions);
     const relayOpts = { host: "127.0.0.1", port: relay?.port ?? 0, servername: "tunnel.example.test" };
     const directL7 = new https.Agent({ keepAlive: true, maxSockets: 1, ca: ca.certPem, servername: "l7.example.test" } as https.AgentOptions);
@@ -283,28 +291,50 @@ ${withB ? `  b:\n    endpoints: [{ host: b.example.test, port: ${secure.port}, a
         what: "HTTPS with L7 (terminated)",
         direct: summarise("direct", await timeSequential(samples, () => get(directL7, { host: "127.0.0.1", port: secure.port, path: "/small", servername: "l7.example.test" }, true))),
         proxied: summarise("proxied", await timeSequential(samples, () => get(l7, { host: "l7.example.test", port: secure.port, path: "/small" }, true))),
+        floor: summarise("floor", await timeSequential(samples, () => get(floorL7, { host: "l7.example.test", port: secure.port, path: "/small" }, true))),
       },
     ];
 
+    // Each bulk row's runs alternate over rounds, the first run of each round rotating, and the
+    // median is kept: one run each in a fixed order reads the client warming up as a difference.
+    const interleaved = async (runs: Record<string, () => Promise<number>>): Promise<Record<string, number>> => {
+      const names = Object.keys(runs);
+      const seen = new Map(names.map((n) => [n, [] as number[]]));
+      for (let round = 0; round < bulkRounds; round++) {
+        for (let i = 0; i < names.length; i++) {
+          const name = names[(i + round) % names.length] ?? "";
+          seen.get(name)?.push(await (runs[name] ?? (() => Promise.resolve(Number.NaN)))());
+        }
+      }
+      return Object.fromEntries([...seen].map(([n, xs]) => [n, percentile([...xs].sort((a, b) => a - b), 50)]));
+    };
+    const tunnelOpts = { host: "tunnel.example.test", port: secure.port };
+    const bulkHttp = await interleaved({
+      direct: () => throughput(directHttp, directOpts, bulkBytes),
+      proxied: () => throughput(proxiedHttp, proxiedOpts, bulkBytes, false, `http://${plainHost}`),
+      floor: () => throughput(floorHttp, proxiedOpts, bulkBytes, false, `http://${plainHost}`),
+    });
+    const bulkTunnel = await interleaved({
+      direct: () => throughput(directHttps, { host: "127.0.0.1", port: secure.port, servername: "tunnel.example.test" }, bulkBytes, true),
+      proxied: () => throughput(tunnelled, tunnelOpts, bulkBytes, true),
+      floor: () => throughput(floorTunnelled, tunnelOpts, bulkBytes, true),
+      ...(relayed ? { relay: () => throughput(relayed, relayOpts, bulkBytes, true) } : {}),
+    });
+    const bulkL7 = await interleaved({
+      direct: () => throughput(directL7, { host: "127.0.0.1", port: secure.port, servername: "l7.example.test" }, bulkBytes, true),
+      proxied: () => throughput(l7, { host: "l7.example.test", port: secure.port }, bulkBytes, true),
+      floor: () => throughput(floorL7, { host: "l7.example.test", port: secure.port }, bulkBytes, true),
+    });
     const bulk = [
-      {
-        what: "HTTP download",
-        directMBps: await throughput(directHttp, directOpts, bulkBytes),
-        proxiedMBps: await throughput(proxiedHttp, proxiedOpts, bulkBytes, false, `http://${plainHost}`),
-        floorMBps: await throughput(floorHttp, proxiedOpts, bulkBytes, false, `http://${plainHost}`),
-      },
+      { what: "HTTP download", directMBps: bulkHttp.direct ?? Number.NaN, proxiedMBps: bulkHttp.proxied ?? Number.NaN, floorMBps: bulkHttp.floor ?? Number.NaN },
       {
         what: "HTTPS via CONNECT tunnel",
-        directMBps: await throughput(directHttps, { host: "127.0.0.1", port: secure.port, servername: "tunnel.example.test" }, bulkBytes, true),
-        proxiedMBps: await throughput(tunnelled, { host: "tunnel.example.test", port: secure.port }, bulkBytes, true),
-        floorMBps: await throughput(floorTunnelled, { host: "tunnel.example.test", port: secure.port }, bulkBytes, true),
-        ...(relayed ? { relayMBps: await throughput(relayed, relayOpts, bulkBytes, true) } : {}),
+        directMBps: bulkTunnel.direct ?? Number.NaN,
+        proxiedMBps: bulkTunnel.proxied ?? Number.NaN,
+        floorMBps: bulkTunnel.floor ?? Number.NaN,
+        ...(bulkTunnel.relay === undefined ? {} : { relayMBps: bulkTunnel.relay }),
       },
-      {
-        what: "HTTPS with L7 (terminated)",
-        directMBps: await throughput(directL7, { host: "127.0.0.1", port: secure.port, servername: "l7.example.test" }, bulkBytes, true),
-        proxiedMBps: await throughput(l7, { host: "l7.example.test", port: secure.port }, bulkBytes, true),
-      },
+      { what: "HTTPS with L7 (terminated)", directMBps: bulkL7.direct ?? Number.NaN, proxiedMBps: bulkL7.proxied ?? Number.NaN, floorMBps: bulkL7.floor ?? Number.NaN },
     ];
 
     const connections = 64;
@@ -338,7 +368,7 @@ ${withB ? `  b:\n    endpoints: [{ host: b.example.test, port: ${secure.port}, a
     }
     const sorted = (xs: number[]) => [...xs].sort((a, b) => a - b);
 
-    for (const a of [directHttp, proxiedHttp, floorHttp, directHttps, tunnelled, floorTunnelled, l7, directL7, relayed]) a?.destroy();
+    for (const a of [directHttp, proxiedHttp, floorHttp, directHttps, tunnelled, floorTunnelled, l7, floorL7, directL7, relayed]) a?.destroy();
     return {
       latency,
       bulk,

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createPluginHome, type PluginHome } from "../helpers/openclaw.js";
 import { repoRoot } from "../helpers/node24.js";
 import { execScript, startStub, type ChatMessage, type StubServer } from "../helpers/stub-models.js";
-import type { SkillReport } from "../../blueprint/runtime/skill-report.js";
+import type { SkillReport } from "../../blueprint/runtime/skill-report-schema.js";
 
 const FIXTURES = path.join(repoRoot, "test/fixtures/skills");
 

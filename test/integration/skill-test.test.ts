@@ -13,7 +13,7 @@ import { startDaemon } from "../../blueprint/runtime/daemon.js";
 import { denial, nextStep } from "../../blueprint/gateway/refusals.js";
 import { handlers } from "../../blueprint/runtime/handlers.js";
 import { runSkillTest } from "../../blueprint/runtime/skill-test.js";
-import type { SkillReport } from "../../blueprint/runtime/skill-report.js";
+import type { SkillReport } from "../../blueprint/runtime/skill-report-schema.js";
 import { createSandboxHarness, OPENCLAW_DIR, type SandboxHarness } from "../helpers/docker-sandbox.js";
 import { BASE_IMAGE } from "../helpers/docker-images.js";
 import { repoRoot } from "../helpers/node24.js";

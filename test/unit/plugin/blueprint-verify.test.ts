@@ -89,6 +89,14 @@ describe("blueprint verification", () => {
 });
 
 describe("the real sealed runtime (dist/blueprint)", () => {
+  it("is sealed as JSON after its comment (read without a YAML parser), which YAML reads the same", async () => {
+    const text = await readFile(path.join(repoRoot, "dist/blueprint/blueprint.yaml"), "utf8");
+    expect(text.startsWith("# Sealed by")).toBe(true);
+    const asJson = JSON.parse(text.replace(/^(?:#[^\n]*\n)+/, "")) as { digest: string; files: unknown[] };
+    expect(asJson.digest).toMatch(/^[0-9a-f]{64}$/);
+    expect(parse(text)).toEqual(asJson);
+  });
+
   it("verifies as built, and refuses a changed byte in every one of its listed files", async () => {
     const built = path.join(repoRoot, "dist/blueprint");
     expect((await verifyBlueprint(built)).problems).toEqual([]);
