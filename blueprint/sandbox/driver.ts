@@ -151,9 +151,8 @@ export class SandboxDriver {
         })(),
         (async () => {
           progress("volume", record.limits.diskBytes > 0 ? `/sandbox limited to ${record.limits.diskBytes} bytes (ext4 image)` : "/sandbox without a size limit");
-          await ensureSandboxVolume(this.docker, record, this.#volumeLabels(record.name));
           progress("container", `creating ${sandboxContainerName(name)}`);
-          await createSandboxContainer(this.#containerContext(record.name), record);
+          await createSandboxContainer(this.#containerContext(record.name), record, ensureSandboxVolume(this.docker, record, this.#volumeLabels(record.name)));
         })(),
       ]);
       progress("start", "starting the supervisor and the workload");

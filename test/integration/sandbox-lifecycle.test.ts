@@ -205,6 +205,9 @@ describe("bad input", () => {
     expect(e.details.join("\n")).toMatch(/cannot exec \/does\/not\/exist/);
     const leftovers = (await docker.listContainers({ all: true })).filter((c) => c.Names.some((n) => n.startsWith("/nemoclaw-nostart")));
     expect(leftovers).toEqual([]);
+    // Its /sandbox quota disk (made while the container was) is gone too.
+    const volumes = ((await docker.listVolumes()).Volumes ?? []).map((v) => v.Name).filter((n) => n.startsWith("nemoclaw-nostart"));
+    expect(volumes).toEqual([]);
     expect((await h.driver.list()).filter((s) => s.name.startsWith("nostart"))).toEqual([]);
   }, 60_000);
 });
