@@ -3,11 +3,13 @@
 // same throwaway OpenClaw home and timed in the same rounds: its one-line verb is the floor for
 // a verb that runs, its --help for ours (OpenClaw answers --help before its post-command work).
 // Prints medians, each verb's ratio to its floor and its distance from it (goal: ≤ floor + 0.5 s).
-import { readdir, stat } from "node:fs/promises";
+import { mkdtemp, readdir, rm, stat } from "node:fs/promises";
+import os from "node:os";
 import path from "node:path";
 import { inject, test } from "vitest";
 import { repoRoot } from "../helpers/node24.js";
 import { createOpenclawHome, installPlugin, type OpenclawHome } from "../helpers/openclaw.js";
+import { ourCpu } from "./cpu-profile.js";
 
 const ROUNDS = 7;
 const EMPTY_PLUGIN = path.join(repoRoot, "test/fixtures/empty-plugin");
@@ -60,6 +62,22 @@ test("CLI verbs vs an empty plugin's verb", async () => {
       for (const [i, v] of verbs.entries()) samples[i]?.push(await timed(home, v.args));
     }
 
+    // What the verbs cost us in CPU, apart from OpenClaw's noise: profiled runs, our frames only.
+    const ourCode = /(extensions\/nemoclaw|plugin-captures).*\/dist\/(src|blueprint)\//;
+    const runtimeMain = /\/dist\/blueprint\/runtime\/main\.js$/;
+    const profiled: Array<{ label: string; inOpenclaw: number; runtime: number }> = [];
+    for (const v of verbs.filter((x) => x.floor === 0)) {
+      const runs: Array<{ inOpenclaw: number; runtime: number }> = [];
+      for (let i = 0; i < 3; i++) {
+        const dir = await mkdtemp(path.join(os.tmpdir(), "nemoclaw-cli-prof-"));
+        const r = await home.run(v.args, { timeoutMs: 300_000, env: { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${dir}` } });
+        if (r.exitCode !== 0) throw new Error(`openclaw ${v.args.join(" ")} failed under the profiler (${r.exitCode}):\n${r.all}`);
+        runs.push(await ourCpu(dir, ourCode, runtimeMain));
+        await rm(dir, { recursive: true, force: true });
+      }
+      profiled.push({ label: v.label, inOpenclaw: median(runs.map((x) => x.inOpenclaw)), runtime: median(runs.map((x) => x.runtime)) });
+    }
+
     const medians = samples.map(median);
     // Each round's verb minus its floor in the same round: the machine's state moves between
     // rounds by more than the distance measured, and a paired difference cancels most of it.
@@ -75,6 +93,9 @@ test("CLI verbs vs an empty plugin's verb", async () => {
           ? "a floor"
           : `${(m / floor).toFixed(2)}x ${verbs[v.floor ?? 0]?.args.slice(1).join(" ")}, ${m >= floor ? "+" : ""}${((m - floor) / 1000).toFixed(2)} s; paired per round, median ${signed(pairedDistance(i, v.floor ?? 0) / 1000)} s (goal ≤ +0.50 s)`;
       lines.push(`  ${v.label}: ${(m / 1000).toFixed(2)} s (min ${(Math.min(...xs) / 1000).toFixed(2)}, max ${(Math.max(...xs) / 1000).toFixed(2)}) — ${vsFloor}`);
+    }
+    for (const p of profiled) {
+      lines.push(`  ${p.label}, CPU in our code (profiled, median of 3): ${p.inOpenclaw.toFixed(0)} ms in OpenClaw's process + ${p.runtime.toFixed(0)} ms in the runtime's process`);
     }
     lines.push(
       `  Install: nemoclaw ${(installMs / 1000).toFixed(1)} s, empty plugin ${(emptyInstallMs / 1000).toFixed(1)} s`,
