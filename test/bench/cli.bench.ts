@@ -91,7 +91,7 @@ test("CLI verbs vs an empty plugin's verb", async () => {
       const vsFloor =
         floor === undefined
           ? "a floor"
-          : `${(m / floor).toFixed(2)}x ${verbs[v.floor ?? 0]?.args.slice(1).join(" ")}, ${m >= floor ? "+" : ""}${((m - floor) / 1000).toFixed(2)} s; paired per round, median ${signed(pairedDistance(i, v.floor ?? 0) / 1000)} s (goal ≤ +0.50 s)`;
+          : `${(m / floor).toFixed(2)}x ${verbs[v.floor ?? 0]?.args.slice(1).join(" ")}, ${signed((m - floor) / 1000)} s; paired per round, median ${signed(pairedDistance(i, v.floor ?? 0) / 1000)} s (goal ≤ +0.50 s)`;
       lines.push(`  ${v.label}: ${(m / 1000).toFixed(2)} s (min ${(Math.min(...xs) / 1000).toFixed(2)}, max ${(Math.max(...xs) / 1000).toFixed(2)}) — ${vsFloor}`);
     }
     for (const p of profiled) {

@@ -16,30 +16,25 @@ interface CpuProfile {
   timeDeltas: number[];
 }
 
-/** ms of samples in `profile` whose stack has a frame from a script whose URL matches `ours`. */
-function cpuUnder(profile: CpuProfile, ours: RegExp): { ours: number; busy: number } {
+/** ms of non-idle samples in `profile`, all of them or only those whose stack has a frame from a script matching `ours`. */
+function busyMs(profile: CpuProfile, ours?: RegExp): number {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const parent = new Map<number, number>();
   for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
   const memo = new Map<number, boolean>();
   const underOurs = (id: number | undefined): boolean => {
-    if (id === undefined) return false;
+    if (id === undefined || ours === undefined) return ours === undefined;
     const known = memo.get(id);
     if (known !== undefined) return known;
     const hit = ours.test(byId.get(id)?.callFrame.url ?? "") || underOurs(parent.get(id));
     memo.set(id, hit);
     return hit;
   };
-  const idle = new Set(profile.nodes.filter((n) => n.callFrame.functionName === "(idle)").map((n) => n.id));
-  let inOurs = 0;
-  let busy = 0;
+  let us = 0;
   profile.samples.forEach((id, i) => {
-    const dt = profile.timeDeltas[i] ?? 0;
-    if (idle.has(id)) return;
-    busy += dt;
-    if (underOurs(id)) inOurs += dt;
+    if (byId.get(id)?.callFrame.functionName !== "(idle)" && underOurs(id)) us += profile.timeDeltas[i] ?? 0;
   });
-  return { ours: inOurs / 1000, busy: busy / 1000 };
+  return us / 1000;
 }
 
 /**
@@ -51,8 +46,8 @@ export async function ourCpu(dir: string, plugin: RegExp, runtime: RegExp): Prom
   let runtimeMs = 0;
   for (const file of (await readdir(dir)).filter((f) => f.endsWith(".cpuprofile"))) {
     const profile = JSON.parse(await readFile(path.join(dir, file), "utf8")) as CpuProfile;
-    if (profile.nodes.some((n) => runtime.test(n.callFrame.url))) runtimeMs += cpuUnder(profile, runtime).busy;
-    else inOpenclaw += cpuUnder(profile, plugin).ours;
+    if (profile.nodes.some((n) => runtime.test(n.callFrame.url))) runtimeMs += busyMs(profile);
+    else inOpenclaw += busyMs(profile, plugin);
   }
   return { inOpenclaw, runtime: runtimeMs };
 }

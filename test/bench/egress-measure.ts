@@ -298,15 +298,14 @@ ${withB ? `  b:\n    endpoints: [{ host: b.example.test, port: ${secure.port}, a
     // Each bulk row's runs alternate over rounds, the first run of each round rotating, and the
     // median is kept: one run each in a fixed order reads the client warming up as a difference.
     const interleaved = async (runs: Record<string, () => Promise<number>>): Promise<Record<string, number>> => {
-      const names = Object.keys(runs);
-      const seen = new Map(names.map((n) => [n, [] as number[]]));
+      const turns = Object.entries(runs).map(([name, run]) => ({ name, run, seen: [] as number[] }));
       for (let round = 0; round < bulkRounds; round++) {
-        for (let i = 0; i < names.length; i++) {
-          const name = names[(i + round) % names.length] ?? "";
-          seen.get(name)?.push(await (runs[name] ?? (() => Promise.resolve(Number.NaN)))());
+        for (let i = 0; i < turns.length; i++) {
+          const turn = turns[(i + round) % turns.length];
+          turn?.seen.push(await turn.run());
         }
       }
-      return Object.fromEntries([...seen].map(([n, xs]) => [n, percentile([...xs].sort((a, b) => a - b), 50)]));
+      return Object.fromEntries(turns.map((t) => [t.name, percentile(t.seen.sort((a, b) => a - b), 50)]));
     };
     const tunnelOpts = { host: "tunnel.example.test", port: secure.port };
     const bulkHttp = await interleaved({
