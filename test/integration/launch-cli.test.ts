@@ -6,7 +6,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { execa } from "execa";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { sandboxContainerName } from "../../blueprint/sandbox/container-spec.js";
 import { dockerClient } from "../helpers/docker-images.js";
 import { uniqueName } from "../helpers/docker-run.js";
@@ -54,25 +54,45 @@ describe("`openclaw gateway run` on the host ends with the gateway inside the sa
     await home?.teardown([name]);
   });
 
-  /** Start `file args…` and wait until 127.0.0.1:<port>/healthz answers 200. */
-  async function startGateway(file: string, args: readonly string[], port: number, env: Record<string, string> = {}) {
+  /** What each test started: a test that fails half-way must not leave its gateway (and OpenClaw's owner lease on this state directory, held by that live pid) to the next. */
+  const running = new Set<ReturnType<typeof execa>>();
+  afterEach(async () => {
+    for (const child of running) {
+      child.kill("SIGTERM");
+      const killer = setTimeout(() => child.kill("SIGKILL"), 60_000);
+      await child;
+      clearTimeout(killer);
+    }
+    running.clear();
+  }, 120_000);
+
+  /**
+   * Start `file args…` and wait until it printed `ready` and then 127.0.0.1:<port>/healthz
+   * answered 200. Not /healthz alone: OpenClaw binds its port before it loads any plugin, and
+   * its own /healthz answers in that window (its WebSocket connects are refused while start-up is
+   * pending), so a 200 seen before the relaunch is the host's OpenClaw, not the sandbox.
+   */
+  async function startGateway(file: string, args: readonly string[], port: number, ready: RegExp, env: Record<string, string> = {}) {
     const child = execa(file, [...args], { env: { ...home.env, ...env }, extendEnv: false, reject: false, all: true, stdin: "ignore", timeout: 600_000 });
+    running.add(child);
     let exited = false;
     void child.then(() => (exited = true));
     const out = { text: "" };
     child.all?.on("data", (c: Buffer) => (out.text += c.toString("utf8")));
     // Generous: the gateway inside starts in ~10 s on an idle machine, minutes on a shared one.
     const deadline = Date.now() + 600_000;
-    while ((await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.status, () => 0)) !== 200) {
+    while (!ready.test(out.text) || (await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.status, () => 0)) !== 200) {
       if (Date.now() > deadline || exited) {
         child.kill("SIGKILL");
         const done = await child;
-        throw new Error(`the gateway never answered on ${port} (exit ${done.exitCode}):\n${done.all}`);
+        throw new Error(`the gateway never answered on ${port} after printing ${ready} (exit ${done.exitCode}):\n${done.all}`);
       }
       await new Promise((r) => setTimeout(r, 1000));
     }
     return { child, out, pid: child.pid ?? 0 };
   }
+  /** What the runtime prints once its relay listens on `port`. */
+  const relayed = (port: number) => new RegExp(`gateway of sandbox ${name} on http://127\\.0\\.0\\.1:${port} `);
 
   const lockDir = () => path.join(home.env.OPENCLAW_STATE_DIR ?? "", "tmp", `openclaw-${process.getuid?.() ?? 0}`);
   const locks = () => {
@@ -86,7 +106,7 @@ describe("`openclaw gateway run` on the host ends with the gateway inside the sa
 
   it("runs it in the sandbox behind a relay; SIGTERM (and, the next launch, SIGHUP) stops it there and its exit code comes back; no stale locks", async () => {
     const port = await freePort();
-    const { child, out, pid } = await startGateway(openclaw, ["gateway", "run", "--port", String(port), ...hostFlags], port);
+    const { child, out, pid } = await startGateway(openclaw, ["gateway", "run", "--port", String(port), ...hostFlags], port, relayed(port));
 
     // Same pid, now the runtime's foreground gateway; nothing of OpenClaw's gateway on the host.
     const tree = processTree(pid);
@@ -111,7 +131,7 @@ describe("`openclaw gateway run` on the host ends with the gateway inside the sa
     // A second launch afterwards works (nothing left holding the port, the locks or the sandbox).
     // SIGHUP (the terminal closed) stops it the same way: OpenClaw's gateway has no SIGHUP
     // handler, so the host process must not die of it and leave the sandbox running.
-    const again = await startGateway(openclaw, ["gateway", "--port", String(port), ...hostFlags], port);
+    const again = await startGateway(openclaw, ["gateway", "--port", String(port), ...hostFlags], port, relayed(port));
     await expectStopsOn(again, "SIGHUP", port);
   }, 900_000);
 
@@ -131,7 +151,7 @@ describe("`openclaw gateway run` on the host ends with the gateway inside the sa
 
   it("SIGUSR2 restarts the gateway inside (the host process stays, relaying); SIGINT (Ctrl-C) stops it and its exit code comes back", async () => {
     const port = await freePort();
-    const gateway = await startGateway(openclaw, ["gateway", "run", "--port", String(port), ...hostFlags], port);
+    const gateway = await startGateway(openclaw, ["gateway", "run", "--port", String(port), ...hostFlags], port, relayed(port));
     const container = dockerClient().getContainer(sandboxContainerName(name));
     const startedAt = (await container.inspect()).State.StartedAt;
     const seenAt = gateway.out.text.length;
@@ -153,7 +173,7 @@ describe("`openclaw gateway run` on the host ends with the gateway inside the sa
   it("the service command line `<wrapper> gateway --port N` does the same", async () => {
     const wrapper = path.join(home.env.OPENCLAW_STATE_DIR ?? "", "extensions", "nemoclaw", "bin", "nemoclaw-gateway-wrapper");
     const port = await freePort();
-    const { child, pid } = await startGateway(wrapper, ["gateway", "--port", String(port), ...hostFlags], port, { NEMOCLAW_OPENCLAW: openclaw });
+    const { child, pid } = await startGateway(wrapper, ["gateway", "--port", String(port), ...hostFlags], port, relayed(port), { NEMOCLAW_OPENCLAW: openclaw });
     expect(processTree(pid)[0]?.cmdline).toMatch(/runtime\/main\.js launch /);
     process.kill(pid, "SIGTERM");
     const done = await child;
@@ -167,9 +187,11 @@ describe("`openclaw gateway run` on the host ends with the gateway inside the sa
 
   it("NEMOCLAW_NO_SANDBOX=1 runs it on the host and warns", async () => {
     const port = await freePort();
-    const { child, out, pid } = await startGateway(openclaw, ["gateway", "run", "--port", String(port), ...hostFlags], port, { NEMOCLAW_NO_SANDBOX: "1" });
-    // The warning is written before the port is bound, but the test reads the child's merged
-    // output asynchronously: on a loaded machine it can arrive after /healthz has answered.
+    // OpenClaw logs "http server listening" once its start-up plugins are loaded, so after our
+    // register() has decided (and warned).
+    const { child, out, pid } = await startGateway(openclaw, ["gateway", "run", "--port", String(port), ...hostFlags], port, /http server listening/, { NEMOCLAW_NO_SANDBOX: "1" });
+    // The warning goes to stderr, the log line to stdout: the test reads the two pipes on their
+    // own, so on a loaded machine the warning can arrive after it.
     const warning = /WARNING: this OpenClaw gateway runs ON THE HOST, NOT in a sandbox \(NEMOCLAW_NO_SANDBOX=1 is set\)/;
     for (const deadline = Date.now() + 30_000; !warning.test(out.text) && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 200));
     expect(out.text).toMatch(warning);
