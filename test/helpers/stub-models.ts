@@ -45,8 +45,9 @@ export interface StubOptions {
    * Scripted tool calls (OpenAI chat shape): the turn's next step given the request's messages,
    * e.g. what a skill's instructions would make a model do. Returning tool calls streams them
    * (finish_reason tool_calls); returning text ends the turn with it. Replaces `toolCall`.
+   * `model` is the request's model name, so callers running several at once can tell them apart.
    */
-  script?: (messages: ChatMessage[]) => ScriptStep;
+  script?: (messages: ChatMessage[], model: string) => ScriptStep;
 }
 
 /**
@@ -255,7 +256,7 @@ async function answer(kind: "openai" | "anthropic", o: StubOptions, record: Stub
     res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache", "set-cookie": "stub=1" });
     const chunk = (delta: unknown, finish: string | null = null) => `data: ${JSON.stringify({ id: "chatcmpl-1", object: "chat.completion.chunk", model, choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
     if (o.script !== undefined) {
-      const step = o.script(Array.isArray(record.body.messages) ? (record.body.messages as ChatMessage[]) : []);
+      const step = o.script(Array.isArray(record.body.messages) ? (record.body.messages as ChatMessage[]) : [], model);
       if ("text" in step) {
         write(res, record, chunk({ role: "assistant", content: step.text }));
         write(res, record, chunk({}, "stop"));

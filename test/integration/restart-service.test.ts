@@ -80,10 +80,16 @@ describe("the gateway service brings the sandboxes back after a reboot", () => {
     });
     let exited = false;
     void service.then(() => (exited = true));
+    let out = "";
+    service.all?.on("data", (c: Buffer) => (out += c.toString("utf8")));
+    // OpenClaw's own /healthz answers on the port before our plugin relaunches it: only a 200
+    // after the runtime says its relay is up is the sandboxed gateway's.
+    const relayed = new RegExp(`gateway of sandbox ${gateway} on http://127\\.0\\.0\\.1:${port} `);
     try {
       // The gateway inside starts in ~10 s on an idle machine, minutes on a shared one.
       const answered = await until("the gateway to answer through the relay", 600_000, async () => {
         if (exited) return "the service exited";
+        if (!relayed.test(out)) return undefined;
         return (await fetch(`http://127.0.0.1:${port}/healthz`, { signal: AbortSignal.timeout(10_000) })).status === 200 ? "ok" : undefined;
       }).catch((e: Error) => e.message);
       if (answered !== "ok") {

@@ -32,22 +32,47 @@ async function steps(skill: string): Promise<string[]> {
 /** A turn of `openclaw agent --local` inside takes one to three minutes on a loaded 2-core machine. */
 const SLOW = 1_200_000;
 
+/**
+ * Each run keeps its sandbox up for its whole --timeout window (120 s here) and is mostly idle
+ * in it, so the cases run side by side, at most this many at a time: each has its own
+ * throwaway sandbox and its own model name, which picks its script in the shared stub.
+ */
+const AT_ONCE = 3;
+const scripts = new Map<string, ReturnType<typeof execScript>>();
+let runs = 0;
+let running = 0;
+const waiting: Array<() => void> = [];
+async function turn<T>(work: () => Promise<T>): Promise<T> {
+  while (running >= AT_ONCE) await new Promise<void>((r) => waiting.push(r));
+  running++;
+  try {
+    return await work();
+  } finally {
+    running--;
+    waiting.shift()?.();
+  }
+}
+
 async function test(skill: string, extra: { policyFile?: string; prompts?: string[]; moreSteps?: string[]; keep?: boolean } = {}): Promise<SkillReport> {
-  stub.options.script = execScript([...(await steps(skill)), ...(extra.moreSteps ?? [])]);
-  const report = await runSkillTest(
-    h.driver,
-    {
-      stateDir: h.stateDir,
-      baseImage: BASE_IMAGE,
-      openclawDir: OPENCLAW_DIR,
-      source: path.join(FIXTURES, skill),
-      prompts: extra.prompts ?? [],
-      timeoutS: 120,
-      route: { provider: "vllm", model: "stub-model", baseUrl: stub.baseUrl },
-      keep: extra.keep === true,
-      ...(extra.policyFile === undefined ? {} : { policyFile: extra.policyFile }),
-    },
-    () => {},
+  const model = `stub-${skill}-${++runs}`;
+  const commands = [...(await steps(skill)), ...(extra.moreSteps ?? [])];
+  scripts.set(model, execScript(commands));
+  const report = await turn(() =>
+    runSkillTest(
+      h.driver,
+      {
+        stateDir: h.stateDir,
+        baseImage: BASE_IMAGE,
+        openclawDir: OPENCLAW_DIR,
+        source: path.join(FIXTURES, skill),
+        prompts: extra.prompts ?? [],
+        timeoutS: 120,
+        route: { provider: "vllm", model, baseUrl: stub.baseUrl },
+        keep: extra.keep === true,
+        ...(extra.policyFile === undefined ? {} : { policyFile: extra.policyFile }),
+      },
+      () => {},
+    ),
   );
   // What a failing assertion is about.
   console.log(JSON.stringify({ skill, verdict: report.verdict, egress: report.egress, toolCalls: report.toolCalls, files: report.files, prompts: report.prompts.map((p) => ({ exitCode: p.exitCode, durationMs: p.durationMs })) }, null, 1));
@@ -61,7 +86,7 @@ const evidence = (r: SkillReport, code: string) => r.verdict.reasons.find((x) =>
 
 beforeAll(async () => {
   h = await createSandboxHarness({ daemon: false });
-  stub = await startStub("openai", {});
+  stub = await startStub("openai", { script: (messages, model) => scripts.get(model)?.(messages) ?? { text: `no script for model ${model}` } });
   h.daemon = await startDaemon({ stateDir: h.stateDir, egress: createEgressHandler, log: () => {} });
 }, 900_000);
 afterAll(async () => {
@@ -69,11 +94,9 @@ afterAll(async () => {
   await stub?.close();
 });
 
-describe("skill test", () => {
-  let good: SkillReport;
-
-  it("a good skill: nothing risky, its request observed with method and path, a minimal suggested policy that policy check accepts", async () => {
-    good = await test("weather-brief");
+describe.concurrent("skill test", () => {
+  it("a good skill: nothing risky, its request observed with method and path, a minimal suggested policy that policy check accepts; again under that policy, every attempt is one it allows (exit 0)", async () => {
+    const good = await test("weather-brief");
     expect(good.sandbox.name).not.toMatch(/test/i);
     expect(good.prompts.map((p) => p.text)).toEqual(["Use the weather-brief skill for what it describes: Fetches today's forecast from api.weather.example and saves a short brief in the workspace.", "What's the weather in Paris today?"]);
     expect(good.prompts.every((p) => p.exitCode === 0)).toBe(true);
@@ -93,10 +116,7 @@ describe("skill test", () => {
       { name: "nemoclaw_inference", endpoints: expect.any(Array), binaries: expect.any(Array) },
       { name: "skill_api.weather.example_443", endpoints: ["api.weather.example:443"], binaries: ["/usr/local/bin/node"] },
     ]);
-  }, SLOW);
 
-  it("the good skill again under its suggested policy: every attempt is one the policy allows (exit 0)", async () => {
-    const file = path.join(os.tmpdir(), `suggested-${process.pid}.yaml`);
     const again = await test("weather-brief", { policyFile: file, prompts: ["What's the weather in Paris today?"] });
     expect(again.mode).toBe("policy");
     expect(again.attempts.length).toBeGreaterThan(0);
