@@ -100,6 +100,17 @@ function agentConfig(route: Route): string {
 const WRITE_CONFIG = `const fs=require("fs");fs.mkdirSync(process.argv[1],{recursive:true,mode:0o700});fs.writeFileSync(process.argv[1]+"/openclaw.json",require("fs").readFileSync(0,"utf8"),{mode:0o600});`;
 const WRITE_FILES = `const fs=require("fs"),p=require("path");const files=JSON.parse(fs.readFileSync(0,"utf8"));for(const [rel,b64] of Object.entries(files)){const f=p.join(process.argv[1],rel);if(!f.startsWith(process.argv[1]+"/"))process.exit(3);fs.mkdirSync(p.dirname(f),{recursive:true});fs.writeFileSync(f,Buffer.from(b64,"base64"));}`;
 
+/**
+ * Prints one prompt's transcript as JSON lines: `argv[2]` is the --session-id it ran with. OpenClaw
+ * 2026.9 keeps transcripts in the agent's database (`transcript_events`, each event JSON or
+ * zstd-compressed JSON, under a session id of its own whose window names ours in its key);
+ * earlier versions wrote `<session>.jsonl` files, read when there is no database.
+ */
+const READ_TRANSCRIPT = `const fs=require("fs"),p=require("path"),[state,id]=process.argv.slice(1),db=p.join(state,"agents/main/agent/openclaw-agent.sqlite");
+if(fs.existsSync(db)){const {DatabaseSync}=require("node:sqlite"),z=require("node:zlib");const d=new DatabaseSync(db,{readOnly:true});
+for(const r of d.prepare("select e.event_json j,e.event_zstd c from transcript_events e join session_windows w on w.session_id=e.session_id where w.session_key like ? order by w.rowid,e.seq").all("%:"+id))console.log(r.j??(r.c?z.zstdDecompressSync(r.c).toString("utf8"):"{}"));}
+else for(const f of fs.readdirSync(state,{recursive:true}))if(String(f).includes(id)&&String(f).endsWith(".jsonl"))process.stdout.write(fs.readFileSync(p.join(state,String(f)),"utf8")+"\\n");`;
+
 export async function runSkillTest(driver: SandboxDriver, req: SkillTestRequest, progress: Progress): Promise<SkillReport> {
   if (req.source.startsWith(CLAWHUB_PREFIX)) progress("fetch", `installing ${req.source} from ClawHub on the host (openclaw skills install, scratch state dir)`);
   const skill = await resolveSkillSource(req.source, { openclawDir: req.openclawDir, clawhubUrl: req.clawhubUrl });
@@ -173,7 +184,7 @@ export async function runSkillTest(driver: SandboxDriver, req: SkillTestRequest,
       }
     }
     for (const [index, session] of sessions.entries()) {
-      const t = await exec(driver, name, ["find", AGENT_STATE, "-name", `*${session}*.jsonl`, "-exec", "cat", "{}", "+"]);
+      const t = await exec(driver, name, ["/usr/local/bin/node", "-e", READ_TRANSCRIPT, AGENT_STATE, session]);
       for (const call of transcriptToolCalls(t.stdout, index)) {
         if (call.tool !== "exec" && !toolCalls.some((c) => c.text === call.text)) toolCalls.push(call);
         else {

@@ -100,6 +100,11 @@ export async function skillTest(config: ResolvedConfig, source: string, opts: Sk
   process.exitCode = report.exitCode;
 }
 
+/** `text` cut to `max` characters, marked when cut. */
+function clip(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max - 3)}...` : text;
+}
+
 export function renderReport(r: SkillReport): string {
   const heading = `Skill ${r.skill.name}: ${r.verdict.risky ? "RISKY" : r.exitCode === 3 ? "needs more than the policy allows" : "nothing risky seen"}`;
   const out = [
@@ -128,7 +133,12 @@ export function renderReport(r: SkillReport): string {
   }
   out.push("", "Commands and tool calls", "");
   if (r.toolCalls.length === 0) out.push("  none");
-  for (const c of r.toolCalls) out.push(`  [${c.prompt < 0 ? "after" : `prompt ${c.prompt + 1}`}] ${c.tool}: ${c.text.length > 200 ? `${c.text.slice(0, 197)}...` : c.text}`);
+  for (const c of r.toolCalls) {
+    out.push(`  [${c.prompt < 0 ? "after" : `prompt ${c.prompt + 1}`}] ${c.tool}: ${clip(c.text, 200)}`);
+    // What it got back (the transcript's start of it): its first line, and how many more.
+    const lines = (c.result ?? "").split("\n").filter((l) => l.trim() !== "");
+    if (lines.length > 0) out.push(`      answered: ${clip(lines[0] ?? "", 160)}${lines.length > 1 ? ` (+${lines.length - 1} more lines)` : ""}`);
+  }
   out.push("", "Files written under /sandbox", "");
   if (r.files.length === 0) out.push("  none");
   for (const f of r.files) out.push(`  ${f.change} ${f.path} (${f.size} bytes${f.executable ? ", executable" : ""})`);

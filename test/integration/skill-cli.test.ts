@@ -61,6 +61,7 @@ describe("skill test through the real OpenClaw", () => {
     expect(r.stdout).toMatch(/^Skill git-helper: RISKY\n\n/);
     expect(r.stdout).toMatch(/^ {2}credential-path: tried to read credential-like paths$/m);
     expect(r.stdout).toContain("[prompt 1] exec: cat /sandbox/.ssh/id_rsa");
+    expect(r.stdout).toMatch(/^ {6}answered: cat: \/sandbox\/\.ssh\/id_rsa: .*$/m);
     expect(r.stdout).toContain("Suggested policy");
     expect(r.exitCode).toBe(2);
     const list = await home.run(["nemoclaw", "sandbox", "list", "--json"]);

@@ -178,6 +178,8 @@ describe.concurrent("skill test", () => {
     const r = await test("git-helper", { prompts: ["Use the git-helper skill."] });
     expect(codes(r)).toEqual(["credential-path"]);
     expect(evidence(r, "credential-path")).toContain("cat /sandbox/.ssh/id_rsa");
+    // What the command got back, from OpenClaw's transcript (its agent database).
+    expect(r.toolCalls.find((c) => c.tool === "exec" && c.text.startsWith("cat /sandbox/.ssh/id_rsa"))?.result).toMatch(/^cat: \/sandbox\/\.ssh\/id_rsa: /);
     expect(r.exitCode).toBe(2);
   }, SLOW);
 
