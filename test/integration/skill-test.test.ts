@@ -36,8 +36,9 @@ const SLOW = 1_200_000;
  * Each run keeps its sandbox up for its whole --timeout window (120 s here) and is mostly idle
  * in it, so the cases run side by side, at most this many at a time: each has its own
  * throwaway sandbox and its own model name, which picks its script in the shared stub. Two, not
- * three: with three beside another suite's load, one run's first model call was once refused as
- * from an unidentified caller (its reason was not kept; the log line below now prints it).
+ * three: with three beside setup.sh and the CI suite, one run's first model call was once refused
+ * as from an unidentified caller. Its reason was not kept (the log line below now prints it); the
+ * likely one, a process being started beside the caller, is now scanned again (identify.ts).
  */
 const AT_ONCE = 2;
 const scripts = new Map<string, ReturnType<typeof execScript>>();
